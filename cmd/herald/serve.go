@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/httpapi"
+)
+
+type serveConfig struct {
+	addr, database, logFormat, logLevel string
+	retrySchedule                       string
+	timeout                             time.Duration
+	perEndpoint                         int
+}
+
+func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", envDefault(getenv, "127.0.0.1:3000", "HERALD_ADDR"), "listen address (env HERALD_ADDR)")
+	fs.StringVar(&c.database, "database", envDefault(getenv, defaultDatabase, "HERALD_DATABASE_URL", "HERALD_DATABASE"),
+		"SQLite file path (env HERALD_DATABASE_URL)")
+	fs.StringVar(&c.logFormat, "log-format", envDefault(getenv, "text", "HERALD_LOG_FORMAT"), "log format: text or json (env HERALD_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", envDefault(getenv, "info", "HERALD_LOG_LEVEL"), "log level: debug, info, warn, error (env HERALD_LOG_LEVEL)")
+	fs.StringVar(&c.retrySchedule, "retry-schedule", envDefault(getenv, "5s,5m,30m,2h,5h,10h,10h", "HERALD_RETRY_SCHEDULE"),
+		"waits before each retry, comma-separated (env HERALD_RETRY_SCHEDULE)")
+	timeout, _ := time.ParseDuration(envDefault(getenv, "10s", "HERALD_DELIVERY_TIMEOUT"))
+	fs.DurationVar(&c.timeout, "delivery-timeout", timeout, "how long a receiver has to answer (env HERALD_DELIVERY_TIMEOUT)")
+	per, _ := strconv.Atoi(envDefault(getenv, "16", "HERALD_ENDPOINT_CONCURRENCY"))
+	fs.IntVar(&c.perEndpoint, "endpoint-concurrency", per, "requests in flight per webhook (env HERALD_ENDPOINT_CONCURRENCY)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: herald serve [flags]\n\nRuns the REST API and the delivery workers.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, c
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, c := serveFlags(getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(c.logFormat, c.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	schedule, err := delivery.ParseSchedule(c.retrySchedule)
+	if err != nil {
+		return err
+	}
+
+	store, err := openStore(ctx, c.database)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if l, ok := store.(interface{ LockEngine() error }); ok {
+		if err := l.LockEngine(); err != nil {
+			return err
+		}
+	}
+	ws, created, err := store.EnsureWorkspace(ctx, "default")
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, c.database)
+	if created {
+		secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
+		if err := store.CreateAPIKey(ctx, key); err != nil {
+			ln.Close()
+			return err
+		}
+		fmt.Fprintf(stdout, "Created workspace %q. Its first API key, shown only once:\n\nAPI key: %s\n\n", ws.Name, secret)
+		fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n", secret, url)
+	}
+
+	engine := delivery.New(store, delivery.Config{
+		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,
+	})
+	api := httpapi.New(httpapi.Config{Store: store, Deliverer: engine, Logger: log, Version: version()})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// A test send waits for the receiver, up to the delivery timeout.
+		WriteTimeout: c.timeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := engine.Run(engineCtx); err != nil {
+			log.Error("delivery engine stopped", "err", err)
+		}
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("herald started", "addr", url, "workspace", ws.Name)
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down: finishing requests and deliveries in flight")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	// The API is closed, so no new events arrive: let the engine finish
+	// what is in flight and release the rest.
+	stopEngine()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("herald stopped")
+	return err
+}

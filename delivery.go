@@ -1,0 +1,107 @@
+package herald
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Delivery statuses.
+const (
+	// DeliveryPending: waiting for its first attempt or a retry.
+	DeliveryPending = "pending"
+	// DeliveryDelivered: a 2xx answer arrived within the timeout.
+	DeliveryDelivered = "delivered"
+	// DeliveryFailed: every attempt failed; it can be retried by hand.
+	DeliveryFailed = "failed"
+	// DeliverySkipped: the webhook was disabled when the event happened.
+	DeliverySkipped = "skipped"
+)
+
+// Delivery is one event on its way to one webhook.
+type Delivery struct {
+	ID             int64
+	WorkspaceID    string
+	WebhookID      string
+	EventID        string
+	EventName      string
+	Status         string
+	Attempts       int
+	NextAttemptAt  *time.Time
+	LastStatusCode int
+	LastError      string
+	LastLatency    time.Duration
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
+// Attempt is one HTTP request made for a delivery.
+type Attempt struct {
+	DeliveryID int64
+	Number     int
+	StartedAt  time.Time
+	// StatusCode is 0 when no response arrived.
+	StatusCode int
+	Latency    time.Duration
+	Error      string
+	// ResponseBody holds at most the first 4 KiB of the answer.
+	ResponseBody string
+}
+
+// Succeeded reports whether the attempt counts as a delivery.
+func (a *Attempt) Succeeded() bool {
+	return a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300
+}
+
+// Claim is a delivery leased to one delivery worker, with what it needs to
+// send it.
+type Claim struct {
+	DeliveryID int64
+	// Attempts already made before this claim.
+	Attempts int
+	Event    *Event
+	Webhook  *Webhook
+}
+
+// ClaimRequest asks the store for due deliveries, lane by lane: each
+// webhook is a lane with its own limit, so a slow endpoint can never take
+// the room of a healthy one.
+type ClaimRequest struct {
+	Owner string
+	Now   time.Time
+	// LeaseUntil is when the claim lapses unless extended.
+	LeaseUntil time.Time
+	Lanes      []Lane
+}
+
+// Lane asks for up to Limit due deliveries of one webhook.
+type Lane struct {
+	WebhookID string
+	Limit     int
+}
+
+// Outcome is the result of one attempt, as the store records it.
+type Outcome struct {
+	DeliveryID int64
+	Owner      string
+	Attempt    Attempt
+	// Status is DeliveryDelivered, DeliveryFailed (no more retries) or
+	// DeliveryPending (retry at NextAttemptAt).
+	Status        string
+	NextAttemptAt time.Time
+}
+
+// FormatDeliveryID formats a store's numeric delivery id as the API's
+// "dlv_"-prefixed id.
+func FormatDeliveryID(id int64) string { return "dlv_" + strconv.FormatInt(id, 10) }
+
+// ParseDeliveryID parses an id made by FormatDeliveryID.
+func ParseDeliveryID(s string) (int64, bool) {
+	rest, ok := strings.CutPrefix(s, "dlv_")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil && n > 0
+}

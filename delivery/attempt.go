@@ -1,0 +1,130 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/webhook"
+)
+
+// responseBodyLimit is how much of an answer an attempt keeps.
+const responseBodyLimit = 4 << 10
+
+// drainLimit is how much more of an answer is read so the connection can
+// be reused; bigger answers close it.
+const drainLimit = 64 << 10
+
+// NewClient returns the HTTP client deliveries go out with: no redirects
+// followed (a redirect is a failed attempt, DESIGN.md §6), connections kept
+// alive per endpoint. dial may be nil for the standard dialer.
+func NewClient(perEndpoint int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:           dial,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          4096,
+			MaxIdleConnsPerHost:   perEndpoint,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 0, // the attempt's context bounds it
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// result is an attempt plus what decides the next one.
+type result struct {
+	attempt    herald.Attempt
+	retryAfter time.Duration
+	// canceled is set when shutdown, not the receiver, ended the attempt:
+	// it is released instead of counted.
+	canceled bool
+}
+
+// send makes one attempt of c.
+func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
+	buf := e.bufs.Get().(*[]byte)
+	defer e.bufs.Put(buf)
+	body := webhook.AppendBody((*buf)[:0], c.Event, c.Webhook)
+	*buf = body
+
+	start := time.Now()
+	res := result{attempt: herald.Attempt{DeliveryID: c.DeliveryID, Number: c.Attempts + 1, StartedAt: start}}
+	a := &res.attempt
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Webhook.TargetURL, bytes.NewReader(body))
+	if err != nil {
+		a.Error = "invalid target URL: " + err.Error()
+		return res
+	}
+	if err := webhook.SetHeaders(req.Header, e.cfg.Version, c.Event, c.Webhook.Secrets(start), start, body); err != nil {
+		a.Error = "cannot sign: " + err.Error()
+		return res
+	}
+	resp, err := e.client.Do(req)
+	a.Latency = time.Since(start)
+	if err != nil {
+		// The attempt's own deadline ends in DeadlineExceeded; Canceled
+		// means the engine gave up on it at shutdown.
+		res.canceled = errors.Is(ctx.Err(), context.Canceled)
+		a.Error = describe(err, e.cfg.Timeout)
+		return res
+	}
+	defer resp.Body.Close()
+	a.StatusCode = resp.StatusCode
+	res.retryAfter = retryAfter(resp, start)
+	head, err := io.ReadAll(io.LimitReader(resp.Body, responseBodyLimit))
+	a.ResponseBody = string(bytes.ToValidUTF8(head, []byte("\uFFFD")))
+	if err == nil {
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+	}
+	if err != nil && resp.StatusCode/100 == 2 {
+		// The receiver said yes but did not finish its answer in time.
+		a.Error = "reading response: " + describe(err, e.cfg.Timeout)
+	}
+	a.Error = failureReason(a)
+	return res
+}
+
+// describe turns a transport error into a message for the delivery log.
+func describe(err error, timeout time.Duration) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("timeout: no answer within %s", timeout)
+	case errors.Is(err, context.Canceled):
+		return "canceled: Herald was shutting down"
+	}
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// failureReason summarises why an attempt failed, for the delivery row.
+func failureReason(a *herald.Attempt) string {
+	if a.Error != "" {
+		return a.Error
+	}
+	if a.StatusCode/100 == 3 {
+		return fmt.Sprintf("HTTP %d: redirects are not followed", a.StatusCode)
+	}
+	if a.StatusCode/100 != 2 {
+		return fmt.Sprintf("HTTP %d %s", a.StatusCode, http.StatusText(a.StatusCode))
+	}
+	return ""
+}

@@ -1,0 +1,440 @@
+// Package delivery sends deliveries: it claims due work from the store lane
+// by lane (one lane per webhook), POSTs each event with its signatures,
+// and records every attempt, retrying on DESIGN.md §6's schedule.
+//
+// Isolation comes from the lanes: a lane holds at most PerEndpoint
+// attempts in flight and as many claimed deliveries waiting, and claims are
+// made per lane, so an endpoint that hangs until the timeout fills only
+// its own lane. Per-record order comes from the store, which never hands
+// out a delivery while an earlier one of the same record to the same
+// webhook is pending.
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Config tunes an Engine. Zero fields take the defaults noted.
+type Config struct {
+	// Owner names this engine's leases; default host:pid:random.
+	Owner string
+	// Schedule is the wait before each retry; len(Schedule)+1 attempts in
+	// all. Default DefaultSchedule.
+	Schedule []time.Duration
+	// Jitter spreads retries by ±Jitter of their wait; default 0.1, and
+	// negative for none.
+	Jitter float64
+	// Timeout bounds one attempt, answer included; default 10s.
+	Timeout time.Duration
+	// PerEndpoint bounds the attempts in flight to one webhook; default 16.
+	PerEndpoint int
+	// MaxInFlight bounds attempts in flight overall; default 2048.
+	MaxInFlight int
+	// Lease is how long a claim lasts unless extended; default 1m. Leases
+	// are extended while the engine lives, so it only matters after a
+	// crash (on PostgreSQL: how soon another process takes over).
+	Lease time.Duration
+	// PollInterval is the longest the engine sleeps without being
+	// notified; default 1s.
+	PollInterval time.Duration
+	// ShutdownGrace bounds how long Run waits for attempts in flight once
+	// its context ends; default Timeout.
+	ShutdownGrace time.Duration
+	// Version goes in the User-Agent.
+	Version string
+	// Client sends the requests; default NewClient(PerEndpoint, nil).
+	Client *http.Client
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		c.Owner = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if c.Schedule == nil {
+		c.Schedule = DefaultSchedule
+	}
+	if c.Jitter == 0 {
+		c.Jitter = 0.1
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.PerEndpoint <= 0 {
+		c.PerEndpoint = 16
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 2048
+	}
+	if c.Lease <= 0 {
+		c.Lease = time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = c.Timeout
+	}
+	if c.Client == nil {
+		c.Client = NewClient(c.PerEndpoint, nil)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine delivers. Create it with New and start it with Run.
+type Engine struct {
+	store  herald.DeliveryStore
+	cfg    Config
+	client *http.Client
+	log    *slog.Logger
+	bufs   sync.Pool
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	lanes    map[string]*lane
+	inFlight int
+	// attemptCtx outlives Run's context so that attempts in flight can
+	// finish during shutdown; cancelAttempts ends them after the grace.
+	attemptCtx     context.Context
+	cancelAttempts context.CancelFunc
+	attempts       sync.WaitGroup
+	results        chan finished
+}
+
+// lane is one webhook's share of the engine.
+type lane struct {
+	inFlight int
+	waiting  []*herald.Claim
+}
+
+// New returns an engine that claims from store.
+func New(store herald.DeliveryStore, cfg Config) *Engine {
+	cfg.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{
+		store:          store,
+		cfg:            cfg,
+		client:         cfg.Client,
+		log:            cfg.Logger,
+		bufs:           sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+		wake:           make(chan struct{}, 1),
+		lanes:          map[string]*lane{},
+		attemptCtx:     ctx,
+		cancelAttempts: cancel,
+		results:        make(chan finished, 4096),
+	}
+}
+
+// Owner is the name under which the engine holds leases.
+func (e *Engine) Owner() string { return e.cfg.Owner }
+
+// LeaseUntil is when a claim made now by this engine lapses.
+func (e *Engine) LeaseUntil(now time.Time) time.Time { return now.Add(e.cfg.Lease) }
+
+// Notify tells the engine that new deliveries may be due. It never blocks.
+func (e *Engine) Notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, then stops claiming, lets attempts in flight
+// finish (up to ShutdownGrace), records them, and releases what it had
+// claimed but not started.
+func (e *Engine) Run(ctx context.Context) error {
+	if n, err := e.store.RecoverClaims(ctx, time.Now()); err != nil {
+		return err
+	} else if n > 0 {
+		e.log.Info("took over deliveries left claimed by a stopped process", "count", n)
+	}
+	var bg sync.WaitGroup
+	bg.Add(2)
+	completerDone := make(chan struct{})
+	go func() { defer bg.Done(); e.complete(completerDone) }()
+	leaseCtx, stopLeases := context.WithCancel(context.Background())
+	go func() { defer bg.Done(); e.extendLeases(leaseCtx) }()
+
+	e.claimLoop(ctx)
+
+	// Shutdown: hand back what never started, wait for what did.
+	e.releaseWaiting()
+	done := make(chan struct{})
+	go func() { e.attempts.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(e.cfg.ShutdownGrace):
+		e.log.Warn("shutdown grace over: canceling attempts in flight", "grace", e.cfg.ShutdownGrace)
+		e.cancelAttempts()
+		<-done
+	}
+	close(completerDone)
+	stopLeases()
+	bg.Wait()
+	e.cancelAttempts()
+	return nil
+}
+
+func (e *Engine) claimLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		claimed, err := e.claimRound(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Error("claim deliveries", "err", err)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if claimed > 0 {
+			continue // there may be more
+		}
+		e.idle(ctx)
+	}
+}
+
+// idle sleeps until notified, until the next retry is due, or PollInterval.
+func (e *Engine) idle(ctx context.Context) {
+	wait := e.cfg.PollInterval
+	if at, ok, err := e.store.NextDue(ctx); err == nil && ok {
+		// A due time in the past means work is due but not claimable now
+		// (its lane is full, or it waits behind an earlier event); the
+		// completion that frees it will notify.
+		if d := time.Until(at); d > 0 && d < wait {
+			wait = d
+		}
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-e.wake:
+	case <-t.C:
+	}
+}
+
+// claimRound claims for every due lane with room and starts what it can.
+func (e *Engine) claimRound(ctx context.Context) (int, error) {
+	now := time.Now()
+	due, err := e.store.DueWebhooks(ctx, now)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	e.mu.Lock()
+	var lanes []herald.Lane
+	for _, id := range due {
+		room := 2 * e.cfg.PerEndpoint
+		if l := e.lanes[id]; l != nil {
+			room -= l.inFlight + len(l.waiting)
+		}
+		if room > 0 {
+			lanes = append(lanes, herald.Lane{WebhookID: id, Limit: room})
+		}
+	}
+	e.mu.Unlock()
+	if len(lanes) == 0 {
+		return 0, nil
+	}
+	claims, err := e.store.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), Lanes: lanes})
+	if err != nil {
+		return 0, err
+	}
+	e.mu.Lock()
+	for _, c := range claims {
+		l := e.lanes[c.Webhook.ID]
+		if l == nil {
+			l = &lane{}
+			e.lanes[c.Webhook.ID] = l
+		}
+		l.waiting = append(l.waiting, c)
+	}
+	e.startWaitingLocked()
+	e.mu.Unlock()
+	return len(claims), nil
+}
+
+// startWaitingLocked starts waiting claims while their lane and the engine
+// have room. e.mu must be held.
+func (e *Engine) startWaitingLocked() {
+	for id, l := range e.lanes {
+		for len(l.waiting) > 0 && l.inFlight < e.cfg.PerEndpoint && e.inFlight < e.cfg.MaxInFlight {
+			c := l.waiting[0]
+			l.waiting[0] = nil
+			l.waiting = l.waiting[1:]
+			l.inFlight++
+			e.inFlight++
+			e.attempts.Add(1)
+			go e.run(id, c)
+		}
+	}
+}
+
+func (e *Engine) run(laneID string, c *herald.Claim) {
+	defer e.attempts.Done()
+	res := e.send(e.attemptCtx, c)
+	e.results <- finished{outcome: e.outcome(c, res, true), canceled: res.canceled}
+	e.mu.Lock()
+	l := e.lanes[laneID]
+	l.inFlight--
+	e.inFlight--
+	if l.inFlight == 0 && len(l.waiting) == 0 {
+		delete(e.lanes, laneID)
+	}
+	e.startWaitingLocked()
+	e.mu.Unlock()
+}
+
+// finished is an attempt on its way to the store.
+type finished struct {
+	outcome herald.Outcome
+	// canceled attempts were cut short by shutdown: released, not recorded.
+	canceled bool
+}
+
+// outcome decides what becomes of a delivery after an attempt.
+func (e *Engine) outcome(c *herald.Claim, res result, retry bool) herald.Outcome {
+	o := herald.Outcome{DeliveryID: c.DeliveryID, Owner: e.cfg.Owner, Attempt: res.attempt, Status: herald.DeliveryFailed}
+	if res.attempt.Succeeded() {
+		o.Status = herald.DeliveryDelivered
+	} else if d, ok := nextDelay(e.cfg.Schedule, res.attempt.Number, e.cfg.Jitter, res.retryAfter); ok && retry {
+		o.Status, o.NextAttemptAt = herald.DeliveryPending, time.Now().Add(d)
+	}
+	return o
+}
+
+// SendNow makes one attempt of a claim outside the lanes, with no retry,
+// and records it: the test-event path, where the caller waits.
+func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error) {
+	o := e.outcome(c, e.send(ctx, c), false)
+	if err := e.store.CompleteDeliveries(context.WithoutCancel(ctx), []herald.Outcome{o}); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// maxBatch bounds how many outcomes one store transaction records.
+const maxBatch = 512
+
+// complete records finished attempts in batches until done is closed and
+// the channel is drained. Batching turns thousands of attempts a second
+// into a few transactions.
+func (e *Engine) complete(done <-chan struct{}) {
+	var batch []herald.Outcome
+	var release []int64
+	add := func(f finished) {
+		if f.canceled {
+			release = append(release, f.outcome.DeliveryID)
+		} else {
+			batch = append(batch, f.outcome)
+		}
+	}
+	for {
+		select {
+		case f := <-e.results:
+			add(f)
+		case <-done:
+			for {
+				select {
+				case f := <-e.results:
+					add(f)
+				default:
+					e.flush(batch, release)
+					return
+				}
+			}
+		}
+	gather:
+		for len(batch)+len(release) < maxBatch {
+			select {
+			case f := <-e.results:
+				add(f)
+			default:
+				break gather
+			}
+		}
+		e.flush(batch, release)
+		batch, release = batch[:0], release[:0]
+		// A completion can free a lane or unblock the next event of a
+		// record: look for work again.
+		e.Notify()
+	}
+}
+
+// flush writes outcomes, retrying a few times: an outcome that cannot be
+// written is not lost work, only a duplicate later, when the lease lapses.
+func (e *Engine) flush(batch []herald.Outcome, release []int64) {
+	ctx := context.Background()
+	for try := 0; len(batch) > 0; try++ {
+		err := e.store.CompleteDeliveries(ctx, batch)
+		if err == nil {
+			break
+		}
+		if try == 4 {
+			e.log.Error("record attempts; they will be retried when their lease lapses", "count", len(batch), "err", err)
+			break
+		}
+		time.Sleep(time.Duration(50<<try) * time.Millisecond)
+	}
+	if err := e.store.ReleaseClaims(ctx, e.cfg.Owner, release); err != nil {
+		e.log.Error("release canceled attempts", "count", len(release), "err", err)
+	}
+}
+
+// extendLeases keeps this engine's claims alive while it runs.
+func (e *Engine) extendLeases(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.store.ExtendLeases(ctx, e.cfg.Owner, time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+				e.log.Error("extend leases", "err", err)
+			}
+		}
+	}
+}
+
+// releaseWaiting hands back claims that never started.
+func (e *Engine) releaseWaiting() {
+	e.mu.Lock()
+	var ids []int64
+	for _, l := range e.lanes {
+		for _, c := range l.waiting {
+			ids = append(ids, c.DeliveryID)
+		}
+		l.waiting = nil
+	}
+	e.mu.Unlock()
+	if err := e.store.ReleaseClaims(context.Background(), e.cfg.Owner, ids); err != nil {
+		e.log.Error("release claims at shutdown", "count", len(ids), "err", err)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,46 @@
+package herald
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Record actions, the second half of an event name.
+const (
+	ActionCreated   = "created"
+	ActionUpdated   = "updated"
+	ActionDeleted   = "deleted"
+	ActionRestored  = "restored"
+	ActionDestroyed = "destroyed"
+)
+
+// Event is one entry of the outbox: a committed change that is delivered to
+// every matching webhook. It is written in the same transaction as the
+// change it describes.
+type Event struct {
+	// Seq is assigned by the store and orders events by commit.
+	Seq         int64
+	ID          string
+	WorkspaceID string
+	// Name is "<object>.<action>".
+	Name         string
+	Object       string
+	ObjectPlural string
+	// RecordID is the record the event is about; empty for custom events,
+	// which carry no ordering constraint.
+	RecordID string
+	// Data is the record after the change (before it, for deletions).
+	Data          json.RawMessage
+	UpdatedFields []string
+	PreviousData  json.RawMessage
+	Timestamp     time.Time
+}
+
+// OrderKey groups the events that must be delivered in commit order to a
+// webhook: those of one record. Events without a record are unordered.
+func (e *Event) OrderKey() string {
+	if e.RecordID == "" {
+		return e.ID
+	}
+	return e.Object + ":" + e.RecordID
+}

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/webhook"
+)
+
+type deliveryJSON struct {
+	ID             string  `json:"id"`
+	WebhookID      string  `json:"webhookId"`
+	EventID        string  `json:"eventId"`
+	Event          string  `json:"event"`
+	Status         string  `json:"status"`
+	AttemptCount   int     `json:"attemptCount"`
+	NextAttemptAt  *string `json:"nextAttemptAt"`
+	LastStatusCode *int    `json:"lastStatusCode"`
+	LastError      string  `json:"lastError"`
+	LastLatencyMs  float64 `json:"lastLatencyMs"`
+	CreatedAt      string  `json:"createdAt"`
+	UpdatedAt      string  `json:"updatedAt"`
+	CompletedAt    *string `json:"completedAt"`
+}
+
+func toDeliveryJSON(d *herald.Delivery) deliveryJSON {
+	out := deliveryJSON{
+		ID: herald.FormatDeliveryID(d.ID), WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName,
+		Status: d.Status, AttemptCount: d.Attempts, NextAttemptAt: timePtr(d.NextAttemptAt), LastError: d.LastError,
+		LastLatencyMs: ms(d.LastLatency), CreatedAt: herald.FormatTime(d.CreatedAt), UpdatedAt: herald.FormatTime(d.UpdatedAt),
+		CompletedAt: timePtr(d.CompletedAt),
+	}
+	if d.Status != herald.DeliveryPending {
+		out.NextAttemptAt = nil
+	}
+	if d.LastStatusCode != 0 {
+		out.LastStatusCode = &d.LastStatusCode
+	}
+	return out
+}
+
+type attemptJSON struct {
+	Number       int     `json:"number"`
+	StartedAt    string  `json:"startedAt"`
+	StatusCode   *int    `json:"statusCode"`
+	LatencyMs    float64 `json:"latencyMs"`
+	Error        string  `json:"error"`
+	ResponseBody string  `json:"responseBody"`
+}
+
+func toAttemptJSON(a *herald.Attempt) attemptJSON {
+	out := attemptJSON{Number: a.Number, StartedAt: herald.FormatTime(a.StartedAt), LatencyMs: ms(a.Latency), Error: a.Error, ResponseBody: a.ResponseBody}
+	if a.StatusCode != 0 {
+		out.StatusCode = &a.StatusCode
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (s *Server) deliveryID(r *http.Request) (int64, error) {
+	id, ok := herald.ParseDeliveryID(r.PathValue("id"))
+	if !ok {
+		return 0, errorf404("no delivery %q: delivery ids look like dlv_123", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+var deliveryStatuses = map[string]bool{
+	herald.DeliveryPending: true, herald.DeliveryDelivered: true, herald.DeliveryFailed: true, herald.DeliverySkipped: true,
+}
+
+// listDeliveries pages through a webhook's deliveries, newest first.
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	ws := apiKey(r).WorkspaceID
+	hookID := r.PathValue("id")
+	if _, err := s.Store.FindWebhook(r.Context(), ws, hookID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	dq := herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hookID, Status: q.Get("status"), EventName: q.Get("event"), Limit: defaultLimit}
+	if dq.Status != "" && !deliveryStatuses[dq.Status] {
+		s.error(w, r, herald.FieldErrorf("status", "status must be pending, delivered, failed or skipped"))
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			s.error(w, r, herald.FieldErrorf("limit", "limit must be a whole number from 1 to %d", maxLimit))
+			return
+		}
+		dq.Limit = n
+	}
+	if v := q.Get("starting_after"); v != "" {
+		id, ok := herald.ParseDeliveryID(v)
+		if !ok {
+			s.error(w, r, herald.FieldErrorf("starting_after", "starting_after must be a delivery id (the endCursor of the previous page)"))
+			return
+		}
+		dq.BeforeID = id
+	}
+	list, more, err := s.Store.ListDeliveries(r.Context(), dq)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := make([]deliveryJSON, len(list))
+	for i, d := range list {
+		out[i] = toDeliveryJSON(d)
+	}
+	var end any
+	if len(out) > 0 {
+		end = out[len(out)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"data":     map[string]any{"deliveries": out},
+		"pageInfo": map[string]any{"hasNextPage": more, "endCursor": end},
+	})
+}
+
+// getDelivery shows a delivery with its request body and every attempt.
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
+	id, err := s.deliveryID(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ws := apiKey(r).WorkspaceID
+	d, ev, attempts, err := s.Store.FindDelivery(r.Context(), ws, id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	hook, err := s.Store.FindWebhook(r.Context(), ws, d.WebhookID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list := make([]attemptJSON, len(attempts))
+	for i, a := range attempts {
+		list[i] = toAttemptJSON(a)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"delivery": struct {
+		deliveryJSON
+		Payload  json.RawMessage `json:"payload"`
+		Attempts []attemptJSON   `json:"attempts"`
+	}{toDeliveryJSON(d), webhook.AppendBody(nil, ev, hook), list}}})
+}
+
+// retryDelivery makes a delivery due now, whatever its status.
+func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
+	id, err := s.deliveryID(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d, err := s.Store.RetryDelivery(r.Context(), apiKey(r).WorkspaceID, id, time.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	writeJSON(w, http.StatusAccepted, map[string]any{"data": map[string]any{"retryDelivery": toDeliveryJSON(d)}})
+}

@@ -1,0 +1,298 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
+)
+
+// Page sizes, as Twenty's REST API.
+const (
+	defaultLimit = 60
+	maxLimit     = 200
+	// maxBatch is how many records one batch create may hold.
+	maxBatch = 60
+)
+
+func errorf404(format string, args ...any) error {
+	return herald.Errorf(herald.ENOTFOUND, format, args...)
+}
+
+// object resolves the {plural} path segment.
+func (s *Server) object(r *http.Request) (*herald.Object, error) {
+	plural := r.PathValue("plural")
+	for _, o := range herald.StandardObjects() {
+		if o.NamePlural == plural {
+			return o, nil
+		}
+	}
+	return nil, errorf404("unknown object %q: use people, companies, opportunities, notes or tasks", plural)
+}
+
+func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// recordJSON wraps rendered record bytes so they embed in a response.
+func recordJSON(obj *herald.Object, r *herald.Record) json.RawMessage { return record.Render(obj, r) }
+
+func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	query := herald.RecordQuery{WorkspaceID: apiKey(r).WorkspaceID, Object: obj, Limit: defaultLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			s.error(w, r, herald.FieldErrorf("limit", "limit must be a whole number from 1 to %d", maxLimit))
+			return
+		}
+		query.Limit = n
+	}
+	if query.Filter, err = record.ParseFilter(obj, q.Get("filter")); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	query.IncludeDeleted = query.Filter.Mentions(herald.FieldNameDeletedAt)
+	if query.Order, err = record.ParseOrder(obj, q.Get("order_by")); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	after, before := q.Get("starting_after"), q.Get("ending_before")
+	switch {
+	case after != "" && before != "":
+		s.error(w, r, herald.FieldErrorf("ending_before", "give starting_after or ending_before, not both"))
+		return
+	case after != "":
+		query.After, err = record.DecodeCursor(after, "starting_after", query.Order)
+	case before != "":
+		query.Before, err = record.DecodeCursor(before, "ending_before", query.Order)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := s.Store.ListRecords(r.Context(), query)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	items := make([]json.RawMessage, len(page.Records))
+	for i, rec := range page.Records {
+		items[i] = record.Render(obj, rec)
+	}
+	info := map[string]any{"startCursor": nil, "endCursor": nil}
+	if n := len(page.Records); n > 0 {
+		info["startCursor"] = record.EncodeCursor(page.Records[0], query.Order)
+		info["endCursor"] = record.EncodeCursor(page.Records[n-1], query.Order)
+	}
+	if query.Before != nil {
+		info["hasNextPage"], info["hasPreviousPage"] = true, page.HasMore
+	} else {
+		info["hasNextPage"], info["hasPreviousPage"] = page.HasMore, query.After != nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"data":       map[string]any{obj.NamePlural: items},
+		"pageInfo":   info,
+		"totalCount": page.TotalCount,
+	})
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rec, err := s.Store.FindRecord(r.Context(), apiKey(r).WorkspaceID, obj.NameSingular, r.PathValue("id"))
+	if err == nil && rec.DeletedAt != nil {
+		err = errorf404("%s %s was deleted; restore it with PATCH /rest/restore/%s/%s", obj.NameSingular, rec.ID, obj.NamePlural, rec.ID)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{obj.NameSingular: record.Render(obj, rec)}})
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in, err := record.ParseInput(obj, body, true)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	key := apiKey(r)
+	rec, ev := record.New(obj, key.WorkspaceID, key.ID, in, time.Now())
+	if err := s.Store.CreateRecords(r.Context(), []*herald.Record{rec}, []*herald.Event{ev}); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"create" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
+}
+
+func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(body, &items); err != nil {
+		s.error(w, r, herald.Errorf(herald.EINVALID, "body must be a JSON array of %s objects", obj.NameSingular))
+		return
+	}
+	if len(items) == 0 || len(items) > maxBatch {
+		s.error(w, r, herald.Errorf(herald.EINVALID, "a batch holds 1 to %d records, not %d", maxBatch, len(items)))
+		return
+	}
+	key := apiKey(r)
+	now := time.Now()
+	recs := make([]*herald.Record, len(items))
+	events := make([]*herald.Event, len(items))
+	seen := map[string]bool{}
+	for i, item := range items {
+		in, err := record.ParseInput(obj, item, true)
+		if err != nil {
+			s.error(w, r, atIndex(i, err))
+			return
+		}
+		recs[i], events[i] = record.New(obj, key.WorkspaceID, key.ID, in, now)
+		if seen[recs[i].ID] {
+			s.error(w, r, atIndex(i, herald.FieldErrorf("id", "id %s appears twice in the batch", recs[i].ID)))
+			return
+		}
+		seen[recs[i].ID] = true
+	}
+	if err := s.Store.CreateRecords(r.Context(), recs, events); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	out := make([]json.RawMessage, len(recs))
+	for i, rec := range recs {
+		out[i] = record.Render(obj, rec)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"create" + capitalize(obj.NamePlural): out}})
+}
+
+// atIndex prefixes a batch item's error with its position.
+func atIndex(i int, err error) error {
+	e, ok := err.(*herald.Error)
+	if !ok {
+		return err
+	}
+	c := *e
+	c.Message = fmt.Sprintf("record %d: %s", i, e.Message)
+	if c.Field != "" {
+		c.Field = fmt.Sprintf("[%d].%s", i, e.Field)
+	}
+	return &c
+}
+
+func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in, err := record.ParseInput(obj, body, false)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rec, err := s.Store.UpdateRecord(r.Context(), apiKey(r).WorkspaceID, obj.NameSingular, r.PathValue("id"), func(rec *herald.Record) (*herald.Event, error) {
+		if rec.DeletedAt != nil {
+			return nil, errorf404("%s %s was deleted; restore it before updating", obj.NameSingular, rec.ID)
+		}
+		return record.Apply(obj, rec, in, time.Now()), nil
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"update" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
+}
+
+func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ws, id := apiKey(r).WorkspaceID, r.PathValue("id")
+	switch v := r.URL.Query().Get("soft_delete"); v {
+	case "false":
+		_, err = s.Store.DestroyRecord(r.Context(), ws, obj.NameSingular, id, func(rec *herald.Record) (*herald.Event, error) {
+			return record.NewEvent(obj, rec, herald.ActionDestroyed, time.Now()), nil
+		})
+	case "", "true":
+		_, err = s.Store.UpdateRecord(r.Context(), ws, obj.NameSingular, id, func(rec *herald.Record) (*herald.Event, error) {
+			if rec.DeletedAt != nil {
+				return nil, errorf404("%s %s is already deleted", obj.NameSingular, rec.ID)
+			}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			ev := record.NewEvent(obj, rec, herald.ActionDeleted, now) // the state before deletion
+			rec.DeletedAt, rec.UpdatedAt = &now, now
+			return ev, nil
+		})
+	default:
+		err = herald.FieldErrorf("soft_delete", "soft_delete must be true or false")
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"delete" + capitalize(obj.NameSingular): map[string]string{"id": id}}})
+}
+
+func (s *Server) restoreRecord(w http.ResponseWriter, r *http.Request) {
+	obj, err := s.object(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rec, err := s.Store.UpdateRecord(r.Context(), apiKey(r).WorkspaceID, obj.NameSingular, r.PathValue("id"), func(rec *herald.Record) (*herald.Event, error) {
+		if rec.DeletedAt == nil {
+			return nil, nil // not deleted: nothing to restore
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		rec.DeletedAt, rec.UpdatedAt = nil, now
+		return record.NewEvent(obj, rec, herald.ActionRestored, now), nil
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"restore" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
+}

@@ -1,0 +1,189 @@
+// Package httpapi serves Herald's REST API (DESIGN.md §2, §4): records in
+// Twenty's shapes, webhooks, deliveries, and the health endpoints.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Deliverer is what the API needs of the delivery engine.
+type Deliverer interface {
+	// Notify says that deliveries may have become due.
+	Notify()
+	// SendNow makes one recorded attempt of a claim and returns it.
+	SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error)
+	Owner() string
+	LeaseUntil(now time.Time) time.Time
+}
+
+// Config is what a Server is built from.
+type Config struct {
+	Store     herald.Store
+	Deliverer Deliverer
+	Logger    *slog.Logger
+	// CheckTarget vets a webhook URL when it is saved (the SSRF guard);
+	// nil accepts any http or https URL.
+	CheckTarget func(ctx context.Context, rawURL string) error
+	Version     string
+}
+
+// Server is the REST API.
+type Server struct {
+	Config
+	mux *http.ServeMux
+}
+
+// New returns the API handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{Config: cfg, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+type ctxKey int
+
+const keyCtxKey ctxKey = 0
+
+// apiKey returns the key that authenticated the request.
+func apiKey(r *http.Request) *herald.APIKey {
+	return r.Context().Value(keyCtxKey).(*herald.APIKey)
+}
+
+// authed wraps h with Bearer API key authentication.
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token = strings.TrimSpace(token)
+		if !ok || token == "" {
+			s.error(w, r, herald.Errorf(herald.EUNAUTHENTICATED, "missing API key: send Authorization: Bearer <key>"))
+			return
+		}
+		k, err := s.Store.FindAPIKey(r.Context(), herald.HashAPIKey(token))
+		if herald.ErrorCode(err) == herald.ENOTFOUND {
+			s.error(w, r, herald.Errorf(herald.EUNAUTHENTICATED, "invalid or revoked API key"))
+			return
+		}
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey, k)))
+	}
+}
+
+var statusOf = map[string]int{
+	herald.EINVALID:         http.StatusBadRequest,
+	herald.EUNAUTHENTICATED: http.StatusUnauthorized,
+	herald.EFORBIDDEN:       http.StatusForbidden,
+	herald.ENOTFOUND:        http.StatusNotFound,
+	herald.ECONFLICT:        http.StatusConflict,
+	herald.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	herald.EUNPROCESSABLE:   http.StatusUnprocessableEntity,
+	herald.ERATELIMITED:     http.StatusTooManyRequests,
+	herald.EUNAVAILABLE:     http.StatusServiceUnavailable,
+}
+
+// error writes err as DESIGN.md §2's JSON error. Errors that are not
+// *herald.Error are logged and shown as "internal error".
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := herald.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+		if errors.Is(r.Context().Err(), context.Canceled) {
+			return // the client left; nobody reads the answer
+		}
+		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	body := map[string]any{"code": code, "message": herald.ErrorMessage(err)}
+	var e *herald.Error
+	if errors.As(err, &e) && e.Field != "" {
+		body["field"] = e.Field
+	}
+	writeJSON(w, status, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, herald.Errorf(herald.ETOOLARGE, "request body is larger than %d bytes (1 MiB)", MaxBodyBytes)
+	}
+	if err != nil {
+		return nil, herald.Errorf(herald.EINVALID, "reading request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil, herald.Errorf(herald.EINVALID, "request body is empty: send a JSON object")
+	}
+	return b, nil
+}
+
+// decodeStrict decodes a JSON object into v, refusing unknown fields and
+// values of the wrong type with an error naming the field.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return herald.Errorf(herald.EINVALID, "body must hold a single JSON object")
+		}
+		return nil
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return herald.Errorf(herald.EINVALID, "body must be a JSON object")
+		}
+		return herald.FieldErrorf(typeErr.Field, "%s must be %s, not %s", typeErr.Field, jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return herald.Errorf(herald.EINVALID, "body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return herald.FieldErrorf(field, "unknown field %q", field)
+	}
+	return herald.Errorf(herald.EINVALID, "body is not valid JSON: %v", err)
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "bool":
+		return "true or false"
+	case "map", "struct", "ptr":
+		return "an object"
+	}
+	return "a number"
+}

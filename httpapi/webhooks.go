@@ -1,0 +1,256 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
+	"github.com/heraldhq/herald/webhook"
+)
+
+// webhookJSON is a webhook as the API shows it (DESIGN.md §4).
+type webhookJSON struct {
+	ID             string   `json:"id"`
+	TargetURL      string   `json:"targetUrl"`
+	Operations     []string `json:"operations"`
+	Description    string   `json:"description"`
+	Secret         string   `json:"secret"`
+	Status         string   `json:"status"`
+	PayloadFormat  string   `json:"payloadFormat"`
+	DisabledReason string   `json:"disabledReason,omitempty"`
+	DisabledAt     *string  `json:"disabledAt"`
+	CreatedAt      string   `json:"createdAt"`
+	UpdatedAt      string   `json:"updatedAt"`
+}
+
+func toWebhookJSON(w *herald.Webhook) webhookJSON {
+	return webhookJSON{
+		ID: w.ID, TargetURL: w.TargetURL, Operations: w.Operations, Description: w.Description,
+		Secret: w.Secret, Status: w.Status, PayloadFormat: w.PayloadFormat, DisabledReason: w.DisabledReason,
+		DisabledAt: timePtr(w.DisabledAt), CreatedAt: herald.FormatTime(w.CreatedAt), UpdatedAt: herald.FormatTime(w.UpdatedAt),
+	}
+}
+
+func timePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := herald.FormatTime(*t)
+	return &s
+}
+
+// webhookInput is a create or update body; nil fields are left alone.
+type webhookInput struct {
+	TargetURL     *string   `json:"targetUrl"`
+	Operations    *[]string `json:"operations"`
+	Description   *string   `json:"description"`
+	Secret        *string   `json:"secret"`
+	Status        *string   `json:"status"`
+	PayloadFormat *string   `json:"payloadFormat"`
+}
+
+// maxDescription bounds a webhook's description.
+const maxDescription = 1024
+
+// apply checks in and writes it onto w.
+func (s *Server) apply(r *http.Request, in *webhookInput, w *herald.Webhook) error {
+	if in.TargetURL != nil {
+		if _, err := webhook.CheckURL(*in.TargetURL); err != nil {
+			return err
+		}
+		if s.CheckTarget != nil {
+			if err := s.CheckTarget(r.Context(), *in.TargetURL); err != nil {
+				return err
+			}
+		}
+		w.TargetURL = *in.TargetURL
+	}
+	if in.Operations != nil {
+		ops, err := webhook.CheckOperations(*in.Operations)
+		if err != nil {
+			return err
+		}
+		w.Operations = ops
+	}
+	if in.Description != nil {
+		if len(*in.Description) > maxDescription {
+			return herald.FieldErrorf("description", "description is longer than %d bytes", maxDescription)
+		}
+		w.Description = *in.Description
+	}
+	if in.Secret != nil {
+		if err := webhook.CheckSecret(*in.Secret); err != nil {
+			return err
+		}
+		w.Secret = *in.Secret
+	}
+	if in.PayloadFormat != nil {
+		if f := *in.PayloadFormat; f != herald.PayloadHerald && f != herald.PayloadTwenty {
+			return herald.FieldErrorf("payloadFormat", "payloadFormat must be %q or %q", herald.PayloadHerald, herald.PayloadTwenty)
+		}
+		w.PayloadFormat = *in.PayloadFormat
+	}
+	if in.Status != nil && *in.Status != w.Status {
+		now := time.Now().UTC()
+		switch *in.Status {
+		case herald.WebhookActive:
+			w.DisabledAt, w.DisabledReason = nil, ""
+		case herald.WebhookDisabled:
+			w.DisabledAt, w.DisabledReason = &now, "disabled through the API"
+		default:
+			return herald.FieldErrorf("status", "status must be %q or %q", herald.WebhookActive, herald.WebhookDisabled)
+		}
+		w.Status = *in.Status
+	}
+	return nil
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	hooks, err := s.Store.ListWebhooks(r.Context(), apiKey(r).WorkspaceID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := make([]webhookJSON, len(hooks))
+	for i, h := range hooks {
+		out[i] = toWebhookJSON(h)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"data":       map[string]any{"webhooks": out},
+		"pageInfo":   map[string]any{"hasNextPage": false, "startCursor": nil, "endCursor": nil},
+		"totalCount": len(out),
+	})
+}
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in webhookInput
+	if err := decodeStrict(body, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.TargetURL == nil {
+		s.error(w, r, herald.FieldErrorf("targetUrl", "targetUrl is required"))
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	hook := &herald.Webhook{
+		ID: uuid.NewString(), WorkspaceID: apiKey(r).WorkspaceID, Operations: []string{"*.*"},
+		Secret: webhook.NewSecret(), Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.apply(r, &in, hook); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.Store.CreateWebhook(r.Context(), hook); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"createWebhook": toWebhookJSON(hook)}})
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
+	hook, err := s.Store.FindWebhook(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"webhook": toWebhookJSON(hook)}})
+}
+
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in webhookInput
+	if err := decodeStrict(body, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	hook, err := s.Store.UpdateWebhook(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), func(hook *herald.Webhook) error {
+		if err := s.apply(r, &in, hook); err != nil {
+			return err
+		}
+		hook.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify() // re-enabling makes waiting deliveries due
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateWebhook": toWebhookJSON(hook)}})
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.Store.DeleteWebhook(r.Context(), apiKey(r).WorkspaceID, id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"deleteWebhook": map[string]string{"id": id}}})
+}
+
+// eventTypes lists every event name the workspace can emit.
+func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) {
+	var names []string
+	for _, o := range herald.StandardObjects() {
+		for _, a := range []string{herald.ActionCreated, herald.ActionUpdated, herald.ActionDeleted, herald.ActionRestored, herald.ActionDestroyed} {
+			names = append(names, o.NameSingular+"."+a)
+		}
+	}
+	names = append(names, testEventName)
+	slices.Sort(names)
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"eventTypes": names}})
+}
+
+const testEventName = "webhook.test"
+
+// testWebhook sends a webhook.test event now and answers with the attempt.
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
+	key := apiKey(r)
+	hook, err := s.Store.FindWebhook(r.Context(), key.WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	data, _ := json.Marshal(map[string]string{
+		"message":   "This is a test event from Herald. Answer 2xx to acknowledge it.",
+		"webhookId": hook.ID,
+	})
+	ev := &herald.Event{
+		ID: record.NewEventID(), WorkspaceID: key.WorkspaceID, Name: testEventName,
+		Object: "webhook", ObjectPlural: "webhooks", Data: data, Timestamp: now,
+	}
+	claim, err := s.Store.DeliverNow(r.Context(), ev, hook.ID, herald.ClaimRequest{
+		Owner: s.Deliverer.Owner(), Now: now, LeaseUntil: s.Deliverer.LeaseUntil(now),
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	o, err := s.Deliverer.SendNow(r.Context(), claim)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"testWebhook": map[string]any{
+		"deliveryId": herald.FormatDeliveryID(claim.DeliveryID),
+		"eventId":    ev.ID,
+		"status":     o.Status,
+		"attempt":    toAttemptJSON(&o.Attempt),
+	}}})
+}

@@ -1,0 +1,314 @@
+package record
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/heraldhq/herald"
+)
+
+// MaxFilterDepth bounds nesting of and/or/not, so a hostile filter cannot
+// exhaust the stack or build a giant SQL statement.
+const MaxFilterDepth = 8
+
+// maxFilterLeaves bounds the comparisons of one filter.
+const maxFilterLeaves = 64
+
+var comparators = map[string]bool{
+	"eq": true, "neq": true, "in": true, "is": true, "gt": true, "gte": true,
+	"lt": true, "lte": true, "startsWith": true, "like": true, "ilike": true,
+}
+
+// ParseFilter parses Twenty's filter syntax for obj:
+//
+//	field[comparator]:value        one comparison
+//	a,b                            both (and)
+//	and(a,b) or(a,b) not(a)        grouping
+//
+// Values may be double-quoted; "in" takes [v1,v2]; "is" takes NULL or
+// NOT_NULL. Values are converted to the field's type. An empty string
+// yields a nil filter.
+func ParseFilter(obj *herald.Object, s string) (*herald.Filter, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	p := &filterParser{obj: obj, s: s}
+	list, err := p.list(0)
+	if err != nil {
+		return nil, err
+	}
+	if p.pos != len(p.s) {
+		return nil, p.errorf("unexpected %q", p.s[p.pos:])
+	}
+	if len(list) == 1 {
+		return list[0], nil
+	}
+	return &herald.Filter{Op: "and", Children: list}, nil
+}
+
+type filterParser struct {
+	obj    *herald.Object
+	s      string
+	pos    int
+	leaves int
+}
+
+func (p *filterParser) errorf(format string, args ...any) error {
+	return herald.FieldErrorf("filter", "invalid filter at position %d: %s", p.pos, fmt.Sprintf(format, args...))
+}
+
+func (p *filterParser) skipSpace() {
+	for p.pos < len(p.s) && p.s[p.pos] == ' ' {
+		p.pos++
+	}
+}
+
+// list parses comma-separated expressions up to the end or a ')'.
+func (p *filterParser) list(depth int) ([]*herald.Filter, error) {
+	var out []*herald.Filter
+	for {
+		p.skipSpace()
+		f, err := p.expr(depth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+		p.skipSpace()
+		if p.pos < len(p.s) && p.s[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		return out, nil
+	}
+}
+
+func (p *filterParser) ident() string {
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			p.pos++
+			continue
+		}
+		break
+	}
+	return p.s[start:p.pos]
+}
+
+func (p *filterParser) expr(depth int) (*herald.Filter, error) {
+	if depth > MaxFilterDepth {
+		return nil, p.errorf("nested deeper than %d levels", MaxFilterDepth)
+	}
+	name := p.ident()
+	if name == "" {
+		return nil, p.errorf("expected a field name or and(, or(, not(")
+	}
+	if p.pos < len(p.s) && p.s[p.pos] == '(' && (name == "and" || name == "or" || name == "not") {
+		p.pos++
+		children, err := p.list(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if p.pos >= len(p.s) || p.s[p.pos] != ')' {
+			return nil, p.errorf("expected ')'")
+		}
+		p.pos++
+		if name == "not" && len(children) != 1 {
+			return nil, p.errorf("not() takes exactly one condition")
+		}
+		return &herald.Filter{Op: name, Children: children}, nil
+	}
+	if p.leaves++; p.leaves > maxFilterLeaves {
+		return nil, p.errorf("more than %d conditions", maxFilterLeaves)
+	}
+	typ, options, err := p.fieldType(name)
+	if err != nil {
+		return nil, err
+	}
+	if p.pos >= len(p.s) || p.s[p.pos] != '[' {
+		return nil, p.errorf("expected '[' after field %s", name)
+	}
+	p.pos++
+	cmp := p.ident()
+	if !comparators[cmp] {
+		return nil, p.errorf("unknown comparator %q (use eq, neq, in, is, gt, gte, lt, lte, startsWith, like, ilike)", cmp)
+	}
+	if p.pos+1 >= len(p.s) || p.s[p.pos] != ']' || p.s[p.pos+1] != ':' {
+		return nil, p.errorf("expected ']:' after comparator %s", cmp)
+	}
+	p.pos += 2
+	f := &herald.Filter{Op: "cmp", Field: name, Type: typ, Comparator: cmp}
+	switch cmp {
+	case "is":
+		v := p.bare()
+		switch strings.ToUpper(v) {
+		case "NULL":
+			f.IsNull = true
+		case "NOT_NULL":
+		default:
+			return nil, p.errorf("is takes NULL or NOT_NULL, not %q", v)
+		}
+		return f, nil
+	case "in":
+		vals, err := p.array()
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			tv, err := p.typed(name, typ, options, v)
+			if err != nil {
+				return nil, err
+			}
+			f.Values = append(f.Values, tv)
+		}
+		return f, nil
+	case "like", "ilike", "startsWith":
+		if !textual(typ) {
+			return nil, p.errorf("%s only applies to text fields, not %s", cmp, name)
+		}
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		f.Values = []any{v}
+		return f, nil
+	}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	tv, err := p.typed(name, typ, options, v)
+	if err != nil {
+		return nil, err
+	}
+	f.Values = []any{tv}
+	return f, nil
+}
+
+func textual(t herald.FieldType) bool {
+	switch t {
+	case herald.FieldNumber, herald.FieldBoolean:
+		return false
+	}
+	return true
+}
+
+func (p *filterParser) fieldType(name string) (herald.FieldType, []string, error) {
+	if t, ok := herald.SystemFieldType(name); ok {
+		return t, nil, nil
+	}
+	f, ok := p.obj.Field(name)
+	if !ok {
+		e := herald.FieldErrorf("filter", "unknown field %q in filter for object %s", name, p.obj.NameSingular)
+		return "", nil, e
+	}
+	return f.Type, f.Options, nil
+}
+
+// typed converts a raw filter value to the type the stores compare.
+func (p *filterParser) typed(name string, t herald.FieldType, options []string, v string) (any, error) {
+	switch t {
+	case herald.FieldNumber:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, herald.FieldErrorf("filter", "%s takes numbers, not %q", name, v)
+		}
+		return n, nil
+	case herald.FieldBoolean:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, herald.FieldErrorf("filter", "%s takes true or false, not %q", name, v)
+		}
+		return b, nil
+	case herald.FieldSelect:
+		// Selects compare as text: a filter for a value no record has is
+		// not an error.
+		return v, nil
+	}
+	s, err := ParseString(name, t, options, v)
+	if err != nil {
+		return nil, herald.FieldErrorf("filter", "%s", herald.ErrorMessage(err))
+	}
+	return s, nil
+}
+
+// value reads a quoted string or a bare value up to ',' or ')'.
+func (p *filterParser) value() (string, error) {
+	if p.pos < len(p.s) && p.s[p.pos] == '"' {
+		return p.quoted()
+	}
+	v := p.bare()
+	if v == "" {
+		return "", p.errorf("expected a value")
+	}
+	return v, nil
+}
+
+func (p *filterParser) bare() string {
+	start := p.pos
+	for p.pos < len(p.s) && p.s[p.pos] != ',' && p.s[p.pos] != ')' {
+		p.pos++
+	}
+	return strings.TrimSpace(p.s[start:p.pos])
+}
+
+func (p *filterParser) quoted() (string, error) {
+	p.pos++ // opening quote
+	var b strings.Builder
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		p.pos++
+		switch c {
+		case '\\':
+			if p.pos < len(p.s) {
+				b.WriteByte(p.s[p.pos])
+				p.pos++
+			}
+		case '"':
+			return b.String(), nil
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", p.errorf("unterminated quoted value")
+}
+
+// array reads [v1,v2,...] where each value may be quoted.
+func (p *filterParser) array() ([]string, error) {
+	if p.pos >= len(p.s) || p.s[p.pos] != '[' {
+		return nil, p.errorf("in takes a list such as [a,b]")
+	}
+	p.pos++
+	var out []string
+	for {
+		p.skipSpace()
+		var v string
+		var err error
+		if p.pos < len(p.s) && p.s[p.pos] == '"' {
+			v, err = p.quoted()
+		} else {
+			start := p.pos
+			for p.pos < len(p.s) && p.s[p.pos] != ',' && p.s[p.pos] != ']' {
+				p.pos++
+			}
+			v = strings.TrimSpace(p.s[start:p.pos])
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		p.skipSpace()
+		if p.pos >= len(p.s) {
+			return nil, p.errorf("unterminated list")
+		}
+		if p.s[p.pos] == ']' {
+			p.pos++
+			return out, nil
+		}
+		if p.s[p.pos] != ',' {
+			return nil, p.errorf("expected ',' or ']' in list")
+		}
+		p.pos++
+	}
+}

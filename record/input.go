@@ -1,0 +1,217 @@
+// Package record validates record input against an object's fields, renders
+// records as the API shows them, and parses Twenty's query syntax (filter,
+// order_by, cursors).
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/heraldhq/herald"
+)
+
+// MaxTextLength bounds a text value, so that one field cannot take a whole
+// request body.
+const MaxTextLength = 64 << 10
+
+// Input is a validated create or update body: canonical JSON per field.
+type Input struct {
+	// ID is set when a create names the record's id.
+	ID     string
+	Values map[string]json.RawMessage
+	// Order is the order fields appeared in, for stable updatedFields.
+	Order []string
+}
+
+var null = json.RawMessage("null")
+
+// ParseInput validates body, a JSON object, against obj's fields. creating
+// allows an "id". Unknown fields, read-only fields and values of the wrong
+// type are EINVALID errors naming the field.
+func ParseInput(obj *herald.Object, body json.RawMessage, creating bool) (*Input, error) {
+	raw, order, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	in := &Input{Values: make(map[string]json.RawMessage, len(raw))}
+	for _, name := range order {
+		v := raw[name]
+		if name == herald.FieldNameID {
+			if !creating {
+				return nil, herald.FieldErrorf(name, "id cannot be changed")
+			}
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil || uuid.Validate(s) != nil {
+				return nil, herald.FieldErrorf(name, "id must be a UUID")
+			}
+			in.ID = strings.ToLower(s)
+			continue
+		}
+		if _, ok := herald.SystemFieldType(name); ok {
+			return nil, herald.FieldErrorf(name, "%s is read-only", name)
+		}
+		f, ok := obj.Field(name)
+		if !ok {
+			return nil, herald.FieldErrorf(name, "unknown field %q for object %s", name, obj.NameSingular)
+		}
+		canon, err := canonical(f, v)
+		if err != nil {
+			return nil, err
+		}
+		in.Values[name] = canon
+		in.Order = append(in.Order, name)
+	}
+	if creating {
+		for _, f := range obj.Fields {
+			if _, ok := in.Values[f.Name]; !ok && f.Default != "" {
+				in.Values[f.Name], _ = json.Marshal(f.Default)
+			}
+		}
+	}
+	return in, nil
+}
+
+// decodeObject decodes a JSON object keeping its key order, so errors and
+// updatedFields follow the order the client wrote.
+func decodeObject(body json.RawMessage) (map[string]json.RawMessage, []string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, herald.Errorf(herald.EINVALID, "body is not valid JSON: %v", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, nil, herald.Errorf(herald.EINVALID, "body must be a JSON object")
+	}
+	m := map[string]json.RawMessage{}
+	var order []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, herald.Errorf(herald.EINVALID, "body is not valid JSON: %v", err)
+		}
+		key := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, herald.FieldErrorf(key, "value is not valid JSON: %v", err)
+		}
+		if _, dup := m[key]; dup {
+			return nil, nil, herald.FieldErrorf(key, "field %q given twice", key)
+		}
+		m[key] = v
+		order = append(order, key)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, herald.Errorf(herald.EINVALID, "body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, nil, herald.Errorf(herald.EINVALID, "body must hold a single JSON object")
+	}
+	return m, order, nil
+}
+
+// canonical checks v against f's type and returns it in canonical form, so
+// equal values have equal bytes.
+func canonical(f herald.Field, v json.RawMessage) (json.RawMessage, error) {
+	if bytes.Equal(bytes.TrimSpace(v), null) {
+		return null, nil
+	}
+	typed, err := decodeValue(f.Name, f.Type, f.Options, v)
+	if err != nil {
+		return nil, err
+	}
+	out, err := json.Marshal(typed)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", f.Name, err)
+	}
+	return out, nil
+}
+
+func decodeValue(name string, t herald.FieldType, options []string, v json.RawMessage) (any, error) {
+	switch t {
+	case herald.FieldNumber:
+		var n float64
+		if err := json.Unmarshal(v, &n); err != nil || math.IsInf(n, 0) {
+			return nil, herald.FieldErrorf(name, "%s must be a number", name)
+		}
+		return n, nil
+	case herald.FieldBoolean:
+		var b bool
+		if err := json.Unmarshal(v, &b); err != nil {
+			return nil, herald.FieldErrorf(name, "%s must be true or false", name)
+		}
+		return b, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, herald.FieldErrorf(name, "%s must be a string", name)
+	}
+	return ParseString(name, t, options, s)
+}
+
+// ParseString checks a string value of a text-like field type and returns
+// its canonical form. Filters use it for their values too.
+func ParseString(name string, t herald.FieldType, options []string, s string) (string, error) {
+	if len(s) > MaxTextLength {
+		return "", herald.FieldErrorf(name, "%s is longer than %d bytes", name, MaxTextLength)
+	}
+	switch t {
+	case herald.FieldDateTime:
+		tm, err := ParseTime(s)
+		if err != nil {
+			return "", herald.FieldErrorf(name, "%s must be an ISO 8601 date-time such as 2025-02-10T15:30:50Z", name)
+		}
+		return herald.FormatTime(tm), nil
+	case herald.FieldEmail:
+		if s == "" {
+			return s, nil
+		}
+		a, err := mail.ParseAddress(s)
+		if err != nil || a.Address != s {
+			return "", herald.FieldErrorf(name, "%s must be an email address", name)
+		}
+	case herald.FieldURL:
+		if s == "" {
+			return s, nil
+		}
+		u, err := url.Parse(s)
+		if err == nil && u.Scheme == "" {
+			u, err = url.Parse("https://" + s)
+		}
+		if err != nil || u.Host == "" || strings.ContainsAny(s, " \t\r\n") {
+			return "", herald.FieldErrorf(name, "%s must be a URL or domain name", name)
+		}
+	case herald.FieldSelect:
+		if !slices.Contains(options, s) {
+			return "", herald.FieldErrorf(name, "%s must be one of %s", name, strings.Join(options, ", "))
+		}
+	case herald.FieldRelation, herald.FieldUUID:
+		if uuid.Validate(s) != nil {
+			return "", herald.FieldErrorf(name, "%s must be a UUID", name)
+		}
+		return strings.ToLower(s), nil
+	}
+	return s, nil
+}
+
+// ParseTime accepts RFC 3339 date-times (any precision) and plain dates.
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+
+// ValidIdentifier reports whether s can name an object or field. Filters
+// and SQL rely on it: names are inlined into JSON paths.
+func ValidIdentifier(s string) bool { return identRe.MatchString(s) }

@@ -1,0 +1,106 @@
+package herald
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything Herald keeps. store/sqlite and store/postgres
+// implement it, and store/storetest holds the behaviour both must show.
+//
+// Methods that change records take the events describing the change and
+// write both in one transaction, together with one delivery per matching
+// webhook (the transactional outbox): a change is never committed without
+// its deliveries, nor the other way round.
+type Store interface {
+	WorkspaceStore
+	RecordStore
+	WebhookStore
+	DeliveryStore
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// WorkspaceStore keeps workspaces and API keys.
+type WorkspaceStore interface {
+	// EnsureWorkspace returns the workspace called name, creating it if it
+	// does not exist; created reports which happened.
+	EnsureWorkspace(ctx context.Context, name string) (ws *Workspace, created bool, err error)
+	FindWorkspace(ctx context.Context, name string) (*Workspace, error)
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// FindAPIKey returns the unrevoked key with this hash, or ENOTFOUND.
+	FindAPIKey(ctx context.Context, hash string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, workspaceID string) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+}
+
+// ChangeFunc inspects and changes a record inside the store's transaction
+// and returns the event describing the change, or nil if nothing changed.
+// An error aborts the transaction.
+type ChangeFunc func(r *Record) (*Event, error)
+
+// RecordStore keeps records and writes their events.
+type RecordStore interface {
+	// CreateRecords inserts records and their events atomically. An id
+	// already taken is ECONFLICT.
+	CreateRecords(ctx context.Context, recs []*Record, events []*Event) error
+	// UpdateRecord loads a record (soft-deleted ones too), lets fn change
+	// it, and saves it with fn's event. ENOTFOUND when it does not exist.
+	UpdateRecord(ctx context.Context, workspaceID, object, id string, fn ChangeFunc) (*Record, error)
+	// DestroyRecord removes a record for good, with fn's event.
+	DestroyRecord(ctx context.Context, workspaceID, object, id string, fn ChangeFunc) (*Record, error)
+	// FindRecord returns a record, soft-deleted or not, or ENOTFOUND.
+	FindRecord(ctx context.Context, workspaceID, object, id string) (*Record, error)
+	ListRecords(ctx context.Context, q RecordQuery) (*RecordPage, error)
+	// PublishEvents writes events that change no record (custom events)
+	// and fans them out.
+	PublishEvents(ctx context.Context, events []*Event) error
+}
+
+// WebhookStore keeps webhook subscriptions.
+type WebhookStore interface {
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	FindWebhook(ctx context.Context, workspaceID, id string) (*Webhook, error)
+	ListWebhooks(ctx context.Context, workspaceID string) ([]*Webhook, error)
+	// UpdateWebhook loads a webhook, lets fn change it and saves it.
+	UpdateWebhook(ctx context.Context, workspaceID, id string, fn func(*Webhook) error) (*Webhook, error)
+	// DeleteWebhook removes a webhook with its deliveries and attempts.
+	DeleteWebhook(ctx context.Context, workspaceID, id string) error
+}
+
+// DeliveryStore keeps deliveries and their attempts, and is the queue the
+// delivery engine claims work from.
+type DeliveryStore interface {
+	ListDeliveries(ctx context.Context, q DeliveryQuery) ([]*Delivery, bool, error)
+	// FindDelivery returns a delivery with its event and attempts.
+	FindDelivery(ctx context.Context, workspaceID string, id int64) (*Delivery, *Event, []*Attempt, error)
+	// RetryDelivery makes a delivery due now again, whatever its status.
+	RetryDelivery(ctx context.Context, workspaceID string, id int64, now time.Time) (*Delivery, error)
+	// DeliverNow writes ev and one delivery of it to the given webhook,
+	// already claimed by owner: the caller sends it itself (test events).
+	DeliverNow(ctx context.Context, ev *Event, webhookID string, req ClaimRequest) (*Claim, error)
+
+	// DueWebhooks returns the active webhooks that have unleased pending
+	// deliveries whose time has come.
+	DueWebhooks(ctx context.Context, now time.Time) ([]string, error)
+	// ClaimDeliveries leases due deliveries to req.Owner, up to each
+	// lane's limit, oldest due first. A delivery is due when it is
+	// pending, its next attempt time has come, it is not leased, its
+	// webhook is active, and no earlier event of the same record is still
+	// pending for the same webhook (per-record order).
+	ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]*Claim, error)
+	// CompleteDeliveries records attempts and their deliveries' new state,
+	// releasing the leases, in one transaction. Outcomes whose lease was
+	// lost (owner differs) are ignored.
+	CompleteDeliveries(ctx context.Context, outcomes []Outcome) error
+	// ExtendLeases pushes back the lease of every delivery owner holds.
+	ExtendLeases(ctx context.Context, owner string, until time.Time) error
+	// ReleaseClaims gives back leased deliveries without an attempt.
+	ReleaseClaims(ctx context.Context, owner string, ids []int64) error
+	// RecoverClaims makes deliveries whose lease holder is gone claimable:
+	// expired leases, or on a single-process engine every lease.
+	RecoverClaims(ctx context.Context, now time.Time) (int, error)
+	// NextDue returns when the earliest pending delivery becomes due.
+	NextDue(ctx context.Context) (time.Time, bool, error)
+}

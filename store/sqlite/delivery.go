@@ -1,0 +1,358 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
+)
+
+const deliveryColumns = `d.id, d.workspace_id, d.webhook_id, e.id, e.name, d.status, d.attempts, d.next_attempt_at,
+	d.last_status_code, d.last_error, d.last_latency_us, d.created_at, d.updated_at, d.completed_at`
+
+// ListDeliveries returns a page of a webhook's deliveries, newest first,
+// and whether older ones exist.
+func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*herald.Delivery, bool, error) {
+	b := &sqlbuild.Builder{D: dialect{}}
+	where := []string{"d.webhook_id = " + b.Bind(q.WebhookID), "d.workspace_id = " + b.Bind(q.WorkspaceID)}
+	if q.Status != "" {
+		where = append(where, "d.status = "+b.Bind(q.Status))
+	}
+	if q.EventName != "" {
+		where = append(where, "e.name = "+b.Bind(q.EventName))
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "d.id < "+b.Bind(q.BeforeID))
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT `+b.Bind(q.Limit+1), b.Args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*herald.Delivery
+	for rows.Next() {
+		var d *herald.Delivery
+		if err := rows.Scan(deliveryDest(&d)...); err != nil {
+			return nil, false, fmt.Errorf("list deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list deliveries: %w", err)
+	}
+	if len(out) > q.Limit {
+		return out[:q.Limit], true, nil
+	}
+	return out, false, nil
+}
+
+const eventColumns = `e.seq, e.id, e.workspace_id, e.name, e.object, e.object_plural, e.record_id, e.data, e.updated_fields, e.previous_data, e.occurred_at`
+
+// eventRow receives eventColumns.
+type eventRow struct {
+	ev           herald.Event
+	data         string
+	fields, prev sql.NullString
+	at           int64
+}
+
+func (r *eventRow) dest() []any {
+	e := &r.ev
+	return []any{&e.Seq, &e.ID, &e.WorkspaceID, &e.Name, &e.Object, &e.ObjectPlural, &e.RecordID, &r.data, &r.fields, &r.prev, &r.at}
+}
+
+func (r *eventRow) event() (*herald.Event, error) {
+	ev := r.ev
+	ev.Data = json.RawMessage(r.data)
+	ev.Timestamp = fromMS(r.at)
+	if r.fields.Valid {
+		if err := json.Unmarshal([]byte(r.fields.String), &ev.UpdatedFields); err != nil {
+			return nil, fmt.Errorf("event %s: bad updated_fields: %w", ev.ID, err)
+		}
+		ev.PreviousData = json.RawMessage(r.prev.String)
+	}
+	return &ev, nil
+}
+
+// FindDelivery returns a delivery with its event and every attempt.
+func (db *DB) FindDelivery(ctx context.Context, workspaceID string, id int64) (*herald.Delivery, *herald.Event, []*herald.Attempt, error) {
+	var row eventRow
+	var d *herald.Delivery
+	err := db.read.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, `+eventColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
+		WHERE d.id = ? AND d.workspace_id = ?`, id, workspaceID).Scan(append(deliveryDest(&d), row.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil, notFound("delivery " + herald.FormatDeliveryID(id))
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("find delivery %d: %w", id, err)
+	}
+	ev, err := row.event()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT number, started_at, status_code, latency_us, error, response_body
+		FROM attempts WHERE delivery_id = ? ORDER BY number`, id)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("find delivery %d attempts: %w", id, err)
+	}
+	defer rows.Close()
+	var attempts []*herald.Attempt
+	for rows.Next() {
+		a := &herald.Attempt{DeliveryID: id}
+		var started, latency int64
+		if err := rows.Scan(&a.Number, &started, &a.StatusCode, &latency, &a.Error, &a.ResponseBody); err != nil {
+			return nil, nil, nil, err
+		}
+		a.StartedAt, a.Latency = fromMS(started), time.Duration(latency)*time.Microsecond
+		attempts = append(attempts, a)
+	}
+	return d, ev, attempts, rows.Err()
+}
+
+// deliveryDest points *d at a new Delivery and returns the scan
+// destinations of deliveryColumns that fill it.
+func deliveryDest(d **herald.Delivery) []any {
+	x := &herald.Delivery{}
+	*d = x
+	return []any{&x.ID, &x.WorkspaceID, &x.WebhookID, &x.EventID, &x.EventName, &x.Status, &x.Attempts, nullTimeScanner{&x.NextAttemptAt},
+		&x.LastStatusCode, &x.LastError, durationScanner{&x.LastLatency}, timeScanner{&x.CreatedAt}, timeScanner{&x.UpdatedAt}, nullTimeScanner{&x.CompletedAt}}
+}
+
+// RetryDelivery makes a delivery due now, whatever its status.
+func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, now time.Time) (*herald.Delivery, error) {
+	var d *herald.Delivery
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, completed_at = NULL, updated_at = ?
+			WHERE id = ? AND workspace_id = ?`, ms(now), ms(now), id, workspaceID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("delivery " + herald.FormatDeliveryID(id))
+		}
+		return tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`, id).
+			Scan(deliveryDest(&d)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retry delivery %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// DeliverNow writes ev and its delivery to one webhook, claimed by req.Owner.
+func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string, req herald.ClaimRequest) (*herald.Claim, error) {
+	var c *herald.Claim
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		w, err := findWebhook(ctx, tx, ev.WorkspaceID, webhookID)
+		if err != nil {
+			return err
+		}
+		evStmt, err := tx.PrepareContext(ctx, insertEventSQL)
+		if err != nil {
+			return err
+		}
+		defer evStmt.Close()
+		if err := insertEvent(ctx, evStmt, ev); err != nil {
+			return err
+		}
+		dlStmt, err := tx.PrepareContext(ctx, insertDeliverySQL)
+		if err != nil {
+			return err
+		}
+		defer dlStmt.Close()
+		id, err := insertDelivery(ctx, dlStmt, ev, webhookID, true, &req)
+		c = &herald.Claim{DeliveryID: id, Event: ev, Webhook: w}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deliver %s now: %w", ev.Name, err)
+	}
+	return c, nil
+}
+
+// DueWebhooks returns active webhooks with due, unleased deliveries.
+func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT w.id FROM webhooks w WHERE w.status = 'active' AND EXISTS (
+		SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_owner IS NULL)`, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("due webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("due webhooks: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ClaimDeliveries leases due deliveries to req.Owner, lane by lane, in one
+// statement: a UNION ALL of one limited select per webhook.
+func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*herald.Claim, error) {
+	if len(req.Lanes) == 0 {
+		return nil, nil
+	}
+	var claims []*herald.Claim
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		b := &sqlbuild.Builder{D: dialect{}}
+		now := b.Bind(ms(req.Now))
+		parts := make([]string, len(req.Lanes))
+		for i, l := range req.Lanes {
+			parts[i] = `SELECT * FROM (SELECT d.id FROM deliveries d
+				WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + now + ` AND d.lease_owner IS NULL
+				AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key
+					AND p.status = 'pending' AND p.event_seq < d.event_seq)
+				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + `)`
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, `+eventColumns+`, `+claimWebhookColumns+`
+			FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id
+			WHERE w.status = 'active' AND d.id IN (`+strings.Join(parts, " UNION ALL ")+`) ORDER BY d.next_attempt_at, d.id`, b.Args...)
+		if err != nil {
+			return err
+		}
+		claims, err = scanClaims(rows)
+		if err != nil || len(claims) == 0 {
+			return err
+		}
+		ids := make([]int64, len(claims))
+		for i, c := range claims {
+			ids[i] = c.DeliveryID
+		}
+		u := &sqlbuild.Builder{D: dialect{}}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = `+u.Bind(req.Owner)+`, lease_until = `+u.Bind(ms(req.LeaseUntil))+
+			` WHERE id IN (`+sqlbuild.BindList(u, ids)+`)`, u.Args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return claims, nil
+}
+
+const claimWebhookColumns = `w.id, w.workspace_id, w.target_url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.payload_format`
+
+func scanClaims(rows *sql.Rows) ([]*herald.Claim, error) {
+	defer rows.Close()
+	var out []*herald.Claim
+	for rows.Next() {
+		c := &herald.Claim{Webhook: &herald.Webhook{Status: herald.WebhookActive}}
+		var row eventRow
+		var prevExp sql.NullInt64
+		w := c.Webhook
+		dest := append([]any{&c.DeliveryID, &c.Attempts}, row.dest()...)
+		dest = append(dest, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		w.PreviousSecretExpiresAt = fromNullMS(prevExp)
+		ev, err := row.event()
+		if err != nil {
+			return nil, err
+		}
+		c.Event = ev
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CompleteDeliveries records attempts and the deliveries' new states.
+func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+			last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
+			WHERE id = ? AND lease_owner = ? RETURNING attempts`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		now := time.Now()
+		for _, o := range outcomes {
+			a := o.Attempt
+			var next, done sql.NullInt64
+			if o.Status == herald.DeliveryPending {
+				next = sql.NullInt64{Int64: ms(o.NextAttemptAt), Valid: true}
+			} else {
+				done = sql.NullInt64{Int64: ms(now), Valid: true}
+			}
+			var number int
+			err := upd.QueryRowContext(ctx, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner).Scan(&number)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // the lease was lost: whoever holds it now records its own attempt
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, o.DeliveryID, number, ms(a.StartedAt), a.StatusCode, a.Latency.Microseconds(), a.Error, a.ResponseBody); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete deliveries: %w", err)
+	}
+	return nil
+}
+
+// ExtendLeases pushes back every lease owner holds.
+func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE lease_owner = ?`, ms(until), owner); err != nil {
+		return fmt.Errorf("extend leases: %w", err)
+	}
+	return nil
+}
+
+// ReleaseClaims gives back leased deliveries without an attempt.
+func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	b := &sqlbuild.Builder{D: dialect{}}
+	q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, ids) + `)`
+	if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	return nil
+}
+
+// RecoverClaims releases leases whose holder is gone. On SQLite only the
+// process holding the engine lock (LockEngine) delivers, so when it starts
+// every lease belongs to a process that died.
+func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
+	q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND lease_until < ?`
+	args := []any{ms(now)}
+	if db.lock != nil {
+		q, args = `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`, nil
+	}
+	res, err := db.write.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("recover claims: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// NextDue returns when the earliest unleased pending delivery is due.
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL`).Scan(&at)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	return fromMS(at.Int64), at.Valid, nil
+}

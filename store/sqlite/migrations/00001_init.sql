@@ -1,0 +1,117 @@
+-- +goose Up
+CREATE TABLE workspaces (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+    name         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+);
+CREATE INDEX api_keys_workspace ON api_keys (workspace_id);
+
+-- Records of every object share one table; user fields live in the JSON
+-- column data, so custom objects need no DDL. Times are fixed-width text
+-- (herald.TimeLayout) so that filters compare them with client strings.
+CREATE TABLE records (
+    workspace_id TEXT NOT NULL,
+    object       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    deleted_at   TEXT,
+    created_by   TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, object, id)
+) WITHOUT ROWID;
+CREATE INDEX records_created ON records (workspace_id, object, created_at, id);
+
+CREATE TABLE webhooks (
+    id                         TEXT PRIMARY KEY,
+    workspace_id               TEXT NOT NULL REFERENCES workspaces (id),
+    target_url                 TEXT NOT NULL,
+    operations                 TEXT NOT NULL,
+    description                TEXT NOT NULL,
+    secret                     TEXT NOT NULL,
+    previous_secret            TEXT NOT NULL DEFAULT '',
+    previous_secret_expires_at INTEGER,
+    status                     TEXT NOT NULL,
+    payload_format             TEXT NOT NULL,
+    disabled_at                INTEGER,
+    disabled_reason            TEXT NOT NULL DEFAULT '',
+    created_at                 INTEGER NOT NULL,
+    updated_at                 INTEGER NOT NULL
+);
+CREATE INDEX webhooks_workspace ON webhooks (workspace_id);
+
+-- The outbox. seq orders events by commit.
+CREATE TABLE events (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    workspace_id   TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    object         TEXT NOT NULL,
+    object_plural  TEXT NOT NULL,
+    record_id      TEXT NOT NULL,
+    data           TEXT NOT NULL,
+    updated_fields TEXT,
+    previous_data  TEXT,
+    occurred_at    INTEGER NOT NULL
+);
+CREATE INDEX events_workspace_time ON events (workspace_id, occurred_at);
+
+-- One row per (webhook, event): the UNIQUE constraint is what makes
+-- fan-out idempotent. Times are Unix milliseconds.
+CREATE TABLE deliveries (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id     TEXT NOT NULL,
+    webhook_id       TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_seq        INTEGER NOT NULL REFERENCES events (seq),
+    order_key        TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER,
+    lease_owner      TEXT,
+    lease_until      INTEGER,
+    last_status_code INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT NOT NULL DEFAULT '',
+    last_latency_us  INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    completed_at     INTEGER,
+    UNIQUE (webhook_id, event_seq)
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+-- Lane claims: one webhook's pending deliveries, oldest due first.
+CREATE INDEX deliveries_lane ON deliveries (webhook_id, next_attempt_at, id) WHERE status = 'pending';
+-- Per-record order: the claim looks for an earlier pending delivery of the
+-- same record to the same webhook.
+CREATE INDEX deliveries_order ON deliveries (webhook_id, order_key, event_seq) WHERE status = 'pending';
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
+CREATE INDEX deliveries_lease ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
+
+CREATE TABLE attempts (
+    delivery_id   INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    number        INTEGER NOT NULL,
+    started_at    INTEGER NOT NULL,
+    status_code   INTEGER NOT NULL,
+    latency_us    INTEGER NOT NULL,
+    error         TEXT NOT NULL,
+    response_body TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, number)
+) WITHOUT ROWID;
+
+-- +goose Down
+DROP TABLE attempts;
+DROP TABLE deliveries;
+DROP TABLE events;
+DROP TABLE webhooks;
+DROP TABLE records;
+DROP TABLE api_keys;
+DROP TABLE workspaces;

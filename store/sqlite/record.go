@@ -1,0 +1,349 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
+)
+
+type dialect struct{}
+
+func (dialect) Param(int) string { return "?" }
+
+func (dialect) JSONField(name string, _ herald.FieldType) string {
+	// json_extract yields TEXT, REAL/INTEGER or 0/1 for JSON strings,
+	// numbers and booleans, which compare with the bound Go values.
+	return "json_extract(data, '$." + name + "')"
+}
+
+func (dialect) Like(expr, param string, insensitive bool) string {
+	// The connection sets case_sensitive_like, so LIKE matches case.
+	if insensitive {
+		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
+	}
+	return expr + " LIKE " + param + ` ESCAPE '\'`
+}
+
+const recordColumns = `workspace_id, object, id, data, created_at, updated_at, deleted_at, created_by`
+
+func scanRecord(s interface{ Scan(...any) error }) (*herald.Record, error) {
+	var r herald.Record
+	var data, created, updated string
+	var deleted sql.NullString
+	if err := s.Scan(&r.WorkspaceID, &r.Object, &r.ID, &data, &created, &updated, &deleted, &r.CreatedBy); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(data), &r.Values); err != nil {
+		return nil, fmt.Errorf("record %s: bad data: %w", r.ID, err)
+	}
+	var err1, err2 error
+	r.CreatedAt, err1 = time.Parse(herald.TimeLayout, created)
+	r.UpdatedAt, err2 = time.Parse(herald.TimeLayout, updated)
+	if deleted.Valid {
+		t, err := time.Parse(herald.TimeLayout, deleted.String)
+		if err != nil {
+			return nil, err
+		}
+		r.DeletedAt = &t
+	}
+	return &r, errors.Join(err1, err2)
+}
+
+func encodeValues(r *herald.Record) (string, error) {
+	b, err := json.Marshal(r.Values)
+	if err != nil {
+		return "", fmt.Errorf("encode record %s: %w", r.ID, err)
+	}
+	return string(b), nil
+}
+
+func nullTimeText(t *time.Time) sql.NullString {
+	if t == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: herald.FormatTime(*t), Valid: true}
+}
+
+// CreateRecords inserts records and their events, and fans the events out.
+func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events []*herald.Event) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (`+recordColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range recs {
+			data, err := encodeValues(r)
+			if err != nil {
+				return err
+			}
+			_, err = stmt.ExecContext(ctx, r.WorkspaceID, r.Object, r.ID, data,
+				herald.FormatTime(r.CreatedAt), herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), r.CreatedBy)
+			if isUniqueViolation(err) {
+				return &herald.Error{Code: herald.ECONFLICT, Field: "id", Message: fmt.Sprintf("a %s with id %s already exists", r.Object, r.ID)}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return writeEvents(ctx, tx, events)
+	})
+	if err != nil {
+		return fmt.Errorf("create records: %w", err)
+	}
+	return nil
+}
+
+// UpdateRecord loads a record, lets fn change it and saves it with fn's event.
+func (db *DB) UpdateRecord(ctx context.Context, workspaceID, object, id string, fn herald.ChangeFunc) (*herald.Record, error) {
+	var out *herald.Record
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := findRecord(ctx, tx, workspaceID, object, id)
+		if err != nil {
+			return err
+		}
+		ev, err := fn(r)
+		if err != nil || ev == nil {
+			out = r
+			return err
+		}
+		data, err := encodeValues(r)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE records SET data = ?, updated_at = ?, deleted_at = ? WHERE workspace_id = ? AND object = ? AND id = ?`,
+			data, herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), workspaceID, object, id); err != nil {
+			return err
+		}
+		out = r
+		return writeEvents(ctx, tx, []*herald.Event{ev})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update %s %s: %w", object, id, err)
+	}
+	return out, nil
+}
+
+// DestroyRecord deletes a record for good, with fn's event.
+func (db *DB) DestroyRecord(ctx context.Context, workspaceID, object, id string, fn herald.ChangeFunc) (*herald.Record, error) {
+	var out *herald.Record
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := findRecord(ctx, tx, workspaceID, object, id)
+		if err != nil {
+			return err
+		}
+		ev, err := fn(r)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE workspace_id = ? AND object = ? AND id = ?`, workspaceID, object, id); err != nil {
+			return err
+		}
+		out = r
+		if ev == nil {
+			return nil
+		}
+		return writeEvents(ctx, tx, []*herald.Event{ev})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("destroy %s %s: %w", object, id, err)
+	}
+	return out, nil
+}
+
+// FindRecord returns a record, soft-deleted or not.
+func (db *DB) FindRecord(ctx context.Context, workspaceID, object, id string) (*herald.Record, error) {
+	r, err := findRecord(ctx, db.read, workspaceID, object, id)
+	if err != nil && herald.ErrorCode(err) != herald.ENOTFOUND {
+		return nil, fmt.Errorf("find %s %s: %w", object, id, err)
+	}
+	return r, err
+}
+
+func findRecord(ctx context.Context, q querier, workspaceID, object, id string) (*herald.Record, error) {
+	r, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records WHERE workspace_id = ? AND object = ? AND id = ?`, workspaceID, object, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(object + " " + id)
+	}
+	return r, err
+}
+
+// ListRecords returns one page of q, and the total count of its filter.
+func (db *DB) ListRecords(ctx context.Context, q herald.RecordQuery) (*herald.RecordPage, error) {
+	b := &sqlbuild.Builder{D: dialect{}}
+	where := []string{"workspace_id = " + b.Bind(q.WorkspaceID), "object = " + b.Bind(q.Object.NameSingular)}
+	if !q.IncludeDeleted {
+		where = append(where, "deleted_at IS NULL")
+	}
+	if q.Filter != nil {
+		where = append(where, b.Filter(q.Filter))
+	}
+	countSQL, countArgs := `SELECT count(*) FROM records WHERE `+strings.Join(where, " AND "), slices.Clone(b.Args)
+
+	order, cursor := q.Order, q.After
+	backwards := q.Before != nil
+	if backwards {
+		order, cursor = sqlbuild.Reverse(q.Order), q.Before
+	}
+	if cursor != nil {
+		where = append(where, b.After(order, cursor))
+	}
+	query := `SELECT ` + recordColumns + ` FROM records WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + b.OrderBy(order) + ` LIMIT ` + b.Bind(q.Limit+1)
+
+	page := &herald.RecordPage{}
+	if err := db.read.QueryRowContext(ctx, countSQL, countArgs...).Scan(&page.TotalCount); err != nil {
+		return nil, fmt.Errorf("count %s: %w", q.Object.NamePlural, err)
+	}
+	rows, err := db.read.QueryContext(ctx, query, b.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", q.Object.NamePlural, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", q.Object.NamePlural, err)
+		}
+		page.Records = append(page.Records, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", q.Object.NamePlural, err)
+	}
+	if len(page.Records) > q.Limit {
+		page.Records, page.HasMore = page.Records[:q.Limit], true
+	}
+	if backwards {
+		slices.Reverse(page.Records)
+	}
+	return page, nil
+}
+
+// PublishEvents writes events that change no record and fans them out.
+func (db *DB) PublishEvents(ctx context.Context, events []*herald.Event) error {
+	if err := db.inTx(ctx, func(tx *sql.Tx) error { return writeEvents(ctx, tx, events) }); err != nil {
+		return fmt.Errorf("publish events: %w", err)
+	}
+	return nil
+}
+
+// writeEvents appends events to the outbox and creates one delivery per
+// matching webhook, in the caller's transaction. Webhooks that are disabled
+// get a skipped delivery, so the log shows what they missed.
+func writeEvents(ctx context.Context, tx *sql.Tx, events []*herald.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	hooks := map[string][]hookRoute{}
+	evStmt, err := tx.PrepareContext(ctx, insertEventSQL)
+	if err != nil {
+		return err
+	}
+	defer evStmt.Close()
+	var dlStmt *sql.Stmt
+	for _, ev := range events {
+		routes, ok := hooks[ev.WorkspaceID]
+		if !ok {
+			if routes, err = loadRoutes(ctx, tx, ev.WorkspaceID); err != nil {
+				return err
+			}
+			hooks[ev.WorkspaceID] = routes
+		}
+		if err := insertEvent(ctx, evStmt, ev); err != nil {
+			return err
+		}
+		for _, h := range routes {
+			if !herald.MatchOperations(h.operations, ev.Name) {
+				continue
+			}
+			if dlStmt == nil {
+				if dlStmt, err = tx.PrepareContext(ctx, insertDeliverySQL); err != nil {
+					return err
+				}
+				defer dlStmt.Close()
+			}
+			if _, err := insertDelivery(ctx, dlStmt, ev, h.id, h.status == herald.WebhookActive, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type hookRoute struct {
+	id, status string
+	operations []string
+}
+
+func loadRoutes(ctx context.Context, tx *sql.Tx, workspaceID string) ([]hookRoute, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, status, operations FROM webhooks WHERE workspace_id = ?`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []hookRoute
+	for rows.Next() {
+		var h hookRoute
+		var ops string
+		if err := rows.Scan(&h.id, &h.status, &ops); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
+			return nil, fmt.Errorf("webhook %s: bad operations: %w", h.id, err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+const insertEventSQL = `INSERT INTO events (id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+
+func insertEvent(ctx context.Context, stmt *sql.Stmt, ev *herald.Event) error {
+	var fields, prev sql.NullString
+	if ev.UpdatedFields != nil {
+		b, _ := json.Marshal(ev.UpdatedFields)
+		fields = sql.NullString{String: string(b), Valid: true}
+		prev = sql.NullString{String: string(ev.PreviousData), Valid: true}
+	}
+	err := stmt.QueryRowContext(ctx, ev.ID, ev.WorkspaceID, ev.Name, ev.Object, ev.ObjectPlural, ev.RecordID,
+		string(ev.Data), fields, prev, ms(ev.Timestamp)).Scan(&ev.Seq)
+	if err != nil {
+		return fmt.Errorf("insert event %s: %w", ev.Name, err)
+	}
+	return nil
+}
+
+const insertDeliverySQL = `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, lease_owner, lease_until, created_at, updated_at, completed_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, event_seq) DO NOTHING RETURNING id`
+
+// insertDelivery adds the delivery of ev to a webhook: pending and due at
+// once when active, skipped otherwise. With a claim it is leased at once.
+// It returns 0 when the delivery already existed (fan-out is idempotent).
+func insertDelivery(ctx context.Context, stmt *sql.Stmt, ev *herald.Event, webhookID string, active bool, claim *herald.ClaimRequest) (int64, error) {
+	now := time.Now()
+	status, next, done := herald.DeliveryPending, sql.NullInt64{Int64: ms(now), Valid: true}, sql.NullInt64{}
+	if !active {
+		status, next, done = herald.DeliverySkipped, sql.NullInt64{}, sql.NullInt64{Int64: ms(now), Valid: true}
+	}
+	var owner sql.NullString
+	var lease sql.NullInt64
+	if claim != nil {
+		owner = sql.NullString{String: claim.Owner, Valid: true}
+		lease = sql.NullInt64{Int64: ms(claim.LeaseUntil), Valid: true}
+	}
+	var id int64
+	err := stmt.QueryRowContext(ctx, ev.WorkspaceID, webhookID, ev.Seq, ev.OrderKey(), status, next, owner, lease, ms(now), ms(now), done).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("insert delivery: %w", err)
+	}
+	return id, nil
+}

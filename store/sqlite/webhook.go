@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/heraldhq/herald"
+)
+
+const webhookColumns = `id, workspace_id, target_url, operations, description, secret, previous_secret, previous_secret_expires_at,
+	status, payload_format, disabled_at, disabled_reason, created_at, updated_at`
+
+func scanWebhook(s interface{ Scan(...any) error }) (*herald.Webhook, error) {
+	var w herald.Webhook
+	var ops string
+	var prevExp, disabled sql.NullInt64
+	var created, updated int64
+	if err := s.Scan(&w.ID, &w.WorkspaceID, &w.TargetURL, &ops, &w.Description, &w.Secret, &w.PreviousSecret, &prevExp,
+		&w.Status, &w.PayloadFormat, &disabled, &w.DisabledReason, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(ops), &w.Operations); err != nil {
+		return nil, fmt.Errorf("webhook %s: bad operations: %w", w.ID, err)
+	}
+	w.PreviousSecretExpiresAt, w.DisabledAt = fromNullMS(prevExp), fromNullMS(disabled)
+	w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
+	return &w, nil
+}
+
+func webhookArgs(w *herald.Webhook) []any {
+	ops, _ := json.Marshal(w.Operations)
+	return []any{w.ID, w.WorkspaceID, w.TargetURL, string(ops), w.Description, w.Secret, w.PreviousSecret, nullMS(w.PreviousSecretExpiresAt),
+		w.Status, w.PayloadFormat, nullMS(w.DisabledAt), w.DisabledReason, ms(w.CreatedAt), ms(w.UpdatedAt)}
+}
+
+// CreateWebhook stores a new webhook.
+func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	if err != nil {
+		return fmt.Errorf("create webhook: %w", err)
+	}
+	return nil
+}
+
+// FindWebhook returns a webhook of the workspace.
+func (db *DB) FindWebhook(ctx context.Context, workspaceID, id string) (*herald.Webhook, error) {
+	return findWebhook(ctx, db.read, workspaceID, id)
+}
+
+func findWebhook(ctx context.Context, q querier, workspaceID, id string) (*herald.Webhook, error) {
+	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("webhook " + id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find webhook %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// ListWebhooks returns a workspace's webhooks, oldest first.
+func (db *DB) ListWebhooks(ctx context.Context, workspaceID string) ([]*herald.Webhook, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE workspace_id = ? ORDER BY created_at, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []*herald.Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list webhooks: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// UpdateWebhook loads a webhook, lets fn change it and saves it.
+func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func(*herald.Webhook) error) (*herald.Webhook, error) {
+	var out *herald.Webhook
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		w, err := findWebhook(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(w); err != nil {
+			return err
+		}
+		args := webhookArgs(w)
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET target_url = ?, operations = ?, description = ?, secret = ?, previous_secret = ?,
+			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?
+			WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], w.ID, w.WorkspaceID})...)
+		out = w
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update webhook %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteWebhook removes a webhook; its deliveries and attempts go with it.
+func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+	if err != nil {
+		return fmt.Errorf("delete webhook %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("webhook " + id)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald"
+)
+
+// EnsureWorkspace returns the workspace called name, creating it if needed.
+func (db *DB) EnsureWorkspace(ctx context.Context, name string) (*herald.Workspace, bool, error) {
+	var ws *herald.Workspace
+	created := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ws, err = findWorkspace(ctx, tx, name)
+		if herald.ErrorCode(err) != herald.ENOTFOUND {
+			return err
+		}
+		ws = &herald.Workspace{ID: uuid.NewString(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		created = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)`, ws.ID, ws.Name, ms(ws.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("ensure workspace %q: %w", name, err)
+	}
+	return ws, created, nil
+}
+
+// FindWorkspace returns the workspace called name.
+func (db *DB) FindWorkspace(ctx context.Context, name string) (*herald.Workspace, error) {
+	return findWorkspace(ctx, db.read, name)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func findWorkspace(ctx context.Context, q querier, name string) (*herald.Workspace, error) {
+	var ws herald.Workspace
+	var created int64
+	err := q.QueryRowContext(ctx, `SELECT id, name, created_at FROM workspaces WHERE name = ?`, name).Scan(&ws.ID, &ws.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("workspace " + name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find workspace: %w", err)
+	}
+	ws.CreatedAt = fromMS(created)
+	return &ws, nil
+}
+
+// CreateAPIKey stores a new key.
+func (db *DB) CreateAPIKey(ctx context.Context, k *herald.APIKey) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, ms(k.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	return nil
+}
+
+const apiKeyColumns = `id, workspace_id, name, hash, prefix, created_at, revoked_at`
+
+func scanAPIKey(s interface{ Scan(...any) error }) (*herald.APIKey, error) {
+	var k herald.APIKey
+	var created int64
+	var revoked sql.NullInt64
+	if err := s.Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Hash, &k.Prefix, &created, &revoked); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RevokedAt = fromMS(created), fromNullMS(revoked)
+	return &k, nil
+}
+
+// FindAPIKey returns the unrevoked key with this hash.
+func (db *DB) FindAPIKey(ctx context.Context, hash string) (*herald.APIKey, error) {
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("api key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find api key: %w", err)
+	}
+	return k, nil
+}
+
+// ListAPIKeys returns a workspace's keys, revoked ones included, newest first.
+func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string) ([]*herald.APIKey, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE workspace_id = ? ORDER BY created_at DESC, id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []*herald.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey revokes a key of the workspace.
+func (db *DB) RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL`, ms(at), id, workspaceID)
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("api key")
+	}
+	return nil
+}

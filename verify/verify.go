@@ -1,0 +1,191 @@
+// Package verify checks the signatures Herald puts on webhook requests. It
+// depends only on the standard library, so receivers can import it alone.
+//
+// Herald signs every request twice (DESIGN.md §5):
+//
+//   - Twenty's scheme: X-Twenty-Webhook-Signature is the lowercase hex
+//     HMAC-SHA256 of timestamp + ":" + body, keyed with the secret string's
+//     bytes, where timestamp is X-Twenty-Webhook-Timestamp (milliseconds).
+//   - Standard Webhooks: webhook-signature holds "v1,<base64 HMAC-SHA256>"
+//     of id + "." + timestamp + "." + body, keyed with the base64-decoded
+//     part of the secret after "whsec_"; several space-separated signatures
+//     appear while a rotated secret is still live.
+//
+// Always verify the raw body bytes as received, before any JSON decoding.
+package verify
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTolerance is how far a request's timestamp may be from now.
+const DefaultTolerance = 5 * time.Minute
+
+// Errors returned by verification. Callers may compare with errors.Is.
+var (
+	ErrMissingHeader    = errors.New("verify: missing signature header")
+	ErrInvalidTimestamp = errors.New("verify: invalid timestamp header")
+	ErrTimestampTooOld  = errors.New("verify: timestamp too old")
+	ErrTimestampTooNew  = errors.New("verify: timestamp too far in the future")
+	ErrInvalidSecret    = errors.New("verify: secret is not whsec_ followed by base64")
+	ErrNoMatch          = errors.New("verify: no signature matches")
+)
+
+// Header names Herald sends.
+const (
+	HeaderTwentyTimestamp    = "X-Twenty-Webhook-Timestamp"
+	HeaderTwentySignature    = "X-Twenty-Webhook-Signature"
+	HeaderTwentyNonce        = "X-Twenty-Webhook-Nonce"
+	HeaderStandardID         = "webhook-id"
+	HeaderStandardTimestamp  = "webhook-timestamp"
+	HeaderStandardSignature  = "webhook-signature"
+	standardSignaturePrefix  = "v1,"
+	standardSecretPrefix     = "whsec_"
+	svixHeaderPrefixFallback = "svix-"
+)
+
+// SignTwenty returns Twenty's signature of body sent at timestamp (the
+// decimal milliseconds string of the timestamp header).
+func SignTwenty(secret, timestamp string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestamp))
+	mac.Write([]byte{':'})
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// SignStandard returns the Standard Webhooks signature ("v1,<base64>") of
+// body with message id msgID sent at timestamp (seconds).
+func SignStandard(secret, msgID string, timestamp int64, body []byte) (string, error) {
+	key, err := StandardKey(secret)
+	if err != nil {
+		return "", err
+	}
+	return SignStandardKey(key, msgID, timestamp, body), nil
+}
+
+// StandardKey decodes a "whsec_..." secret into its HMAC key. Decode once
+// and reuse when signing many bodies.
+func StandardKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, standardSecretPrefix))
+	if err != nil || len(key) == 0 {
+		return nil, ErrInvalidSecret
+	}
+	return key, nil
+}
+
+// SignStandardKey is SignStandard with a key from StandardKey.
+func SignStandardKey(key []byte, msgID string, timestamp int64, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	var ts [20]byte
+	mac.Write([]byte(msgID))
+	mac.Write([]byte{'.'})
+	mac.Write(strconv.AppendInt(ts[:0], timestamp, 10))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return standardSignaturePrefix + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Verifier checks signatures against a clock and a tolerance. The zero
+// value uses time.Now and DefaultTolerance.
+type Verifier struct {
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Tolerance is how far the timestamp may be from Now; zero means
+	// DefaultTolerance, negative disables the check.
+	Tolerance time.Duration
+}
+
+// Twenty verifies Twenty's signature headers of a request with body,
+// with the default clock and tolerance.
+func Twenty(secret string, header http.Header, body []byte) error {
+	return Verifier{}.Twenty(secret, header, body)
+}
+
+// Standard verifies the Standard Webhooks headers of a request with body.
+// tolerance <= 0 means DefaultTolerance.
+func Standard(secret string, header http.Header, body []byte, tolerance time.Duration) error {
+	return Verifier{Tolerance: tolerance}.Standard(secret, header, body)
+}
+
+// Twenty verifies X-Twenty-Webhook-Signature over the timestamp and body.
+func (v Verifier) Twenty(secret string, header http.Header, body []byte) error {
+	ts := header.Get(HeaderTwentyTimestamp)
+	sig := header.Get(HeaderTwentySignature)
+	if ts == "" || sig == "" {
+		return ErrMissingHeader
+	}
+	ms, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return ErrInvalidTimestamp
+	}
+	if err := v.checkTime(time.UnixMilli(ms)); err != nil {
+		return err
+	}
+	want := SignTwenty(secret, ts, body)
+	if !hmac.Equal([]byte(want), []byte(strings.ToLower(strings.TrimSpace(sig)))) {
+		return ErrNoMatch
+	}
+	return nil
+}
+
+// Standard verifies webhook-signature (or svix-signature) over the id,
+// timestamp and body. Any one matching signature is enough.
+func (v Verifier) Standard(secret string, header http.Header, body []byte) error {
+	id, ts, sigs := header.Get(HeaderStandardID), header.Get(HeaderStandardTimestamp), header.Get(HeaderStandardSignature)
+	if id == "" && ts == "" && sigs == "" {
+		p := svixHeaderPrefixFallback
+		id, ts, sigs = header.Get(p+"id"), header.Get(p+"timestamp"), header.Get(p+"signature")
+	}
+	if id == "" || ts == "" || sigs == "" {
+		return ErrMissingHeader
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return ErrInvalidTimestamp
+	}
+	if err := v.checkTime(time.Unix(sec, 0)); err != nil {
+		return err
+	}
+	key, err := StandardKey(secret)
+	if err != nil {
+		return err
+	}
+	want := []byte(SignStandardKey(key, id, sec, body))
+	for _, s := range strings.Fields(sigs) {
+		if hmac.Equal(want, []byte(s)) {
+			return nil
+		}
+	}
+	return ErrNoMatch
+}
+
+func (v Verifier) checkTime(t time.Time) error {
+	if v.Tolerance < 0 {
+		return nil
+	}
+	tol := v.Tolerance
+	if tol == 0 {
+		tol = DefaultTolerance
+	}
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	switch d := now.Sub(t); {
+	case d > tol:
+		return fmt.Errorf("%w: %s old", ErrTimestampTooOld, d.Round(time.Second))
+	case d < -tol:
+		return ErrTimestampTooNew
+	}
+	return nil
+}

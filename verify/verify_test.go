@@ -1,0 +1,141 @@
+package verify_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/verify"
+)
+
+type vectors struct {
+	Twenty []struct {
+		Secret, Timestamp, Body, Signature string
+	}
+	Standard []struct {
+		Secret, ID, Body, Signature string
+		Timestamp                   int64
+	}
+}
+
+func loadVectors(t *testing.T) vectors {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/signatures.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectors
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Twenty) == 0 || len(v.Standard) == 0 {
+		t.Fatal("no vectors loaded")
+	}
+	return v
+}
+
+func TestTwentyVectors(t *testing.T) {
+	t.Parallel()
+	for i, tc := range loadVectors(t).Twenty {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			if got := verify.SignTwenty(tc.Secret, tc.Timestamp, []byte(tc.Body)); got != tc.Signature {
+				t.Fatalf("SignTwenty = %s, want %s", got, tc.Signature)
+			}
+			ms, _ := strconv.ParseInt(tc.Timestamp, 10, 64)
+			v := verify.Verifier{Now: func() time.Time { return time.UnixMilli(ms).Add(time.Minute) }}
+			h := http.Header{}
+			h.Set(verify.HeaderTwentyTimestamp, tc.Timestamp)
+			h.Set(verify.HeaderTwentySignature, tc.Signature)
+			if err := v.Twenty(tc.Secret, h, []byte(tc.Body)); err != nil {
+				t.Fatalf("Twenty: %v", err)
+			}
+			if err := v.Twenty(tc.Secret, h, []byte(tc.Body+" ")); !errors.Is(err, verify.ErrNoMatch) {
+				t.Fatalf("Twenty with changed body = %v, want ErrNoMatch", err)
+			}
+			if err := v.Twenty(tc.Secret+"x", h, []byte(tc.Body)); !errors.Is(err, verify.ErrNoMatch) {
+				t.Fatalf("Twenty with other secret = %v, want ErrNoMatch", err)
+			}
+		})
+	}
+}
+
+func TestStandardVectors(t *testing.T) {
+	t.Parallel()
+	for i, tc := range loadVectors(t).Standard {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			got, err := verify.SignStandard(tc.Secret, tc.ID, tc.Timestamp, []byte(tc.Body))
+			if err != nil || got != tc.Signature {
+				t.Fatalf("SignStandard = %s, %v; want %s", got, err, tc.Signature)
+			}
+			v := verify.Verifier{Now: func() time.Time { return time.Unix(tc.Timestamp, 0) }}
+			h := http.Header{}
+			h.Set(verify.HeaderStandardID, tc.ID)
+			h.Set(verify.HeaderStandardTimestamp, strconv.FormatInt(tc.Timestamp, 10))
+			// A second, unrelated signature first: any match is enough.
+			h.Set(verify.HeaderStandardSignature, "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "+tc.Signature)
+			if err := v.Standard(tc.Secret, h, []byte(tc.Body)); err != nil {
+				t.Fatalf("Standard: %v", err)
+			}
+			if err := v.Standard(tc.Secret, h, []byte(tc.Body+"x")); !errors.Is(err, verify.ErrNoMatch) {
+				t.Fatalf("Standard with changed body = %v, want ErrNoMatch", err)
+			}
+		})
+	}
+}
+
+func TestTolerance(t *testing.T) {
+	t.Parallel()
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	body := []byte(`{"a":1}`)
+	sent := time.Unix(1_700_000_000, 0)
+	sig, err := verify.SignStandard(secret, "evt_1", sent.Unix(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("webhook-id", "evt_1")
+	h.Set("webhook-timestamp", strconv.FormatInt(sent.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	tw := http.Header{}
+	ms := strconv.FormatInt(sent.UnixMilli(), 10)
+	tw.Set(verify.HeaderTwentyTimestamp, ms)
+	tw.Set(verify.HeaderTwentySignature, verify.SignTwenty(secret, ms, body))
+
+	tests := []struct {
+		name string
+		now  time.Time
+		tol  time.Duration
+		want error
+	}{
+		{"within the default tolerance", sent.Add(4 * time.Minute), 0, nil},
+		{"older than the default tolerance", sent.Add(6 * time.Minute), 0, verify.ErrTimestampTooOld},
+		{"from the future", sent.Add(-6 * time.Minute), 0, verify.ErrTimestampTooNew},
+		{"older than a custom tolerance", sent.Add(2 * time.Second), time.Second, verify.ErrTimestampTooOld},
+		{"any age when the check is off", sent.Add(100 * time.Hour), -1, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := verify.Verifier{Now: func() time.Time { return tc.now }, Tolerance: tc.tol}
+			if err := v.Standard(secret, h, body); !errors.Is(err, tc.want) {
+				t.Errorf("Standard = %v, want %v", err, tc.want)
+			}
+			if err := v.Twenty(secret, tw, body); !errors.Is(err, tc.want) {
+				t.Errorf("Twenty = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMissingHeaders(t *testing.T) {
+	t.Parallel()
+	if err := verify.Twenty("s", http.Header{}, nil); !errors.Is(err, verify.ErrMissingHeader) {
+		t.Errorf("Twenty = %v", err)
+	}
+	if err := verify.Standard("whsec_AAAA", http.Header{}, nil, 0); !errors.Is(err, verify.ErrMissingHeader) {
+		t.Errorf("Standard = %v", err)
+	}
+}

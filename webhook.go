@@ -1,0 +1,71 @@
+package herald
+
+import (
+	"strings"
+	"time"
+)
+
+// Webhook statuses.
+const (
+	WebhookActive   = "active"
+	WebhookDisabled = "disabled"
+)
+
+// Payload formats a webhook can receive (DESIGN.md §5).
+const (
+	PayloadHerald = "herald"
+	PayloadTwenty = "twenty"
+)
+
+// Webhook is a subscription: matching events are POSTed to TargetURL.
+type Webhook struct {
+	ID          string
+	WorkspaceID string
+	TargetURL   string
+	Operations  []string
+	Description string
+	Secret      string
+	// PreviousSecret still signs deliveries until PreviousSecretExpiresAt,
+	// so receivers can switch secrets without dropping requests.
+	PreviousSecret          string
+	PreviousSecretExpiresAt *time.Time
+	Status                  string
+	PayloadFormat           string
+	DisabledAt              *time.Time
+	DisabledReason          string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}
+
+// Matches reports whether an event called name ("object.action") is sent to
+// w: Twenty's rule, an operation "o.a", "*.a", "o.*" or "*.*" matches.
+func (w *Webhook) Matches(name string) bool {
+	return MatchOperations(w.Operations, name)
+}
+
+// MatchOperations reports whether any of ops matches the event name.
+func MatchOperations(ops []string, name string) bool {
+	obj, action, ok := strings.Cut(name, ".")
+	if !ok {
+		return false
+	}
+	for _, op := range ops {
+		o, a, ok := strings.Cut(op, ".")
+		if !ok {
+			continue
+		}
+		if (o == "*" || o == obj) && (a == "*" || a == action) {
+			return true
+		}
+	}
+	return false
+}
+
+// Secrets returns the secrets that sign a delivery at now: the current one
+// first, then the previous one while its overlap lasts.
+func (w *Webhook) Secrets(now time.Time) []string {
+	if w.PreviousSecret != "" && w.PreviousSecretExpiresAt != nil && now.Before(*w.PreviousSecretExpiresAt) {
+		return []string{w.Secret, w.PreviousSecret}
+	}
+	return []string{w.Secret}
+}

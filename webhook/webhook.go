@@ -1,0 +1,83 @@
+// Package webhook holds what Herald needs to send a webhook: secrets,
+// target URL checks, the request body of DESIGN.md §5 and its signed
+// headers.
+package webhook
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/url"
+	"strings"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
+	"github.com/heraldhq/herald/verify"
+)
+
+// NewSecret returns "whsec_" + base64 of 32 random bytes.
+func NewSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// CheckSecret accepts a client-chosen secret when both signing schemes can
+// use it: "whsec_" and base64 of 24 to 64 bytes.
+func CheckSecret(s string) error {
+	const msg = "secret must be whsec_ followed by base64 of 24 to 64 random bytes (omit it to have one generated)"
+	if !strings.HasPrefix(s, "whsec_") {
+		return herald.FieldErrorf("secret", msg)
+	}
+	key, err := verify.StandardKey(s)
+	if err != nil || len(key) < 24 || len(key) > 64 {
+		return herald.FieldErrorf("secret", msg)
+	}
+	return nil
+}
+
+// MaxURLLength bounds a target URL.
+const MaxURLLength = 2048
+
+// CheckURL accepts absolute http and https URLs with a host.
+func CheckURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, herald.FieldErrorf("targetUrl", "targetUrl is required")
+	}
+	if len(raw) > MaxURLLength {
+		return nil, herald.FieldErrorf("targetUrl", "targetUrl is longer than %d characters", MaxURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || strings.ContainsAny(raw, " \t\r\n") {
+		return nil, herald.FieldErrorf("targetUrl", "targetUrl is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, herald.FieldErrorf("targetUrl", "targetUrl must start with http:// or https://")
+	}
+	if u.Hostname() == "" {
+		return nil, herald.FieldErrorf("targetUrl", "targetUrl has no host")
+	}
+	return u, nil
+}
+
+// MaxOperations bounds the operations list of one webhook.
+const MaxOperations = 100
+
+// CheckOperations validates a webhook's operations list: each "object.action"
+// where either part may be "*". An empty list means every event ("*.*").
+func CheckOperations(ops []string) ([]string, error) {
+	if len(ops) == 0 {
+		return []string{"*.*"}, nil
+	}
+	if len(ops) > MaxOperations {
+		return nil, herald.FieldErrorf("operations", "at most %d operations", MaxOperations)
+	}
+	out := make([]string, 0, len(ops))
+	for _, op := range ops {
+		o, a, ok := strings.Cut(op, ".")
+		if !ok || !(o == "*" || record.ValidIdentifier(o)) || !(a == "*" || record.ValidIdentifier(a)) {
+			return nil, herald.FieldErrorf("operations", "operation %q must look like object.action, e.g. person.created, *.updated or *.*", op)
+		}
+		out = append(out, op)
+	}
+	return out, nil
+}
