@@ -96,7 +96,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, c.database)
 	if created {
 		secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
 		if err := store.CreateAPIKey(ctx, key); err != nil {
@@ -104,8 +103,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 		fmt.Fprintf(stdout, "Created workspace %q. Its first API key, shown only once:\n\nAPI key: %s\n\n", ws.Name, secret)
-		fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n", secret, url)
+		fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n\n", secret, url)
 	}
+	// Printed last: scripts and tests wait for this line.
+	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, c.database)
 
 	engine := delivery.New(store, delivery.Config{
 		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,

@@ -28,7 +28,9 @@ type Builder struct {
 	Args []any
 }
 
-// Bind adds an argument and returns its placeholder.
+// Bind adds an argument and returns its placeholder. Use the placeholder
+// once: with positional "?" parameters a second use would read the next
+// argument.
 func (b *Builder) Bind(v any) string {
 	b.Args = append(b.Args, v)
 	return b.D.Param(len(b.Args))

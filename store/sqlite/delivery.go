@@ -205,11 +205,10 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 	var claims []*herald.Claim
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		b := &sqlbuild.Builder{D: dialect{}}
-		now := b.Bind(ms(req.Now))
 		parts := make([]string, len(req.Lanes))
 		for i, l := range req.Lanes {
 			parts[i] = `SELECT * FROM (SELECT d.id FROM deliveries d
-				WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + now + ` AND d.lease_owner IS NULL
+				WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + b.Bind(ms(req.Now)) + ` AND d.lease_owner IS NULL
 				AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key
 					AND p.status = 'pending' AND p.event_seq < d.event_seq)
 				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + `)`

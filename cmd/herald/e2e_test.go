@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests run the real binary, built once by TestMain.
+var heraldBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "herald-e2e")
+	if err != nil {
+		panic(err)
+	}
+	heraldBin = filepath.Join(dir, "herald")
+	if out, err := exec.Command("go", "build", "-race", "-o", heraldBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build herald: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running `herald serve`.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	URL    string
+	APIKey string // set on the first start of a database
+	db     string
+	logs   *bytes.Buffer
+	done   chan struct{}
+}
+
+var (
+	listenRe = regexp.MustCompile(`listening on (http://\S+)`)
+	keyRe    = regexp.MustCompile(`API key: (hk_\S+)`)
+)
+
+// startHerald starts the binary on db with a free port and fast retries.
+func startHerald(t *testing.T, db string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", db, "--retry-schedule", "100ms,200ms,300ms", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(heraldBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, db: db, logs: &bytes.Buffer{}, done: make(chan struct{})}
+	cmd.Stderr = &syncWriter{w: p.logs}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := keyRe.FindStringSubmatch(sc.Text()); m != nil {
+				p.APIKey = m[1]
+			}
+			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
+				listening <- m[1]
+			}
+		}
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	select {
+	case p.URL = <-listening: // the key line, if any, came before
+	case <-p.done:
+		t.Fatalf("herald exited early:\n%s", p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("herald did not start:\n%s", p.logs)
+	}
+	t.Cleanup(p.stop)
+	waitFor(t, "herald to answer /healthz", 10*time.Second, func() bool { return healthy(p.URL) })
+	return p
+}
+
+func healthy(url string) bool {
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// kill ends the process with SIGKILL: no cleanup of any kind.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// stop ends the process with SIGTERM and waits.
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.t.Errorf("herald ignored SIGTERM for 20s")
+		p.kill()
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+// call makes an API request with key and decodes the JSON answer.
+func call(t *testing.T, method, url, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: answer is not JSON: %q", method, url, raw)
+	}
+	return resp.StatusCode, out
+}
+
+// dig walks a decoded JSON value: dig(v, "data", "createPerson", "id").
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// received is one request that arrived at a receiver.
+type received struct {
+	Header http.Header
+	Body   []byte
+	At     time.Time
+}
+
+// receiver is a loopback webhook endpoint; answer decides each response
+// from the request number (0-based).
+type receiver struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []received
+}
+
+func newReceiver(t *testing.T, answer func(n int, r *http.Request) int) *receiver {
+	rc := &receiver{}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		n := len(rc.reqs)
+		rc.reqs = append(rc.reqs, received{Header: r.Header.Clone(), Body: body, At: time.Now()})
+		rc.mu.Unlock()
+		code := 200
+		if answer != nil {
+			code = answer(n, r)
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "answer %d", code)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.reqs...)
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

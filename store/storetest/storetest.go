@@ -1,0 +1,523 @@
+// Package storetest is the behaviour every herald.Store must show. Each
+// engine's tests call Run with a constructor of fresh, empty stores, so
+// SQLite and PostgreSQL are held to one suite (River's riverdrivertest).
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
+)
+
+// Run runs the whole suite. newStore returns an empty, migrated store and
+// arranges its closing.
+func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
+	t.Run("Workspaces", func(t *testing.T) { t.Parallel(); testWorkspaces(t, newStore(t)) })
+	t.Run("RecordsCRUD", func(t *testing.T) { t.Parallel(); testRecordsCRUD(t, newStore(t)) })
+	t.Run("ListRecords", func(t *testing.T) { t.Parallel(); testListRecords(t, newStore(t)) })
+	t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStore(t)) })
+	t.Run("Claiming", func(t *testing.T) { t.Parallel(); testClaiming(t, newStore(t)) })
+	t.Run("PerRecordOrder", func(t *testing.T) { t.Parallel(); testPerRecordOrder(t, newStore(t)) })
+	t.Run("Leases", func(t *testing.T) { t.Parallel(); testLeases(t, newStore(t)) })
+	t.Run("DeliveryLog", func(t *testing.T) { t.Parallel(); testDeliveryLog(t, newStore(t)) })
+}
+
+// bundle is a workspace with helpers to write into it.
+type bundle struct {
+	t     *testing.T
+	ctx   context.Context
+	s     herald.Store
+	ws    *herald.Workspace
+	actor string
+}
+
+func setup(t *testing.T, s herald.Store, name string) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	ws, created, err := s.EnsureWorkspace(ctx, name)
+	must(t, err)
+	if !created {
+		t.Fatalf("workspace %s existed in a fresh store", name)
+	}
+	return &bundle{t: t, ctx: ctx, s: s, ws: ws, actor: uuid.NewString()}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := herald.ErrorCode(err); got != code {
+		t.Fatalf("error %v: code %q, want %q", err, got, code)
+	}
+}
+
+var person = herald.StandardObjects()[0]
+
+// create inserts a person with the given JSON fields.
+func (b *bundle) create(fields string) *herald.Record {
+	b.t.Helper()
+	in, err := record.ParseInput(person, json.RawMessage(fields), true)
+	must(b.t, err)
+	r, ev := record.New(person, b.ws.ID, b.actor, in, time.Now())
+	must(b.t, b.s.CreateRecords(b.ctx, []*herald.Record{r}, []*herald.Event{ev}))
+	return r
+}
+
+// update changes a person's fields.
+func (b *bundle) update(id, fields string) *herald.Record {
+	b.t.Helper()
+	in, err := record.ParseInput(person, json.RawMessage(fields), false)
+	must(b.t, err)
+	r, err := b.s.UpdateRecord(b.ctx, b.ws.ID, "person", id, func(r *herald.Record) (*herald.Event, error) {
+		return record.Apply(person, r, in, time.Now()), nil
+	})
+	must(b.t, err)
+	return r
+}
+
+func (b *bundle) webhook(ops ...string) *herald.Webhook {
+	b.t.Helper()
+	if len(ops) == 0 {
+		ops = []string{"*.*"}
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	w := &herald.Webhook{
+		ID: uuid.NewString(), WorkspaceID: b.ws.ID, TargetURL: "http://127.0.0.1:1/hook", Operations: ops,
+		Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	must(b.t, b.s.CreateWebhook(b.ctx, w))
+	return w
+}
+
+func (b *bundle) claim(owner string, lanes ...herald.Lane) []*herald.Claim {
+	b.t.Helper()
+	now := time.Now()
+	cs, err := b.s.ClaimDeliveries(b.ctx, herald.ClaimRequest{Owner: owner, Now: now, LeaseUntil: now.Add(time.Minute), Lanes: lanes})
+	must(b.t, err)
+	return cs
+}
+
+func (b *bundle) deliveries(w *herald.Webhook, status string) []*herald.Delivery {
+	b.t.Helper()
+	ds, _, err := b.s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Status: status, Limit: 200})
+	must(b.t, err)
+	return ds
+}
+
+func outcome(c *herald.Claim, owner, status string, code int, next time.Time) herald.Outcome {
+	return herald.Outcome{
+		DeliveryID: c.DeliveryID, Owner: owner, Status: status, NextAttemptAt: next,
+		Attempt: herald.Attempt{Number: c.Attempts + 1, StartedAt: time.Now(), StatusCode: code, Latency: time.Millisecond, ResponseBody: fmt.Sprintf("answer %d", code)},
+	}
+}
+
+func testWorkspaces(t *testing.T, s herald.Store) {
+	ctx := context.Background()
+	ws, created, err := s.EnsureWorkspace(ctx, "acme")
+	must(t, err)
+	again, created2, err := s.EnsureWorkspace(ctx, "acme")
+	must(t, err)
+	if !created || created2 || again.ID != ws.ID {
+		t.Fatalf("EnsureWorkspace twice: created %v then %v, ids %s %s", created, created2, ws.ID, again.ID)
+	}
+	secret, key := herald.NewAPIKey(ws.ID, "ci", time.Now())
+	must(t, s.CreateAPIKey(ctx, key))
+	found, err := s.FindAPIKey(ctx, herald.HashAPIKey(secret))
+	must(t, err)
+	if found.WorkspaceID != ws.ID || found.ID != key.ID {
+		t.Fatalf("FindAPIKey = %+v", found)
+	}
+	_, err = s.FindAPIKey(ctx, herald.HashAPIKey(secret+"x"))
+	wantCode(t, err, herald.ENOTFOUND)
+	wantCode(t, s.RevokeAPIKey(ctx, "other-workspace", key.ID, time.Now()), herald.ENOTFOUND)
+	must(t, s.RevokeAPIKey(ctx, ws.ID, key.ID, time.Now()))
+	_, err = s.FindAPIKey(ctx, herald.HashAPIKey(secret))
+	wantCode(t, err, herald.ENOTFOUND)
+	keys, err := s.ListAPIKeys(ctx, ws.ID)
+	must(t, err)
+	if len(keys) != 1 || keys[0].RevokedAt == nil {
+		t.Fatalf("ListAPIKeys = %+v", keys)
+	}
+}
+
+func testRecordsCRUD(t *testing.T, s herald.Store) {
+	b := setup(t, s, "crud")
+	other := setup(t, s, "other")
+	r := b.create(`{"firstName":"Ada","email":"ada@example.com"}`)
+
+	got, err := s.FindRecord(b.ctx, b.ws.ID, "person", r.ID)
+	must(t, err)
+	if string(got.Values["firstName"]) != `"Ada"` || !got.CreatedAt.Equal(r.CreatedAt) || got.CreatedBy != b.actor {
+		t.Fatalf("FindRecord = %+v", got)
+	}
+	_, err = s.FindRecord(b.ctx, other.ws.ID, "person", r.ID)
+	wantCode(t, err, herald.ENOTFOUND)
+
+	// The same id again is a conflict, and writes nothing.
+	dup := r.Clone()
+	wantCode(t, s.CreateRecords(b.ctx, []*herald.Record{dup}, nil), herald.ECONFLICT)
+
+	u := b.update(r.ID, `{"jobTitle":"CTO","firstName":"Ada"}`)
+	if string(u.Values["jobTitle"]) != `"CTO"` {
+		t.Fatalf("update: %s", u.Values["jobTitle"])
+	}
+	// An error from the change function changes nothing.
+	_, err = s.UpdateRecord(b.ctx, b.ws.ID, "person", r.ID, func(r *herald.Record) (*herald.Event, error) {
+		r.Values["jobTitle"] = json.RawMessage(`"CEO"`)
+		return nil, herald.Errorf(herald.EINVALID, "no")
+	})
+	wantCode(t, err, herald.EINVALID)
+	got, _ = s.FindRecord(b.ctx, b.ws.ID, "person", r.ID)
+	if string(got.Values["jobTitle"]) != `"CTO"` {
+		t.Fatalf("failed update was written: %s", got.Values["jobTitle"])
+	}
+	_, err = s.UpdateRecord(b.ctx, other.ws.ID, "person", r.ID, func(*herald.Record) (*herald.Event, error) { return nil, nil })
+	wantCode(t, err, herald.ENOTFOUND)
+
+	_, err = s.DestroyRecord(b.ctx, b.ws.ID, "person", r.ID, func(r *herald.Record) (*herald.Event, error) {
+		return record.NewEvent(person, r, herald.ActionDestroyed, time.Now()), nil
+	})
+	must(t, err)
+	_, err = s.FindRecord(b.ctx, b.ws.ID, "person", r.ID)
+	wantCode(t, err, herald.ENOTFOUND)
+}
+
+func testListRecords(t *testing.T, s herald.Store) {
+	b := setup(t, s, "list")
+	names := []string{"Dora", "alice", "Bob", "Carol", "Eve", "Frank", "Grace"}
+	var ids []string
+	for i, n := range names {
+		fields := fmt.Sprintf(`{"firstName":%q,"city":%s}`, n, map[bool]string{true: `"Paris"`, false: "null"}[i%2 == 0])
+		ids = append(ids, b.create(fields).ID)
+		time.Sleep(2 * time.Millisecond) // distinct createdAt
+	}
+	deleted := b.create(`{"firstName":"Zed"}`)
+	_, err := s.UpdateRecord(b.ctx, b.ws.ID, "person", deleted.ID, func(r *herald.Record) (*herald.Event, error) {
+		now := time.Now()
+		r.DeletedAt = &now
+		return record.NewEvent(person, r, herald.ActionDeleted, now), nil
+	})
+	must(t, err)
+	other := setup(t, s, "list-other")
+	other.create(`{"firstName":"Intruder"}`)
+
+	list := func(filter, order string, limit int, after, before []any) *herald.RecordPage {
+		t.Helper()
+		f, err := record.ParseFilter(person, filter)
+		must(t, err)
+		o, err := record.ParseOrder(person, order)
+		must(t, err)
+		p, err := s.ListRecords(b.ctx, herald.RecordQuery{WorkspaceID: b.ws.ID, Object: person, Filter: f, Order: o, Limit: limit,
+			After: after, Before: before, IncludeDeleted: f.Mentions("deletedAt")})
+		must(t, err)
+		return p
+	}
+	firstNames := func(p *herald.RecordPage) string {
+		out := ""
+		for _, r := range p.Records {
+			var n string
+			_ = json.Unmarshal(r.Values["firstName"], &n)
+			out += n + " "
+		}
+		return out
+	}
+
+	tests := []struct {
+		name, filter, order, want string
+		total                     int
+	}{
+		{"everything oldest first", "", "", "Dora alice Bob Carol Eve Frank Grace ", 7},
+		{"eq", "firstName[eq]:Bob", "", "Bob ", 1},
+		{"neq and is", "firstName[neq]:Bob,city[is]:NOT_NULL", "", "Dora Eve Grace ", 3},
+		{"in with quotes", `firstName[in]:["Eve","Bob"]`, "", "Bob Eve ", 2},
+		{"or", "or(firstName[eq]:Eve,firstName[eq]:Frank)", "", "Eve Frank ", 2},
+		{"not", "not(city[is]:NULL)", "", "Dora Bob Eve Grace ", 4},
+		{"like is case-sensitive", "firstName[like]:%E%", "", "Eve ", 1},
+		{"ilike ignores case in the value too", "firstName[ilike]:%E%", "", "alice Eve Grace ", 3},
+		{"ilike ignores case", "firstName[ilike]:A%", "", "alice ", 1},
+		{"startsWith escapes wildcards", "firstName[startsWith]:_", "", "", 0},
+		{"startsWith", "firstName[startsWith]:Gr", "", "Grace ", 1},
+		{"gt on text", "firstName[gt]:E", "", "alice Eve Frank Grace ", 4},
+		{"desc order", "", "firstName[DescNullsLast]", "alice Grace Frank Eve Dora Carol Bob ", 7},
+		{"nulls last, then text in byte order", "", "city[AscNullsLast],firstName", "Bob Dora Eve Grace Carol Frank alice ", 7},
+		{"soft-deleted only when asked", "deletedAt[is]:NOT_NULL", "", "Zed ", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := list(tc.filter, tc.order, 50, nil, nil)
+			if got := firstNames(p); got != tc.want || p.TotalCount != tc.total {
+				t.Fatalf("got %q (total %d), want %q (total %d)", got, p.TotalCount, tc.want, tc.total)
+			}
+		})
+	}
+
+	// Walk every order forwards and backwards in pages of 2: the pages
+	// join up to the full list, with no gap and no repeat.
+	for _, order := range []string{"", "firstName[DescNullsLast]", "city[AscNullsLast],firstName", "city[DescNullsFirst]"} {
+		full := firstNames(list("", order, 50, nil, nil))
+		o, _ := record.ParseOrder(person, order)
+		cursorOf := func(r *herald.Record) []any {
+			c, err := record.DecodeCursor(record.EncodeCursor(r, o), "c", o)
+			must(t, err)
+			return c
+		}
+		var fwd string
+		var after []any
+		for {
+			p := list("", order, 2, after, nil)
+			fwd += firstNames(p)
+			if !p.HasMore {
+				break
+			}
+			after = cursorOf(p.Records[len(p.Records)-1])
+		}
+		if fwd != full {
+			t.Errorf("order %q forwards: %q, want %q", order, fwd, full)
+		}
+		// Backwards from past the last record.
+		last := list("", order, 50, nil, nil).Records
+		before := cursorOf(last[len(last)-1])
+		bwd := firstNames(&herald.RecordPage{Records: last[len(last)-1:]})
+		for {
+			p := list("", order, 2, nil, before)
+			bwd = firstNames(p) + bwd
+			if !p.HasMore {
+				break
+			}
+			before = cursorOf(p.Records[0])
+		}
+		if bwd != full {
+			t.Errorf("order %q backwards: %q, want %q", order, bwd, full)
+		}
+	}
+	_ = ids
+}
+
+func testOutbox(t *testing.T, s herald.Store) {
+	b := setup(t, s, "outbox")
+	all := b.webhook()
+	created := b.webhook("person.created")
+	updatedAny := b.webhook("*.updated")
+	companies := b.webhook("company.*")
+	disabled := b.webhook()
+	_, err := s.UpdateWebhook(b.ctx, b.ws.ID, disabled.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookDisabled; return nil })
+	must(t, err)
+	otherWS := setup(t, s, "outbox-other")
+	foreign := otherWS.webhook()
+
+	r := b.create(`{"firstName":"Ada"}`)
+	b.update(r.ID, `{"city":"Paris"}`)
+	b.update(r.ID, `{"city":"Paris"}`) // no change: no event
+
+	counts := map[*herald.Webhook]int{all: 2, created: 1, updatedAny: 1, companies: 0, foreign: 0}
+	for w, n := range counts {
+		if got := len(b.deliveries(w, herald.DeliveryPending)); got != n && w != foreign {
+			t.Errorf("webhook %v: %d pending deliveries, want %d", w.Operations, got, n)
+		}
+	}
+	if got := b.deliveries(disabled, ""); len(got) != 2 || got[0].Status != herald.DeliverySkipped {
+		t.Errorf("disabled webhook: %d deliveries, want 2 skipped", len(got))
+	}
+	ds := b.deliveries(all, "")
+	if ds[0].EventName != "person.updated" || ds[1].EventName != "person.created" {
+		t.Errorf("deliveries newest first: %s, %s", ds[0].EventName, ds[1].EventName)
+	}
+	_, ev, _, err := s.FindDelivery(b.ctx, b.ws.ID, ds[0].ID)
+	must(t, err)
+	if len(ev.UpdatedFields) != 1 || ev.UpdatedFields[0] != "city" || string(ev.PreviousData) != `{"city":null}` || ev.RecordID != r.ID {
+		t.Errorf("updated event: fields %v previous %s", ev.UpdatedFields, ev.PreviousData)
+	}
+	_, _, _, err = s.FindDelivery(b.ctx, otherWS.ws.ID, ds[0].ID)
+	wantCode(t, err, herald.ENOTFOUND)
+
+	// A failed write leaves no event behind.
+	before := len(b.deliveries(all, ""))
+	dup := r.Clone()
+	_, ev2 := record.New(person, b.ws.ID, b.actor, &record.Input{ID: r.ID, Values: dup.Values}, time.Now())
+	wantCode(t, s.CreateRecords(b.ctx, []*herald.Record{dup}, []*herald.Event{ev2}), herald.ECONFLICT)
+	if after := len(b.deliveries(all, "")); after != before {
+		t.Errorf("failed create left %d deliveries", after-before)
+	}
+
+	// Deleting a webhook takes its deliveries with it.
+	must(t, s.DeleteWebhook(b.ctx, b.ws.ID, all.ID))
+	_, _, _, err = s.FindDelivery(b.ctx, b.ws.ID, ds[0].ID)
+	wantCode(t, err, herald.ENOTFOUND)
+	wantCode(t, s.DeleteWebhook(b.ctx, b.ws.ID, all.ID), herald.ENOTFOUND)
+}
+
+func testClaiming(t *testing.T, s herald.Store) {
+	b := setup(t, s, "claim")
+	fast, slow := b.webhook(), b.webhook()
+	for i := 0; i < 5; i++ {
+		b.create(fmt.Sprintf(`{"firstName":"P%d"}`, i))
+	}
+	due, err := s.DueWebhooks(b.ctx, time.Now())
+	must(t, err)
+	if len(due) != 2 {
+		t.Fatalf("DueWebhooks = %v, want both", due)
+	}
+	// Each lane gets at most its limit.
+	cs := b.claim("a", herald.Lane{WebhookID: fast.ID, Limit: 3}, herald.Lane{WebhookID: slow.ID, Limit: 1})
+	per := map[string]int{}
+	for _, c := range cs {
+		per[c.Webhook.ID]++
+		if c.Event == nil || c.Event.Name != "person.created" || c.Webhook.Secret == "" {
+			t.Fatalf("claim without its event or webhook: %+v", c)
+		}
+	}
+	if per[fast.ID] != 3 || per[slow.ID] != 1 {
+		t.Fatalf("claimed per lane %v, want 3 and 1", per)
+	}
+	// Leased deliveries are not claimed again.
+	again := b.claim("b", herald.Lane{WebhookID: fast.ID, Limit: 10})
+	if len(again) != 2 {
+		t.Fatalf("second claim got %d, want the 2 unleased", len(again))
+	}
+	// Complete: one delivered, one retried later, one failed for good.
+	later := time.Now().Add(time.Hour)
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
+		outcome(cs[0], "a", herald.DeliveryDelivered, 200, time.Time{}),
+		outcome(cs[1], "a", herald.DeliveryPending, 500, later),
+		outcome(cs[2], "a", herald.DeliveryFailed, 500, time.Time{}),
+		outcome(again[0], "not-the-owner", herald.DeliveryDelivered, 200, time.Time{}), // lease lost: ignored
+	}))
+	d, _, attempts, err := s.FindDelivery(b.ctx, b.ws.ID, cs[1].DeliveryID)
+	must(t, err)
+	if d.Status != herald.DeliveryPending || d.Attempts != 1 || len(attempts) != 1 || attempts[0].StatusCode != 500 ||
+		attempts[0].ResponseBody != "answer 500" || d.NextAttemptAt == nil || d.NextAttemptAt.Unix() != later.Unix() {
+		t.Fatalf("retried delivery = %+v, attempts %+v", d, attempts)
+	}
+	d, _, _, _ = s.FindDelivery(b.ctx, b.ws.ID, again[0].DeliveryID)
+	if d.Status != herald.DeliveryPending || d.Attempts != 0 {
+		t.Fatalf("outcome from a non-owner was recorded: %+v", d)
+	}
+	next, ok, err := s.NextDue(b.ctx)
+	must(t, err)
+	if !ok {
+		t.Fatal("NextDue: none")
+	}
+	// Retry by hand: due now whatever the status.
+	r, err := s.RetryDelivery(b.ctx, b.ws.ID, cs[2].DeliveryID, time.Now())
+	must(t, err)
+	if r.Status != herald.DeliveryPending {
+		t.Fatalf("RetryDelivery status %s", r.Status)
+	}
+	_, err = s.RetryDelivery(b.ctx, "someone-else", cs[2].DeliveryID, time.Now())
+	wantCode(t, err, herald.ENOTFOUND)
+	_ = next
+
+	// Disabled webhooks are not claimed; their pending work waits.
+	_, err = s.UpdateWebhook(b.ctx, b.ws.ID, slow.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookDisabled; return nil })
+	must(t, err)
+	if got := b.claim("c", herald.Lane{WebhookID: slow.ID, Limit: 10}); len(got) != 0 {
+		t.Fatalf("claimed %d from a disabled webhook", len(got))
+	}
+}
+
+func testPerRecordOrder(t *testing.T, s herald.Store) {
+	b := setup(t, s, "order")
+	w := b.webhook()
+	r1 := b.create(`{"firstName":"A"}`)
+	b.update(r1.ID, `{"city":"One"}`)
+	b.update(r1.ID, `{"city":"Two"}`)
+	r2 := b.create(`{"firstName":"B"}`)
+
+	lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+	cs := b.claim("a", lane)
+	if len(cs) != 2 || cs[0].Event.RecordID != r1.ID || cs[1].Event.RecordID != r2.ID {
+		t.Fatalf("first claim: %d deliveries, want the first event of each record", len(cs))
+	}
+	// A retry keeps the record's later events waiting.
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "a", herald.DeliveryPending, 503, time.Now().Add(-time.Second))}))
+	cs2 := b.claim("a", lane)
+	if len(cs2) != 1 || cs2[0].DeliveryID != cs[0].DeliveryID {
+		t.Fatalf("after a retry was scheduled, claimed %d; want only the retry", len(cs2))
+	}
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs2[0], "a", herald.DeliveryDelivered, 200, time.Time{})}))
+	cs3 := b.claim("a", lane)
+	if len(cs3) != 1 || cs3[0].Event.Name != "person.updated" || string(cs3[0].Event.PreviousData) != `{"city":null}` {
+		t.Fatalf("after delivery, want the first update; got %d", len(cs3))
+	}
+	// A delivery that failed for good no longer blocks the record.
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs3[0], "a", herald.DeliveryFailed, 500, time.Time{})}))
+	cs4 := b.claim("a", lane)
+	if len(cs4) != 1 || string(cs4[0].Event.PreviousData) != `{"city":"One"}` {
+		t.Fatalf("after a final failure, want the second update; got %d", len(cs4))
+	}
+}
+
+func testLeases(t *testing.T, s herald.Store) {
+	b := setup(t, s, "leases")
+	w := b.webhook()
+	for i := 0; i < 3; i++ {
+		b.create(`{"firstName":"L"}`)
+	}
+	lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+	now := time.Now()
+	cs, err := s.ClaimDeliveries(b.ctx, herald.ClaimRequest{Owner: "dead", Now: now, LeaseUntil: now.Add(-time.Second), Lanes: []herald.Lane{lane}})
+	must(t, err)
+	if len(cs) != 3 {
+		t.Fatalf("claimed %d", len(cs))
+	}
+	// An expired lease is recovered; a live one is kept (on engines that
+	// can tell; SQLite's single engine recovers all at start).
+	n, err := s.RecoverClaims(b.ctx, time.Now())
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("RecoverClaims = %d, want 3", n)
+	}
+	cs = b.claim("live", lane)
+	must(t, s.ExtendLeases(b.ctx, "live", time.Now().Add(time.Hour)))
+	must(t, s.ReleaseClaims(b.ctx, "live", []int64{cs[0].DeliveryID}))
+	if got := b.claim("other", lane); len(got) != 1 || got[0].DeliveryID != cs[0].DeliveryID {
+		t.Fatalf("after releasing one, another owner claimed %d", len(got))
+	}
+}
+
+func testDeliveryLog(t *testing.T, s herald.Store) {
+	b := setup(t, s, "log")
+	w := b.webhook()
+	for i := 0; i < 5; i++ {
+		b.create(`{"firstName":"Log"}`)
+	}
+	page1, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3})
+	must(t, err)
+	page2, more2, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: page1[2].ID})
+	must(t, err)
+	if len(page1) != 3 || !more || len(page2) != 2 || more2 || page2[0].ID >= page1[2].ID {
+		t.Fatalf("pages of 3: %d (more %v), %d (more %v)", len(page1), more, len(page2), more2)
+	}
+	ev := &herald.Event{ID: record.NewEventID(), WorkspaceID: b.ws.ID, Name: "webhook.test", Object: "webhook", ObjectPlural: "webhooks",
+		Data: json.RawMessage(`{}`), Timestamp: time.Now()}
+	now := time.Now()
+	c, err := s.DeliverNow(b.ctx, ev, w.ID, herald.ClaimRequest{Owner: "api", Now: now, LeaseUntil: now.Add(time.Minute)})
+	must(t, err)
+	if c.DeliveryID == 0 || c.Webhook.ID != w.ID {
+		t.Fatalf("DeliverNow = %+v", c)
+	}
+	if got := b.claim("engine", herald.Lane{WebhookID: w.ID, Limit: 100}); len(got) != 5 {
+		t.Fatalf("the engine claimed %d; the test delivery must stay with its owner", len(got))
+	}
+	if got := b.deliveries(w, herald.DeliveryPending); len(got) != 6 || got[0].EventName != "webhook.test" {
+		t.Fatalf("filter by status: %d", len(got))
+	}
+	ds, _, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, EventName: "webhook.test", Limit: 10})
+	must(t, err)
+	if len(ds) != 1 {
+		t.Fatalf("filter by event: %d", len(ds))
+	}
+}
