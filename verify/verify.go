@@ -119,8 +119,8 @@ func Standard(secret string, header http.Header, body []byte, tolerance time.Dur
 
 // Twenty verifies X-Twenty-Webhook-Signature over the timestamp and body.
 func (v Verifier) Twenty(secret string, header http.Header, body []byte) error {
-	ts := header.Get(HeaderTwentyTimestamp)
-	sig := header.Get(HeaderTwentySignature)
+	ts := get(header, HeaderTwentyTimestamp)
+	sig := get(header, HeaderTwentySignature)
 	if ts == "" || sig == "" {
 		return ErrMissingHeader
 	}
@@ -141,10 +141,10 @@ func (v Verifier) Twenty(secret string, header http.Header, body []byte) error {
 // Standard verifies webhook-signature (or svix-signature) over the id,
 // timestamp and body. Any one matching signature is enough.
 func (v Verifier) Standard(secret string, header http.Header, body []byte) error {
-	id, ts, sigs := header.Get(HeaderStandardID), header.Get(HeaderStandardTimestamp), header.Get(HeaderStandardSignature)
+	id, ts, sigs := get(header, HeaderStandardID), get(header, HeaderStandardTimestamp), get(header, HeaderStandardSignature)
 	if id == "" && ts == "" && sigs == "" {
 		p := svixHeaderPrefixFallback
-		id, ts, sigs = header.Get(p+"id"), header.Get(p+"timestamp"), header.Get(p+"signature")
+		id, ts, sigs = get(header, p+"id"), get(header, p+"timestamp"), get(header, p+"signature")
 	}
 	if id == "" || ts == "" || sigs == "" {
 		return ErrMissingHeader
@@ -167,6 +167,21 @@ func (v Verifier) Standard(secret string, header http.Header, body []byte) error
 		}
 	}
 	return ErrNoMatch
+}
+
+// get reads a header whatever the case of its key: http.Header.Get only
+// finds canonical keys, and Herald sets the Standard Webhooks names in
+// lowercase, as the specification writes them.
+func get(h http.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, v := range h {
+		if len(v) > 0 && strings.EqualFold(k, name) {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 func (v Verifier) checkTime(t time.Time) error {

@@ -1,0 +1,110 @@
+package webhook_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/verify"
+	"github.com/heraldhq/herald/webhook"
+)
+
+func TestMatchOperations(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ops   []string
+		event string
+		want  bool
+	}{
+		{[]string{"*.*"}, "person.created", true},
+		{[]string{"person.created"}, "person.created", true},
+		{[]string{"person.created"}, "person.updated", false},
+		{[]string{"*.updated"}, "company.updated", true},
+		{[]string{"*.updated"}, "company.created", false},
+		{[]string{"person.*"}, "person.destroyed", true},
+		{[]string{"person.*"}, "company.created", false},
+		{[]string{"company.created", "note.*"}, "note.deleted", true},
+		{nil, "person.created", false},
+		{[]string{"*.*"}, "malformed", false},
+	}
+	for _, tc := range tests {
+		if got := herald.MatchOperations(tc.ops, tc.event); got != tc.want {
+			t.Errorf("MatchOperations(%v, %s) = %v", tc.ops, tc.event, got)
+		}
+	}
+}
+
+func TestSecretsAndURLs(t *testing.T) {
+	t.Parallel()
+	s := webhook.NewSecret()
+	if err := webhook.CheckSecret(s); err != nil || s == webhook.NewSecret() {
+		t.Fatalf("NewSecret %q: %v", s, err)
+	}
+	for _, bad := range []string{"", "hunter2", "whsec_", "whsec_!!!", "whsec_c2hvcnQ="} {
+		if webhook.CheckSecret(bad) == nil {
+			t.Errorf("CheckSecret(%q) accepted", bad)
+		}
+	}
+	for _, good := range []string{"https://example.com/hook", "http://127.0.0.1:8080/x?y=1"} {
+		if _, err := webhook.CheckURL(good); err != nil {
+			t.Errorf("CheckURL(%q): %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", "example.com", "ftp://example.com", "https://", "https://exa mple.com", "javascript:alert(1)"} {
+		if _, err := webhook.CheckURL(bad); err == nil {
+			t.Errorf("CheckURL(%q) accepted", bad)
+		}
+	}
+}
+
+func TestBodiesAndHeaders(t *testing.T) {
+	t.Parallel()
+	ev := &herald.Event{
+		ID: "evt_1", WorkspaceID: "0190c0de-0000-7000-8000-000000000001", Name: "person.updated", Object: "person", ObjectPlural: "people",
+		RecordID: "r1", Data: json.RawMessage(`{"id":"r1","city":"Paris"}`), UpdatedFields: []string{"city"},
+		PreviousData: json.RawMessage(`{"city":"London"}`), Timestamp: time.Date(2025, 2, 10, 15, 30, 50, 123e6, time.UTC),
+	}
+	w := &herald.Webhook{ID: "wh1", TargetURL: "https://example.com/h?a=1&b=2", Secret: webhook.NewSecret()}
+	got := string(webhook.AppendBody(nil, ev, w))
+	want := `{"id":"evt_1","event":"person.updated","timestamp":"2025-02-10T15:30:50.123Z","data":{"id":"r1","city":"Paris"},` +
+		`"updatedFields":["city"],"previousData":{"city":"London"},"objectMetadata":{"nameSingular":"person","namePlural":"people"},` +
+		`"workspaceId":"0190c0de-0000-7000-8000-000000000001","webhookId":"wh1"}`
+	if got != want {
+		t.Errorf("body\n%s\nwant\n%s", got, want)
+	}
+
+	w.PayloadFormat = herald.PayloadTwenty
+	var twenty map[string]any
+	if err := json.Unmarshal(webhook.AppendBody(nil, ev, w), &twenty); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"targetUrl", "eventName", "objectMetadata", "workspaceId", "webhookId", "eventDate", "record", "updatedFields"} {
+		if _, ok := twenty[k]; !ok {
+			t.Errorf("Twenty body lacks %s: %v", k, twenty)
+		}
+	}
+	if twenty["targetUrl"] != w.TargetURL || twenty["eventName"] != "person.updated" {
+		t.Errorf("Twenty body %v", twenty)
+	}
+
+	// Two live secrets: two Standard signatures, each verifying alone.
+	old := webhook.NewSecret()
+	h := http.Header{}
+	body := []byte(got)
+	if err := webhook.SetHeaders(h, "1.2.3", ev, []string{w.Secret, old}, time.Now(), body); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{w.Secret, old} {
+		if err := verify.Standard(s, h, body, 0); err != nil {
+			t.Errorf("Standard with one of two live secrets: %v", err)
+		}
+	}
+	if verify.Twenty(w.Secret, h, body) != nil || verify.Twenty(old, h, body) == nil {
+		t.Error("the Twenty signature must use the current secret only")
+	}
+	if h.Get("User-Agent") != "Herald-Webhooks/1.2.3" {
+		t.Errorf("User-Agent %q", h.Get("User-Agent"))
+	}
+}
