@@ -42,8 +42,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	URL    string
 	APIKey string // set on the first start of a database
-	db     string
-	logs   *bytes.Buffer
+	logs   *lockedBuffer
 	done   chan struct{}
 }
 
@@ -61,8 +60,8 @@ func startHerald(t *testing.T, db string, extra ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, db: db, logs: &bytes.Buffer{}, done: make(chan struct{})}
-	cmd.Stderr = &syncWriter{w: p.logs}
+	p := &proc{t: t, cmd: cmd, logs: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -123,15 +122,23 @@ func (p *proc) stop() {
 	}
 }
 
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// lockedBuffer collects the server's log; the test reads it while the
+// process may still be writing.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // call makes an API request with key and decodes the JSON answer.

@@ -110,6 +110,12 @@ func (b *bundle) webhook(ops ...string) *herald.Webhook {
 	return w
 }
 
+func (b *bundle) disable(w *herald.Webhook) {
+	b.t.Helper()
+	_, err := b.s.UpdateWebhook(b.ctx, b.ws.ID, w.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookDisabled; return nil })
+	must(b.t, err)
+}
+
 func (b *bundle) claim(owner string, lanes ...herald.Lane) []*herald.Claim {
 	b.t.Helper()
 	now := time.Now()
@@ -274,7 +280,8 @@ func testListRecords(t *testing.T, s herald.Store) {
 	// Walk every order forwards and backwards in pages of 2: the pages
 	// join up to the full list, with no gap and no repeat.
 	for _, order := range []string{"", "firstName[DescNullsLast]", "city[AscNullsLast],firstName", "city[DescNullsFirst]"} {
-		full := firstNames(list("", order, 50, nil, nil))
+		all := list("", order, 50, nil, nil).Records
+		full := firstNames(&herald.RecordPage{Records: all})
 		o, _ := record.ParseOrder(person, order)
 		cursorOf := func(r *herald.Record) []any {
 			c, err := record.DecodeCursor(record.EncodeCursor(r, o), "c", o)
@@ -295,9 +302,8 @@ func testListRecords(t *testing.T, s herald.Store) {
 			t.Errorf("order %q forwards: %q, want %q", order, fwd, full)
 		}
 		// Backwards from past the last record.
-		last := list("", order, 50, nil, nil).Records
-		before := cursorOf(last[len(last)-1])
-		bwd := firstNames(&herald.RecordPage{Records: last[len(last)-1:]})
+		before := cursorOf(all[len(all)-1])
+		bwd := firstNames(&herald.RecordPage{Records: all[len(all)-1:]})
 		for {
 			p := list("", order, 2, nil, before)
 			bwd = firstNames(p) + bwd
@@ -319,8 +325,7 @@ func testOutbox(t *testing.T, s herald.Store) {
 	updatedAny := b.webhook("*.updated")
 	companies := b.webhook("company.*")
 	disabled := b.webhook()
-	_, err := s.UpdateWebhook(b.ctx, b.ws.ID, disabled.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookDisabled; return nil })
-	must(t, err)
+	b.disable(disabled)
 	otherWS := setup(t, s, "outbox-other")
 	foreign := otherWS.webhook()
 
@@ -430,8 +435,7 @@ func testClaiming(t *testing.T, s herald.Store) {
 	wantCode(t, err, herald.ENOTFOUND)
 
 	// Disabled webhooks are not claimed; their pending work waits.
-	_, err = s.UpdateWebhook(b.ctx, b.ws.ID, slow.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookDisabled; return nil })
-	must(t, err)
+	b.disable(slow)
 	if got := b.claim("c", herald.Lane{WebhookID: slow.ID, Limit: 10}); len(got) != 0 {
 		t.Fatalf("claimed %d from a disabled webhook", len(got))
 	}
