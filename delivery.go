@@ -60,8 +60,11 @@ type Claim struct {
 	DeliveryID int64
 	// Attempts already made before this claim.
 	Attempts int
-	Event    *Event
-	Webhook  *Webhook
+	// Round counts the attempts since the delivery was last (re)started
+	// by a manual retry or a replay: the retry schedule starts over then.
+	Round   int
+	Event   *Event
+	Webhook *Webhook
 }
 
 // ClaimRequest asks the store for due deliveries, lane by lane: each
@@ -90,6 +93,9 @@ type Outcome struct {
 	// DeliveryPending (retry at NextAttemptAt).
 	Status        string
 	NextAttemptAt time.Time
+	// DisableWebhook, when set, disables the delivery's webhook with this
+	// reason (an endpoint that answered 410 Gone).
+	DisableWebhook string
 }
 
 // FormatDeliveryID formats a store's numeric delivery id as the API's
@@ -105,3 +111,64 @@ func ParseDeliveryID(s string) (int64, bool) {
 	n, err := strconv.ParseInt(rest, 10, 64)
 	return n, err == nil && n > 0
 }
+
+// HealthUpdate is what a batch of outcomes does to one webhook's health
+// (see Webhook.FailingSince).
+type HealthUpdate struct {
+	WebhookID   string
+	LastSuccess *time.Time
+	LastFailure *time.Time
+	// LastError is the error of LastFailure.
+	LastError string
+	// FailingSince is the first failure after the batch's last success,
+	// or its first failure when it has no success.
+	FailingSince *time.Time
+	// Disable is the reason to disable the webhook, if one outcome asks.
+	Disable string
+}
+
+// Recovered reports whether the batch's last attempt succeeded.
+func (h *HealthUpdate) Recovered() bool { return h.LastSuccess != nil && h.FailingSince == nil }
+
+// HealthBatch folds outcomes into one HealthUpdate per webhook, so that a
+// store updates each webhook once per batch.
+type HealthBatch struct {
+	byID  map[string]*HealthUpdate
+	order []*HealthUpdate
+}
+
+// Add folds in an outcome of a delivery to webhookID; outcomes must come
+// in the order their attempts ended.
+func (b *HealthBatch) Add(webhookID string, o *Outcome) {
+	h := b.byID[webhookID]
+	if h == nil {
+		if b.byID == nil {
+			b.byID = map[string]*HealthUpdate{}
+		}
+		h = &HealthUpdate{WebhookID: webhookID}
+		b.byID[webhookID] = h
+		b.order = append(b.order, h)
+	}
+	at := o.Attempt.StartedAt
+	if o.Attempt.Succeeded() {
+		h.LastSuccess, h.FailingSince = &at, nil
+	} else {
+		h.LastFailure, h.LastError = &at, o.Attempt.Error
+		if h.FailingSince == nil {
+			h.FailingSince = &at
+		}
+	}
+	if o.DisableWebhook != "" {
+		h.Disable = o.DisableWebhook
+	}
+}
+
+// Webhooks returns the updates in the order their webhooks first appeared.
+func (b *HealthBatch) Webhooks() []*HealthUpdate { return b.order }
+
+// Replayable reports whether events called name can be replayed: every
+// event but test events, which belong to the one webhook they tested.
+func Replayable(name string) bool { return name != TestEventName }
+
+// TestEventName is the event POST /rest/webhooks/{id}/test sends.
+const TestEventName = "webhook.test"

@@ -67,6 +67,10 @@ type WebhookStore interface {
 	UpdateWebhook(ctx context.Context, workspaceID, id string, fn func(*Webhook) error) (*Webhook, error)
 	// DeleteWebhook removes a webhook with its deliveries and attempts.
 	DeleteWebhook(ctx context.Context, workspaceID, id string) error
+	// WebhookStats returns, per webhook of the workspace, its attempts
+	// since a time and its pending deliveries. Webhooks with neither are
+	// missing from the map.
+	WebhookStats(ctx context.Context, workspaceID string, since time.Time) (map[string]WebhookStats, error)
 }
 
 // DeliveryStore keeps deliveries and their attempts, and is the queue the
@@ -77,6 +81,17 @@ type DeliveryStore interface {
 	FindDelivery(ctx context.Context, workspaceID string, id int64) (*Delivery, *Event, []*Attempt, error)
 	// RetryDelivery makes a delivery due now again, whatever its status.
 	RetryDelivery(ctx context.Context, workspaceID string, id int64, now time.Time) (*Delivery, error)
+	// ReplayDeliveries makes every event of the workspace that occurred
+	// at or after since, and that the webhook's operations match, due
+	// again for that webhook: finished deliveries start over with a fresh
+	// retry schedule, missing ones are created, pending ones are left as
+	// they are. It returns how many deliveries it made due.
+	ReplayDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) (int, error)
+	// PruneDeliveries deletes up to limit finished deliveries completed
+	// before the given time, with their attempts, and up to limit events
+	// older than it that no delivery refers to any more. It returns how many
+	// rows it deleted; callers repeat while it returns limit or more.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 	// DeliverNow writes ev and one delivery of it to the given webhook,
 	// already claimed by owner: the caller sends it itself (test events).
 	DeliverNow(ctx context.Context, ev *Event, webhookID string, req ClaimRequest) (*Claim, error)
@@ -101,6 +116,9 @@ type DeliveryStore interface {
 	// RecoverClaims makes deliveries whose lease holder is gone claimable:
 	// expired leases, or on a single-process engine every lease.
 	RecoverClaims(ctx context.Context, now time.Time) (int, error)
+	// DisableFailingWebhooks disables every active webhook whose attempts
+	// have all failed since failingSince or earlier, and returns them.
+	DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*Webhook, error)
 	// NextDue returns when the earliest pending delivery becomes due.
 	NextDue(ctx context.Context) (time.Time, bool, error)
 }

@@ -35,6 +35,36 @@ type Webhook struct {
 	DisabledReason          string
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+
+	// Health, kept by the store as attempts are recorded. FailingSince is
+	// the first failed attempt after the last success (nil while the last
+	// attempt succeeded); auto-disable looks at it.
+	FailingSince  *time.Time
+	LastSuccessAt *time.Time
+	LastFailureAt *time.Time
+	LastError     string
+}
+
+// WebhookStats counts a webhook's recent attempts and its backlog.
+type WebhookStats struct {
+	// Attempts and Succeeded count attempts since the time asked for.
+	Attempts  int
+	Succeeded int
+	// Pending counts deliveries waiting for an attempt or a retry.
+	Pending int
+}
+
+// ReasonGone is why a webhook whose endpoint answered 410 Gone is disabled.
+const ReasonGone = "the endpoint answered 410 Gone"
+
+// FailingReason is why a webhook whose attempts have all failed since a
+// time is disabled.
+func FailingReason(since time.Time, lastError string) string {
+	r := "every delivery attempt failed since " + FormatTime(since)
+	if lastError != "" {
+		r += "; last error: " + lastError
+	}
+	return r
 }
 
 // Matches reports whether an event called name ("object.action") is sent to

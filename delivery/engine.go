@@ -50,6 +50,15 @@ type Config struct {
 	// ShutdownGrace bounds how long Run waits for attempts in flight once
 	// its context ends; default Timeout.
 	ShutdownGrace time.Duration
+	// DisableAfter disables a webhook whose attempts have all failed for
+	// this long; default 5 days, negative never.
+	DisableAfter time.Duration
+	// Retention is how long finished deliveries, their attempts and old
+	// events are kept; default 30 days, negative forever.
+	Retention time.Duration
+	// MaintenanceInterval is how often auto-disable and pruning run;
+	// default 1m.
+	MaintenanceInterval time.Duration
 	// Version goes in the User-Agent.
 	Version string
 	// Client sends the requests; default NewClient(PerEndpoint, nil).
@@ -87,6 +96,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = c.Timeout
+	}
+	if c.DisableAfter == 0 {
+		c.DisableAfter = 5 * 24 * time.Hour
+	}
+	if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.MaintenanceInterval <= 0 {
+		c.MaintenanceInterval = time.Minute
 	}
 	if c.Client == nil {
 		c.Client = NewClient(c.PerEndpoint, nil)
@@ -164,11 +182,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Info("took over deliveries left claimed by a stopped process", "count", n)
 	}
 	var bg sync.WaitGroup
-	bg.Add(2)
+	bg.Add(3)
 	completerDone := make(chan struct{})
 	go func() { defer bg.Done(); e.complete(completerDone) }()
 	leaseCtx, stopLeases := context.WithCancel(context.Background())
 	go func() { defer bg.Done(); e.extendLeases(leaseCtx) }()
+	go func() { defer bg.Done(); e.maintain(ctx) }()
 
 	e.claimLoop(ctx)
 
@@ -290,11 +309,21 @@ func (e *Engine) startWaitingLocked() {
 func (e *Engine) run(laneID string, c *herald.Claim) {
 	defer e.attempts.Done()
 	res := e.send(e.attemptCtx, c)
-	e.results <- finished{outcome: e.outcome(c, res, true), canceled: res.canceled}
+	o := e.outcome(c, res, true)
+	e.results <- finished{outcome: o, canceled: res.canceled}
 	e.mu.Lock()
 	l := e.lanes[laneID]
 	l.inFlight--
 	e.inFlight--
+	if o.DisableWebhook != "" {
+		// The webhook is being disabled: what waits in its lane goes back
+		// unattempted, to be sent if it is enabled again.
+		for _, w := range l.waiting {
+			e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID}, canceled: true}
+		}
+		l.waiting = nil
+		e.log.Warn("webhook disabled", "webhook", laneID, "reason", o.DisableWebhook)
+	}
 	if l.inFlight == 0 && len(l.waiting) == 0 {
 		delete(e.lanes, laneID)
 	}
@@ -312,10 +341,16 @@ type finished struct {
 // outcome decides what becomes of a delivery after an attempt.
 func (e *Engine) outcome(c *herald.Claim, res result, retry bool) herald.Outcome {
 	o := herald.Outcome{DeliveryID: c.DeliveryID, Owner: e.cfg.Owner, Attempt: res.attempt, Status: herald.DeliveryFailed}
-	if res.attempt.Succeeded() {
+	switch {
+	case res.attempt.Succeeded():
 		o.Status = herald.DeliveryDelivered
-	} else if d, ok := nextDelay(e.cfg.Schedule, res.attempt.Number, e.cfg.Jitter, res.retryAfter); ok && retry {
-		o.Status, o.NextAttemptAt = herald.DeliveryPending, time.Now().Add(d)
+	case res.attempt.StatusCode == http.StatusGone:
+		// Standard Webhooks: 410 means the receiver is gone for good.
+		o.DisableWebhook = herald.ReasonGone
+	default:
+		if d, ok := nextDelay(e.cfg.Schedule, c.Round+1, e.cfg.Jitter, res.retryAfter); ok && retry {
+			o.Status, o.NextAttemptAt = herald.DeliveryPending, time.Now().Add(d)
+		}
 	}
 	return o
 }

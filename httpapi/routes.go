@@ -17,6 +17,8 @@ func (s *Server) routes() {
 		m.HandleFunc("PATCH "+p+"/{id}", s.authed(s.updateWebhook))
 		m.HandleFunc("DELETE "+p+"/{id}", s.authed(s.deleteWebhook))
 		m.HandleFunc("POST "+p+"/{id}/test", s.authed(s.testWebhook))
+		m.HandleFunc("POST "+p+"/{id}/rotate-secret", s.authed(s.rotateSecret))
+		m.HandleFunc("POST "+p+"/{id}/replay", s.authed(s.replay))
 		m.HandleFunc("GET "+p+"/{id}/deliveries", s.authed(s.listDeliveries))
 	}
 	m.HandleFunc("GET /rest/deliveries/{id}", s.authed(s.getDelivery))

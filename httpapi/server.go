@@ -36,7 +36,10 @@ type Config struct {
 	// CheckTarget vets a webhook URL when it is saved (the SSRF guard);
 	// nil accepts any http or https URL.
 	CheckTarget func(ctx context.Context, rawURL string) error
-	Version     string
+	// SecretOverlap is how long the replaced secret still signs after a
+	// rotation; default 24h.
+	SecretOverlap time.Duration
+	Version       string
 }
 
 // Server is the REST API.
@@ -49,6 +52,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SecretOverlap <= 0 {
+		cfg.SecretOverlap = 24 * time.Hour
 	}
 	s := &Server{Config: cfg, mux: http.NewServeMux()}
 	s.routes()
@@ -132,6 +138,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // readBody reads a request body of at most MaxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := readOptionalBody(w, r)
+	if err == nil && len(b) == 0 {
+		return nil, herald.Errorf(herald.EINVALID, "request body is empty: send a JSON object")
+	}
+	return b, err
+}
+
+// readOptionalBody reads a body of at most MaxBodyBytes; a blank one is nil.
+func readOptionalBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -141,7 +156,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, herald.Errorf(herald.EINVALID, "reading request body: %v", err)
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil, herald.Errorf(herald.EINVALID, "request body is empty: send a JSON object")
+		return nil, nil
 	}
 	return b, nil
 }
@@ -186,4 +201,13 @@ func jsonTypeName(kind string) string {
 		return "an object"
 	}
 	return "a number"
+}
+
+// decodeOptional decodes a body that may be empty (then v is left as is).
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := readOptionalBody(w, r)
+	if err != nil || b == nil {
+		return err
+	}
+	return decodeStrict(b, v)
 }

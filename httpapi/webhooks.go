@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -24,16 +25,58 @@ type webhookJSON struct {
 	PayloadFormat  string   `json:"payloadFormat"`
 	DisabledReason string   `json:"disabledReason,omitempty"`
 	DisabledAt     *string  `json:"disabledAt"`
-	CreatedAt      string   `json:"createdAt"`
-	UpdatedAt      string   `json:"updatedAt"`
+	// PreviousSecretExpiresAt is set while a rotated-out secret still signs.
+	PreviousSecretExpiresAt *string     `json:"previousSecretExpiresAt,omitempty"`
+	Health                  *healthJSON `json:"health,omitempty"`
+	CreatedAt               string      `json:"createdAt"`
+	UpdatedAt               string      `json:"updatedAt"`
 }
 
-func toWebhookJSON(w *herald.Webhook) webhookJSON {
-	return webhookJSON{
+// healthJSON is a webhook's delivery health: attempts in the last
+// healthWindow and how the latest ones went.
+type healthJSON struct {
+	Window        string   `json:"window"`
+	Attempts      int      `json:"attempts"`
+	Succeeded     int      `json:"succeeded"`
+	SuccessRate   *float64 `json:"successRate"`
+	Pending       int      `json:"pending"`
+	LastSuccessAt *string  `json:"lastSuccessAt"`
+	LastFailureAt *string  `json:"lastFailureAt"`
+	LastError     string   `json:"lastError"`
+	FailingSince  *string  `json:"failingSince"`
+}
+
+const healthWindow = 24 * time.Hour
+
+// toWebhookJSON renders w; stats, when not nil, fill its health.
+func toWebhookJSON(w *herald.Webhook, stats map[string]herald.WebhookStats) webhookJSON {
+	out := webhookJSON{
 		ID: w.ID, TargetURL: w.TargetURL, Operations: w.Operations, Description: w.Description,
 		Secret: w.Secret, Status: w.Status, PayloadFormat: w.PayloadFormat, DisabledReason: w.DisabledReason,
 		DisabledAt: timePtr(w.DisabledAt), CreatedAt: herald.FormatTime(w.CreatedAt), UpdatedAt: herald.FormatTime(w.UpdatedAt),
 	}
+	if len(w.Secrets(time.Now())) > 1 {
+		out.PreviousSecretExpiresAt = timePtr(w.PreviousSecretExpiresAt)
+	}
+	if stats != nil {
+		st := stats[w.ID]
+		h := &healthJSON{
+			Window: "24h", Attempts: st.Attempts, Succeeded: st.Succeeded, Pending: st.Pending,
+			LastSuccessAt: timePtr(w.LastSuccessAt), LastFailureAt: timePtr(w.LastFailureAt),
+			LastError: w.LastError, FailingSince: timePtr(w.FailingSince),
+		}
+		if st.Attempts > 0 {
+			rate := math.Round(float64(st.Succeeded)/float64(st.Attempts)*1e4) / 1e4
+			h.SuccessRate = &rate
+		}
+		out.Health = h
+	}
+	return out
+}
+
+// webhookStats loads the health figures of a workspace's webhooks.
+func (s *Server) webhookStats(r *http.Request) (map[string]herald.WebhookStats, error) {
+	return s.Store.WebhookStats(r.Context(), apiKey(r).WorkspaceID, time.Now().Add(-healthWindow))
 }
 
 func timePtr(t *time.Time) *string {
@@ -99,7 +142,9 @@ func (s *Server) apply(r *http.Request, in *webhookInput, w *herald.Webhook) err
 		now := time.Now().UTC()
 		switch *in.Status {
 		case herald.WebhookActive:
-			w.DisabledAt, w.DisabledReason = nil, ""
+			// A fresh start: the failures before do not count towards
+			// the next auto-disable.
+			w.DisabledAt, w.DisabledReason, w.FailingSince = nil, "", nil
 		case herald.WebhookDisabled:
 			w.DisabledAt, w.DisabledReason = &now, "disabled through the API"
 		default:
@@ -116,9 +161,14 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	stats, err := s.webhookStats(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	out := make([]webhookJSON, len(hooks))
 	for i, h := range hooks {
-		out[i] = toWebhookJSON(h)
+		out[i] = toWebhookJSON(h, stats)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"data":       map[string]any{"webhooks": out},
@@ -156,7 +206,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"createWebhook": toWebhookJSON(hook)}})
+	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"createWebhook": toWebhookJSON(hook, nil)}})
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +215,12 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"webhook": toWebhookJSON(hook)}})
+	stats, err := s.webhookStats(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"webhook": toWebhookJSON(hook, stats)}})
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +246,72 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Deliverer.Notify() // re-enabling makes waiting deliveries due
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateWebhook": toWebhookJSON(hook)}})
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateWebhook": toWebhookJSON(hook, nil)}})
+}
+
+// rotateSecret replaces a webhook's secret; the old one keeps signing for
+// SecretOverlap so that receivers can switch without dropping a request.
+// The body may give the new secret; by default one is generated.
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Secret *string `json:"secret"`
+	}
+	if err := decodeOptional(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	secret := webhook.NewSecret()
+	if in.Secret != nil {
+		if err := webhook.CheckSecret(*in.Secret); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		secret = *in.Secret
+	}
+	hook, err := s.Store.UpdateWebhook(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), func(hook *herald.Webhook) error {
+		if secret == hook.Secret {
+			return herald.FieldErrorf("secret", "the new secret must differ from the current one")
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		until := now.Add(s.SecretOverlap)
+		hook.PreviousSecret, hook.PreviousSecretExpiresAt = hook.Secret, &until
+		hook.Secret, hook.UpdatedAt = secret, now
+		return nil
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"rotateWebhookSecret": toWebhookJSON(hook, nil)}})
+}
+
+// replay makes every event since a time due again for one webhook.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Since *string `json:"since"`
+	}
+	if err := decodeOptional(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.Since == nil {
+		s.error(w, r, herald.FieldErrorf("since", `since is required, e.g. {"since": "2025-02-10T15:30:00Z"}`))
+		return
+	}
+	since, err := time.Parse(time.RFC3339Nano, *in.Since)
+	if err != nil {
+		s.error(w, r, herald.FieldErrorf("since", "since must be an RFC 3339 time such as 2025-02-10T15:30:00Z"))
+		return
+	}
+	n, err := s.Store.ReplayDeliveries(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), since, time.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Deliverer.Notify()
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"replayWebhook": map[string]any{
+		"webhookId": r.PathValue("id"), "since": herald.FormatTime(since.UTC()), "replayed": n,
+	}}})
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -211,12 +331,10 @@ func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) {
 			names = append(names, o.NameSingular+"."+a)
 		}
 	}
-	names = append(names, testEventName)
+	names = append(names, herald.TestEventName)
 	slices.Sort(names)
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"eventTypes": names}})
 }
-
-const testEventName = "webhook.test"
 
 // testWebhook sends a webhook.test event now and answers with the attempt.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +350,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
 		"webhookId": hook.ID,
 	})
 	ev := &herald.Event{
-		ID: record.NewEventID(), WorkspaceID: key.WorkspaceID, Name: testEventName,
+		ID: record.NewEventID(), WorkspaceID: key.WorkspaceID, Name: herald.TestEventName,
 		Object: "webhook", ObjectPlural: "webhooks", Data: data, Timestamp: now,
 	}
 	claim, err := s.Store.DeliverNow(r.Context(), ev, hook.ID, herald.ClaimRequest{

@@ -20,10 +20,10 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("apikey "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	database := fs.String("database", envDefault(getenv, defaultDatabase, "HERALD_DATABASE_URL", "HERALD_DATABASE"), "database (env HERALD_DATABASE_URL)")
+	database := fs.String("database", defaultDatabase, "database (env HERALD_DATABASE_URL)")
 	workspace := fs.String("workspace", "default", "workspace name (created if it does not exist)")
 	name := fs.String("name", "", "a label for the key (create)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, getenv, map[string][]string{"database": {"HERALD_DATABASE_URL", "HERALD_DATABASE"}}); err != nil {
 		return err
 	}
 	store, err := openStore(ctx, *database)

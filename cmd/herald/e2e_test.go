@@ -54,7 +54,8 @@ var (
 // startHerald starts the binary on db with a free port and fast retries.
 func startHerald(t *testing.T, db string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", db, "--retry-schedule", "100ms,200ms,300ms", "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", db, "--retry-schedule", "100ms,200ms,300ms", "--log-level", "warn",
+		"--allow-private-targets"}, extra...)
 	cmd := exec.Command(heraldBin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -70,13 +70,28 @@ func version() string {
 	return "dev"
 }
 
-// envDefault returns the first non-empty environment variable of names,
-// or def: flags override the environment, which overrides defaults.
-func envDefault(getenv func(string) string, def string, names ...string) string {
-	for _, n := range names {
-		if v := getenv(n); v != "" {
-			return v
+// parseFlags parses args, then fills each flag not given on the command
+// line from the first set environment variable of env[flag], so flags
+// override the environment, which overrides defaults. Environment values
+// go through the flag's own parser, so a bad one is reported.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, env map[string][]string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, vars := range env {
+		if given[name] {
+			continue
+		}
+		for _, v := range vars {
+			if val := getenv(v); val != "" {
+				if err := fs.Set(name, val); err != nil {
+					return fmt.Errorf("environment variable %s=%q: %w", v, val, err)
+				}
+				break
+			}
 		}
 	}
-	return def
+	return nil
 }

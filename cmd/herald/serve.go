@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/netguard"
 )
 
 type serveConfig struct {
@@ -23,23 +23,45 @@ type serveConfig struct {
 	retrySchedule                       string
 	timeout                             time.Duration
 	perEndpoint                         int
+	allowPrivate                        bool
+	disableAfter, secretOverlap         time.Duration
+	retention                           time.Duration
 }
 
-func serveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+// serveEnv names the environment variables behind serve's flags.
+var serveEnv = map[string][]string{
+	"addr":                  {"HERALD_ADDR"},
+	"database":              {"HERALD_DATABASE_URL", "HERALD_DATABASE"},
+	"log-format":            {"HERALD_LOG_FORMAT"},
+	"log-level":             {"HERALD_LOG_LEVEL"},
+	"retry-schedule":        {"HERALD_RETRY_SCHEDULE"},
+	"delivery-timeout":      {"HERALD_DELIVERY_TIMEOUT"},
+	"endpoint-concurrency":  {"HERALD_ENDPOINT_CONCURRENCY"},
+	"allow-private-targets": {"HERALD_ALLOW_PRIVATE_TARGETS"},
+	"disable-after":         {"HERALD_DISABLE_AFTER"},
+	"secret-overlap":        {"HERALD_SECRET_OVERLAP"},
+	"retention":             {"HERALD_RETENTION"},
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", envDefault(getenv, "127.0.0.1:3000", "HERALD_ADDR"), "listen address (env HERALD_ADDR)")
-	fs.StringVar(&c.database, "database", envDefault(getenv, defaultDatabase, "HERALD_DATABASE_URL", "HERALD_DATABASE"),
-		"SQLite file path (env HERALD_DATABASE_URL)")
-	fs.StringVar(&c.logFormat, "log-format", envDefault(getenv, "text", "HERALD_LOG_FORMAT"), "log format: text or json (env HERALD_LOG_FORMAT)")
-	fs.StringVar(&c.logLevel, "log-level", envDefault(getenv, "info", "HERALD_LOG_LEVEL"), "log level: debug, info, warn, error (env HERALD_LOG_LEVEL)")
-	fs.StringVar(&c.retrySchedule, "retry-schedule", envDefault(getenv, "5s,5m,30m,2h,5h,10h,10h", "HERALD_RETRY_SCHEDULE"),
-		"waits before each retry, comma-separated (env HERALD_RETRY_SCHEDULE)")
-	timeout, _ := time.ParseDuration(envDefault(getenv, "10s", "HERALD_DELIVERY_TIMEOUT"))
-	fs.DurationVar(&c.timeout, "delivery-timeout", timeout, "how long a receiver has to answer (env HERALD_DELIVERY_TIMEOUT)")
-	per, _ := strconv.Atoi(envDefault(getenv, "16", "HERALD_ENDPOINT_CONCURRENCY"))
-	fs.IntVar(&c.perEndpoint, "endpoint-concurrency", per, "requests in flight per webhook (env HERALD_ENDPOINT_CONCURRENCY)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:3000", "listen address (env HERALD_ADDR)")
+	fs.StringVar(&c.database, "database", defaultDatabase, "SQLite file path (env HERALD_DATABASE_URL)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (env HERALD_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (env HERALD_LOG_LEVEL)")
+	fs.StringVar(&c.retrySchedule, "retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits before each retry, comma-separated (env HERALD_RETRY_SCHEDULE)")
+	fs.DurationVar(&c.timeout, "delivery-timeout", 10*time.Second, "how long a receiver has to answer (env HERALD_DELIVERY_TIMEOUT)")
+	fs.IntVar(&c.perEndpoint, "endpoint-concurrency", 16, "requests in flight per webhook (env HERALD_ENDPOINT_CONCURRENCY)")
+	fs.BoolVar(&c.allowPrivate, "allow-private-targets", false,
+		"let webhooks reach loopback, private and link-local addresses, for development and tests (env HERALD_ALLOW_PRIVATE_TARGETS=true)")
+	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour,
+		"disable a webhook whose deliveries have all failed for this long; 0 never (env HERALD_DISABLE_AFTER)")
+	fs.DurationVar(&c.secretOverlap, "secret-overlap", 24*time.Hour,
+		"how long the previous secret still signs after a rotation (env HERALD_SECRET_OVERLAP)")
+	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour,
+		"how long finished deliveries, their attempts and events are kept; 0 forever (env HERALD_RETENTION)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: herald serve [flags]\n\nRuns the REST API and the delivery workers.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -63,8 +85,8 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, c := serveFlags(getenv, stderr)
-	if err := fs.Parse(args); err != nil {
+	fs, c := serveFlags(stderr)
+	if err := parseFlags(fs, args, getenv, serveEnv); err != nil {
 		return err
 	}
 	log, err := newLogger(c.logFormat, c.logLevel, stderr)
@@ -108,10 +130,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Printed last: scripts and tests wait for this line.
 	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, c.database)
 
+	guard := netguard.New(netguard.Options{AllowPrivate: c.allowPrivate})
+	if c.allowPrivate {
+		log.Warn("webhooks may target private and loopback addresses (" + netguard.Flag + ")")
+	}
 	engine := delivery.New(store, delivery.Config{
 		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,
+		Client:       delivery.NewClient(c.perEndpoint, guard.DialContext),
+		DisableAfter: never(c.disableAfter), Retention: never(c.retention),
 	})
-	api := httpapi.New(httpapi.Config{Store: store, Deliverer: engine, Logger: log, Version: version()})
+	api := httpapi.New(httpapi.Config{
+		Store: store, Deliverer: engine, Logger: log, Version: version(),
+		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap,
+	})
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -153,4 +184,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("herald stopped")
 	return err
+}
+
+// never maps the flags' "0 means never" onto delivery.Config's negative.
+func never(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -129,8 +130,8 @@ func deliveryDest(d **herald.Delivery) []any {
 func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, now time.Time) (*herald.Delivery, error) {
 	var d *herald.Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, completed_at = NULL, updated_at = ?
-			WHERE id = ? AND workspace_id = ?`, ms(now), ms(now), id, workspaceID)
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, completed_at = NULL, updated_at = ?,
+			round_base = attempts WHERE id = ? AND workspace_id = ?`, ms(now), ms(now), id, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -213,7 +214,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 					AND p.status = 'pending' AND p.event_seq < d.event_seq)
 				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + `)`
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, `+eventColumns+`, `+claimWebhookColumns+`
+		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, d.attempts - d.round_base, `+eventColumns+`, `+claimWebhookColumns+`
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id
 			WHERE w.status = 'active' AND d.id IN (`+strings.Join(parts, " UNION ALL ")+`) ORDER BY d.next_attempt_at, d.id`, b.Args...)
 		if err != nil {
@@ -248,7 +249,7 @@ func scanClaims(rows *sql.Rows) ([]*herald.Claim, error) {
 		var row eventRow
 		var prevExp sql.NullInt64
 		w := c.Webhook
-		dest := append([]any{&c.DeliveryID, &c.Attempts}, row.dest()...)
+		dest := append([]any{&c.DeliveryID, &c.Attempts, &c.Round}, row.dest()...)
 		dest = append(dest, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
@@ -264,22 +265,25 @@ func scanClaims(rows *sql.Rows) ([]*herald.Claim, error) {
 	return out, rows.Err()
 }
 
-// CompleteDeliveries records attempts and the deliveries' new states.
+// CompleteDeliveries records attempts, the deliveries' new states and
+// their webhooks' health.
 func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
 			last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
-			WHERE id = ? AND lease_owner = ? RETURNING attempts`)
+			WHERE id = ? AND lease_owner = ? RETURNING attempts, webhook_id`)
 		if err != nil {
 			return err
 		}
 		defer upd.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
 		now := time.Now()
+		var health herald.HealthBatch
 		for _, o := range outcomes {
 			a := o.Attempt
 			var next, done sql.NullInt64
@@ -289,15 +293,34 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 				done = sql.NullInt64{Int64: ms(now), Valid: true}
 			}
 			var number int
-			err := upd.QueryRowContext(ctx, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner).Scan(&number)
+			var webhookID string
+			err := upd.QueryRowContext(ctx, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner).
+				Scan(&number, &webhookID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // the lease was lost: whoever holds it now records its own attempt
 			}
 			if err != nil {
 				return err
 			}
-			if _, err := ins.ExecContext(ctx, o.DeliveryID, number, ms(a.StartedAt), a.StatusCode, a.Latency.Microseconds(), a.Error, a.ResponseBody); err != nil {
+			if _, err := ins.ExecContext(ctx, o.DeliveryID, number, webhookID, ms(a.StartedAt), a.StatusCode, a.Latency.Microseconds(), a.Error, a.ResponseBody); err != nil {
 				return err
+			}
+			health.Add(webhookID, &o)
+		}
+		for _, h := range health.Webhooks() {
+			_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_success_at = coalesce(?, last_success_at), last_failure_at = coalesce(?, last_failure_at),
+				last_error = coalesce(?, last_error),
+				failing_since = CASE WHEN ? THEN NULL WHEN ? THEN ? ELSE coalesce(failing_since, ?) END WHERE id = ?`,
+				nullMS(h.LastSuccess), nullMS(h.LastFailure), sql.NullString{String: h.LastError, Valid: h.LastFailure != nil},
+				h.Recovered(), h.LastSuccess != nil, nullMS(h.FailingSince), nullMS(h.FailingSince), h.WebhookID)
+			if err != nil {
+				return err
+			}
+			if h.Disable != "" {
+				if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ?
+					WHERE id = ? AND status = 'active'`, ms(now), h.Disable, ms(now), h.WebhookID); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -354,4 +377,93 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
 	return fromMS(at.Int64), at.Valid, nil
+}
+
+// ReplayDeliveries makes the webhook's matching events since a time due
+// again, in batches of replayBatch events per transaction so that a long
+// replay never holds the writer for long.
+func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) (int, error) {
+	w, err := db.FindWebhook(ctx, workspaceID, webhookID)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	after := struct{ at, seq int64 }{ms(since) - 1, math.MaxInt64}
+	for {
+		var n, seen int
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT seq, name, record_id, object, occurred_at FROM events
+				WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
+				workspaceID, after.at, after.at, after.seq, replayBatch)
+			if err != nil {
+				return err
+			}
+			var evs []herald.Event
+			for rows.Next() {
+				var ev herald.Event
+				var at int64
+				if err := rows.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &at); err != nil {
+					rows.Close()
+					return err
+				}
+				after.at, after.seq = at, ev.Seq
+				evs = append(evs, ev)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			seen = len(evs)
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, created_at, updated_at)
+				VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+				ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
+					completed_at = NULL, round_base = attempts, updated_at = excluded.updated_at
+				WHERE status <> 'pending'`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for i := range evs {
+				ev := &evs[i]
+				if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) {
+					continue
+				}
+				res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), ms(now), ms(now), ms(now))
+				if err != nil {
+					return err
+				}
+				k, _ := res.RowsAffected()
+				n += int(k)
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("replay deliveries of webhook %s: %w", webhookID, err)
+		}
+		total += n
+		if seen < replayBatch {
+			return total, nil
+		}
+	}
+}
+
+// replayBatch is how many events one replay transaction looks at.
+const replayBatch = 1000
+
+// PruneDeliveries deletes finished deliveries (their attempts cascade) and
+// then events nothing refers to, both older than before, limit at a time.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (
+		SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < ? LIMIT ?)`, ms(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	res, err = db.write.ExecContext(ctx, `DELETE FROM events WHERE seq IN (
+		SELECT seq FROM events e WHERE occurred_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) LIMIT ?)`, ms(before), limit)
+	if err != nil {
+		return int(n), fmt.Errorf("prune events: %w", err)
+	}
+	m, _ := res.RowsAffected()
+	return int(n + m), nil
 }

@@ -7,22 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
 
 const webhookColumns = `id, workspace_id, target_url, operations, description, secret, previous_secret, previous_secret_expires_at,
-	status, payload_format, disabled_at, disabled_reason, created_at, updated_at`
+	status, payload_format, disabled_at, disabled_reason, created_at, updated_at,
+	failing_since, last_success_at, last_failure_at, last_error`
 
 func scanWebhook(s interface{ Scan(...any) error }) (*herald.Webhook, error) {
 	var w herald.Webhook
 	var ops string
-	var prevExp, disabled sql.NullInt64
+	var prevExp, disabled, failing, success, failure sql.NullInt64
 	var created, updated int64
 	if err := s.Scan(&w.ID, &w.WorkspaceID, &w.TargetURL, &ops, &w.Description, &w.Secret, &w.PreviousSecret, &prevExp,
-		&w.Status, &w.PayloadFormat, &disabled, &w.DisabledReason, &created, &updated); err != nil {
+		&w.Status, &w.PayloadFormat, &disabled, &w.DisabledReason, &created, &updated,
+		&failing, &success, &failure, &w.LastError); err != nil {
 		return nil, err
 	}
+	w.FailingSince, w.LastSuccessAt, w.LastFailureAt = fromNullMS(failing), fromNullMS(success), fromNullMS(failure)
 	if err := json.Unmarshal([]byte(ops), &w.Operations); err != nil {
 		return nil, fmt.Errorf("webhook %s: bad operations: %w", w.ID, err)
 	}
@@ -34,12 +38,13 @@ func scanWebhook(s interface{ Scan(...any) error }) (*herald.Webhook, error) {
 func webhookArgs(w *herald.Webhook) []any {
 	ops, _ := json.Marshal(w.Operations)
 	return []any{w.ID, w.WorkspaceID, w.TargetURL, string(ops), w.Description, w.Secret, w.PreviousSecret, nullMS(w.PreviousSecretExpiresAt),
-		w.Status, w.PayloadFormat, nullMS(w.DisabledAt), w.DisabledReason, ms(w.CreatedAt), ms(w.UpdatedAt)}
+		w.Status, w.PayloadFormat, nullMS(w.DisabledAt), w.DisabledReason, ms(w.CreatedAt), ms(w.UpdatedAt),
+		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError}
 }
 
 // CreateWebhook stores a new webhook.
 func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	_, err := db.write.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
@@ -93,8 +98,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 		}
 		args := webhookArgs(w)
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET target_url = ?, operations = ?, description = ?, secret = ?, previous_secret = ?,
-			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?
-			WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], w.ID, w.WorkspaceID})...)
+			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?,
+			failing_since = ? WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], args[14], w.ID, w.WorkspaceID})...)
 		out = w
 		return err
 	})
@@ -114,4 +119,80 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 		return notFound("webhook " + id)
 	}
 	return nil
+}
+
+// WebhookStats counts each webhook's attempts since a time and its backlog.
+func (db *DB) WebhookStats(ctx context.Context, workspaceID string, since time.Time) (map[string]herald.WebhookStats, error) {
+	out := map[string]herald.WebhookStats{}
+	rows, err := db.read.QueryContext(ctx, `SELECT webhook_id, count(*), sum(error = '' AND status_code BETWEEN 200 AND 299) FROM attempts
+		WHERE webhook_id IN (SELECT id FROM webhooks WHERE workspace_id = ?) AND started_at >= ? GROUP BY webhook_id`, workspaceID, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("webhook stats: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var st herald.WebhookStats
+		if err := rows.Scan(&id, &st.Attempts, &st.Succeeded); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("webhook stats: %w", err)
+		}
+		out[id] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("webhook stats: %w", err)
+	}
+	rows, err = db.read.QueryContext(ctx, `SELECT webhook_id, count(*) FROM deliveries
+		WHERE webhook_id IN (SELECT id FROM webhooks WHERE workspace_id = ?) AND status = 'pending' GROUP BY webhook_id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("webhook backlog: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("webhook backlog: %w", err)
+		}
+		st := out[id]
+		st.Pending = n
+		out[id] = st
+	}
+	return out, rows.Err()
+}
+
+// DisableFailingWebhooks disables active webhooks failing since failingSince.
+func (db *DB) DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*herald.Webhook, error) {
+	var out []*herald.Webhook
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE status = 'active' AND failing_since <= ?`, ms(failingSince))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			w, err := scanWebhook(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, w)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, w := range out {
+			w.Status, w.DisabledAt, w.UpdatedAt = herald.WebhookDisabled, &now, now
+			w.DisabledReason = herald.FailingReason(*w.FailingSince, w.LastError)
+			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ?`,
+				ms(now), w.DisabledReason, ms(now), w.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("disable failing webhooks: %w", err)
+	}
+	return out, nil
 }

@@ -27,6 +27,9 @@ func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 	t.Run("PerRecordOrder", func(t *testing.T) { t.Parallel(); testPerRecordOrder(t, newStore(t)) })
 	t.Run("Leases", func(t *testing.T) { t.Parallel(); testLeases(t, newStore(t)) })
 	t.Run("DeliveryLog", func(t *testing.T) { t.Parallel(); testDeliveryLog(t, newStore(t)) })
+	t.Run("Health", func(t *testing.T) { t.Parallel(); testHealth(t, newStore(t)) })
+	t.Run("Replay", func(t *testing.T) { t.Parallel(); testReplay(t, newStore(t)) })
+	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, newStore(t)) })
 }
 
 // bundle is a workspace with helpers to write into it.
@@ -528,5 +531,264 @@ func testDeliveryLog(t *testing.T, s herald.Store) {
 	must(t, err)
 	if len(ds) != 1 {
 		t.Fatalf("filter by event: %d", len(ds))
+	}
+}
+
+// attemptAt is an outcome of an attempt that started at a given time.
+func attemptAt(c *herald.Claim, status string, code int, at time.Time, errText string) herald.Outcome {
+	o := outcome(c, "h", status, code, at)
+	o.Attempt.StartedAt, o.Attempt.Error = at, errText
+	return o
+}
+
+func (b *bundle) findWebhook(id string) *herald.Webhook {
+	b.t.Helper()
+	w, err := b.s.FindWebhook(b.ctx, b.ws.ID, id)
+	must(b.t, err)
+	return w
+}
+
+func testHealth(t *testing.T, s herald.Store) {
+	b := setup(t, s, "health")
+	w := b.webhook()
+	quiet := b.webhook("company.*") // never gets a delivery
+	b.createN(4, `{"firstName":"H"}`)
+	lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+	cs := b.claim("h", lane)
+	if len(cs) != 4 {
+		t.Fatalf("claimed %d", len(cs))
+	}
+	t0 := time.Now().Add(-10 * 24 * time.Hour).Truncate(time.Millisecond)
+	// Two failures, then the webhook is failing since the first one.
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
+		attemptAt(cs[0], herald.DeliveryFailed, 500, t0, "HTTP 500 Internal Server Error"),
+		attemptAt(cs[1], herald.DeliveryFailed, 0, t0.Add(time.Hour), "timeout: no answer within 10s"),
+	}))
+	got := b.findWebhook(w.ID)
+	if got.FailingSince == nil || !got.FailingSince.Equal(t0) || got.LastError != "timeout: no answer within 10s" || got.LastSuccessAt != nil {
+		t.Fatalf("after two failures: failingSince %v, lastError %q, lastSuccess %v", got.FailingSince, got.LastError, got.LastSuccessAt)
+	}
+	// A later failure keeps the first failure time.
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{attemptAt(cs[2], herald.DeliveryFailed, 502, t0.Add(2*time.Hour), "HTTP 502 Bad Gateway")}))
+	if got := b.findWebhook(w.ID); !got.FailingSince.Equal(t0) || got.LastError != "HTTP 502 Bad Gateway" {
+		t.Fatalf("a later failure moved failingSince to %v", got.FailingSince)
+	}
+	// Not failing for long enough: nothing is disabled.
+	hooks, err := s.DisableFailingWebhooks(b.ctx, t0.Add(-time.Minute), time.Now())
+	must(t, err)
+	if len(hooks) != 0 {
+		t.Fatalf("disabled %d webhooks failing for less than the limit", len(hooks))
+	}
+	// A success clears it.
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{attemptAt(cs[3], herald.DeliveryDelivered, 200, t0.Add(3*time.Hour), "")}))
+	got = b.findWebhook(w.ID)
+	if got.FailingSince != nil || got.LastSuccessAt == nil || !got.LastSuccessAt.Equal(t0.Add(3*time.Hour)) || got.LastError != "HTTP 502 Bad Gateway" {
+		t.Fatalf("after a success: failingSince %v, lastSuccess %v, lastError %q", got.FailingSince, got.LastSuccessAt, got.LastError)
+	}
+
+	// Failing again, for longer than the limit: disabled, with the reason.
+	b.createN(2, `{"firstName":"H2"}`)
+	cs = b.claim("h", lane)
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{attemptAt(cs[0], herald.DeliveryPending, 500, t0.Add(4*time.Hour), "HTTP 500 Internal Server Error")}))
+	hooks, err = s.DisableFailingWebhooks(b.ctx, t0.Add(5*time.Hour), time.Now())
+	must(t, err)
+	if len(hooks) != 1 || hooks[0].ID != w.ID || hooks[0].Status != herald.WebhookDisabled {
+		t.Fatalf("DisableFailingWebhooks = %d webhooks", len(hooks))
+	}
+	got = b.findWebhook(w.ID)
+	if got.Status != herald.WebhookDisabled || got.DisabledAt == nil || got.DisabledReason != herald.FailingReason(t0.Add(4*time.Hour), "HTTP 500 Internal Server Error") {
+		t.Fatalf("disabled webhook: status %s, at %v, reason %q", got.Status, got.DisabledAt, got.DisabledReason)
+	}
+	if b.findWebhook(quiet.ID).Status != herald.WebhookActive {
+		t.Fatal("a webhook with no deliveries was disabled")
+	}
+	// Events while disabled are skipped; the pending retry waits.
+	b.create(`{"firstName":"While disabled"}`)
+	if n := len(b.deliveries(w, herald.DeliverySkipped)); n != 1 {
+		t.Fatalf("%d skipped deliveries, want 1", n)
+	}
+	if got := b.claim("h", lane); len(got) != 0 {
+		t.Fatalf("claimed %d deliveries of a disabled webhook", len(got))
+	}
+
+	// Stats count attempts since a time and the backlog.
+	stats, err := s.WebhookStats(b.ctx, b.ws.ID, t0.Add(90*time.Minute))
+	must(t, err)
+	if st := stats[w.ID]; st.Attempts != 3 || st.Succeeded != 1 || st.Pending != 2 {
+		t.Fatalf("stats = %+v, want 3 attempts, 1 succeeded, 2 pending", st)
+	}
+	if _, ok := stats[quiet.ID]; ok {
+		t.Fatal("stats for a webhook without deliveries")
+	}
+
+	// 410 Gone disables the webhook at once.
+	gone := b.webhook()
+	b.create(`{"firstName":"Gone"}`)
+	cs = b.claim("h", herald.Lane{WebhookID: gone.ID, Limit: 10})
+	o := attemptAt(cs[0], herald.DeliveryFailed, 410, time.Now(), "HTTP 410 Gone")
+	o.DisableWebhook = herald.ReasonGone
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{o}))
+	if got := b.findWebhook(gone.ID); got.Status != herald.WebhookDisabled || got.DisabledReason != herald.ReasonGone {
+		t.Fatalf("after 410: status %s, reason %q", got.Status, got.DisabledReason)
+	}
+
+	// Another workspace sees none of it.
+	other := setup(t, s, "health-other")
+	stats, err = s.WebhookStats(b.ctx, other.ws.ID, t0)
+	must(t, err)
+	if len(stats) != 0 {
+		t.Fatalf("another workspace sees stats of %d webhooks", len(stats))
+	}
+}
+
+func testReplay(t *testing.T, s herald.Store) {
+	b := setup(t, s, "replay")
+	w := b.webhook("person.*")
+	lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+	old := b.create(`{"firstName":"Before"}`)
+	cs := b.claim("r", lane)
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "r", herald.DeliveryDelivered, 200, time.Time{})}))
+	time.Sleep(5 * time.Millisecond)
+	since := time.Now()
+	time.Sleep(5 * time.Millisecond)
+
+	delivered := b.create(`{"firstName":"Delivered"}`)
+	failed := b.create(`{"firstName":"Failed"}`)
+	cs = b.claim("r", lane)
+	if len(cs) != 2 {
+		t.Fatalf("claimed %d", len(cs))
+	}
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
+		outcome(cs[0], "r", herald.DeliveryDelivered, 200, time.Time{}),
+		outcome(cs[1], "r", herald.DeliveryFailed, 500, time.Time{}),
+	}))
+	b.disable(w)
+	skipped := b.create(`{"firstName":"Skipped"}`)
+	_, err := s.UpdateWebhook(b.ctx, b.ws.ID, w.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookActive; return nil })
+	must(t, err)
+	pending := b.create(`{"firstName":"Pending"}`)
+	// A company event and a test event are not replayed to a person.* webhook.
+	company := herald.StandardObjects()[1]
+	in, err := record.ParseInput(company, json.RawMessage(`{"name":"Acme"}`), true)
+	must(t, err)
+	cr, cev := record.New(company, b.ws.ID, b.actor, in, time.Now())
+	must(t, s.CreateRecords(b.ctx, []*herald.Record{cr}, []*herald.Event{cev}))
+	ev := &herald.Event{ID: record.NewEventID(), WorkspaceID: b.ws.ID, Name: herald.TestEventName, Object: "webhook", ObjectPlural: "webhooks",
+		Data: json.RawMessage(`{}`), Timestamp: time.Now()}
+	now := time.Now()
+	tc, err := s.DeliverNow(b.ctx, ev, w.ID, herald.ClaimRequest{Owner: "api", Now: now, LeaseUntil: now.Add(time.Minute)})
+	must(t, err)
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(tc, "api", herald.DeliveryDelivered, 200, time.Time{})}))
+
+	// A webhook created afterwards gets the events it never had.
+	late := b.webhook("person.created")
+	n, err := s.ReplayDeliveries(b.ctx, b.ws.ID, late.ID, since, time.Now())
+	must(t, err)
+	if n != 4 {
+		t.Fatalf("replay to a new webhook made %d due, want 4 (delivered, failed, skipped, pending)", n)
+	}
+
+	n, err = s.ReplayDeliveries(b.ctx, b.ws.ID, w.ID, since, time.Now())
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("replay made %d due, want 3 (the delivered, failed and skipped ones)", n)
+	}
+	cs = b.claim("r", lane)
+	got := map[string]*herald.Claim{}
+	for _, c := range cs {
+		got[c.Event.RecordID] = c
+	}
+	for _, r := range []*herald.Record{delivered, failed, skipped, pending} {
+		c := got[r.ID]
+		if c == nil {
+			t.Fatalf("record %s not claimable after the replay", r.ID)
+		}
+		if c.Round != 0 {
+			t.Errorf("replayed delivery of %s: round %d, want a fresh schedule", r.ID, c.Round)
+		}
+	}
+	if got[old.ID] != nil || len(cs) != 4 {
+		t.Fatalf("claimed %d after the replay; the event before since must not come back", len(cs))
+	}
+	if got[failed.ID].Attempts != 1 {
+		t.Errorf("replayed delivery kept %d earlier attempts, want 1", got[failed.ID].Attempts)
+	}
+	// Manual retry also starts the schedule over.
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(got[failed.ID], "r", herald.DeliveryFailed, 500, time.Time{})}))
+	_, err = s.RetryDelivery(b.ctx, b.ws.ID, got[failed.ID].DeliveryID, time.Now())
+	must(t, err)
+	for _, c := range b.claim("r", lane) {
+		if c.DeliveryID == got[failed.ID].DeliveryID && (c.Round != 0 || c.Attempts != 2) {
+			t.Fatalf("after a manual retry: round %d, attempts %d", c.Round, c.Attempts)
+		}
+	}
+
+	_, err = s.ReplayDeliveries(b.ctx, b.ws.ID, "no-such-webhook", since, time.Now())
+	wantCode(t, err, herald.ENOTFOUND)
+	other := setup(t, s, "replay-other")
+	_, err = s.ReplayDeliveries(b.ctx, other.ws.ID, w.ID, since, time.Now())
+	wantCode(t, err, herald.ENOTFOUND)
+}
+
+func testRetention(t *testing.T, s herald.Store) {
+	b := setup(t, s, "retention")
+	w := b.webhook("person.*")
+	b.createN(5, `{"firstName":"Old"}`)
+	cs := b.claim("p", herald.Lane{WebhookID: w.ID, Limit: 10})
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
+		outcome(cs[0], "p", herald.DeliveryDelivered, 200, time.Time{}),
+		outcome(cs[1], "p", herald.DeliveryFailed, 500, time.Time{}),
+		outcome(cs[2], "p", herald.DeliveryDelivered, 200, time.Time{}),
+		outcome(cs[3], "p", herald.DeliveryPending, 500, time.Now().Add(time.Hour)),
+	}))
+	// An event no webhook wanted.
+	company := herald.StandardObjects()[1]
+	in, err := record.ParseInput(company, json.RawMessage(`{"name":"Acme"}`), true)
+	must(t, err)
+	cr, cev := record.New(company, b.ws.ID, b.actor, in, time.Now())
+	must(t, s.CreateRecords(b.ctx, []*herald.Record{cr}, []*herald.Event{cev}))
+	time.Sleep(5 * time.Millisecond)
+	cutoff := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	fresh := b.create(`{"firstName":"Fresh"}`)
+
+	// Pruning two at a time: the three finished deliveries go with their
+	// events, and the unwanted event; pending deliveries (a retry and one
+	// never attempted) and their events stay.
+	total := 0
+	for i := 0; ; i++ {
+		n, err := s.PruneDeliveries(b.ctx, cutoff, 2)
+		must(t, err)
+		total += n
+		if n < 2 {
+			break
+		}
+		if i > 10 {
+			t.Fatal("pruning does not end")
+		}
+	}
+	if total != 7 {
+		t.Fatalf("pruned %d rows, want 3 deliveries and 4 events", total)
+	}
+	if ds := b.deliveries(w, ""); len(ds) != 3 {
+		t.Fatalf("%d deliveries left, want 2 pending and the fresh one", len(ds))
+	}
+	_, _, attempts, err := s.FindDelivery(b.ctx, b.ws.ID, cs[3].DeliveryID)
+	must(t, err)
+	if len(attempts) != 1 {
+		t.Fatalf("the pending delivery lost its attempts: %d", len(attempts))
+	}
+	_, _, _, err = s.FindDelivery(b.ctx, b.ws.ID, cs[0].DeliveryID)
+	wantCode(t, err, herald.ENOTFOUND)
+	// Pruned events are gone for replays too: a new webhook gets the two
+	// kept old events and the fresh one.
+	late := b.webhook("person.*")
+	n, err := s.ReplayDeliveries(b.ctx, b.ws.ID, late.ID, cutoff.Add(-time.Hour), time.Now())
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("replay after pruning made %d due, want 3", n)
+	}
+	if _, err := s.FindRecord(b.ctx, b.ws.ID, "person", fresh.ID); err != nil {
+		t.Fatal(err)
 	}
 }

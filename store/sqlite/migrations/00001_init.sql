@@ -46,8 +46,15 @@ CREATE TABLE webhooks (
     disabled_at                INTEGER,
     disabled_reason            TEXT NOT NULL DEFAULT '',
     created_at                 INTEGER NOT NULL,
-    updated_at                 INTEGER NOT NULL
+    updated_at                 INTEGER NOT NULL,
+    -- Health: the first failure since the last success (auto-disable
+    -- looks at it), and the latest of each outcome.
+    failing_since              INTEGER,
+    last_success_at            INTEGER,
+    last_failure_at            INTEGER,
+    last_error                 TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX webhooks_failing ON webhooks (failing_since) WHERE status = 'active' AND failing_since IS NOT NULL;
 CREATE INDEX webhooks_workspace ON webhooks (workspace_id);
 
 -- The outbox. seq orders events by commit.
@@ -65,6 +72,7 @@ CREATE TABLE events (
     occurred_at    INTEGER NOT NULL
 );
 CREATE INDEX events_workspace_time ON events (workspace_id, occurred_at);
+CREATE INDEX events_time ON events (occurred_at);
 
 -- One row per (webhook, event): the UNIQUE constraint is what makes
 -- fan-out idempotent. Times are Unix milliseconds.
@@ -76,6 +84,8 @@ CREATE TABLE deliveries (
     order_key        TEXT NOT NULL,
     status           TEXT NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
+    -- attempts when a manual retry or a replay restarted the schedule.
+    round_base       INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  INTEGER,
     lease_owner      TEXT,
     lease_until      INTEGER,
@@ -95,10 +105,15 @@ CREATE INDEX deliveries_lane ON deliveries (webhook_id, next_attempt_at, id) WHE
 CREATE INDEX deliveries_order ON deliveries (webhook_id, order_key, event_seq) WHERE status = 'pending';
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_lease ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
+-- Retention walks finished deliveries by age; event pruning asks whether
+-- any delivery still refers to an event.
+CREATE INDEX deliveries_completed ON deliveries (completed_at) WHERE status <> 'pending';
+CREATE INDEX deliveries_event ON deliveries (event_seq);
 
 CREATE TABLE attempts (
     delivery_id   INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
     number        INTEGER NOT NULL,
+    webhook_id    TEXT NOT NULL,
     started_at    INTEGER NOT NULL,
     status_code   INTEGER NOT NULL,
     latency_us    INTEGER NOT NULL,
@@ -106,6 +121,8 @@ CREATE TABLE attempts (
     response_body TEXT NOT NULL,
     PRIMARY KEY (delivery_id, number)
 ) WITHOUT ROWID;
+-- Per-webhook success rates over a recent window.
+CREATE INDEX attempts_webhook ON attempts (webhook_id, started_at);
 
 -- +goose Down
 DROP TABLE attempts;
