@@ -159,6 +159,9 @@ func (g *Guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 	// 2130706433, 0x7f.1 and 0177.0.0.1 are 127.0.0.1 to some resolvers
 	// (inet_aton) and a DNS name to others: refuse the ambiguity.
 	if ip, ok := parseLegacyIPv4(host); ok {
+		if g.CheckAddr(ip) != nil {
+			return nil, fmt.Errorf("%w: %q is an unusual spelling of %s, %s; %s", ErrRefused, host, ip, kind(ip), advice)
+		}
 		return nil, fmt.Errorf("%w: %q is an unusual spelling of the IPv4 address %s; write addresses as four decimal numbers", ErrRefused, host, ip)
 	}
 	ips, err := g.resolver.LookupNetIP(ctx, "ip", host)
