@@ -18,15 +18,27 @@ import (
 	"time"
 )
 
-// The end-to-end tests run the real binary, built once by TestMain.
-var heraldBin string
+// The end-to-end tests run the real binary, built with the race detector
+// once by TestMain.
+var heraldBin, binDir string
+
+// plainBin builds, once, a binary without the race detector for the tests
+// that measure latency: the detector slows the pure-Go SQLite about
+// tenfold and would measure itself.
+var plainBin = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(binDir, "herald-plain")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build herald without -race: %v\n%s", err, out)
+	}
+	return bin, nil
+})
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "herald-e2e")
 	if err != nil {
 		panic(err)
 	}
-	heraldBin = filepath.Join(dir, "herald")
+	binDir, heraldBin = dir, filepath.Join(dir, "herald")
 	if out, err := exec.Command("go", "build", "-race", "-o", heraldBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build herald: %v\n%s", err, out)
 		os.Exit(1)
@@ -54,9 +66,14 @@ var (
 // startHerald starts the binary on db with a free port and fast retries.
 func startHerald(t *testing.T, db string, extra ...string) *proc {
 	t.Helper()
+	return startBinary(t, heraldBin, db, extra...)
+}
+
+func startBinary(t *testing.T, bin, db string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", db, "--retry-schedule", "100ms,200ms,300ms", "--log-level", "warn",
 		"--allow-private-targets"}, extra...)
-	cmd := exec.Command(heraldBin, args...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
