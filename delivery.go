@@ -1,6 +1,7 @@
 package herald
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,8 +164,13 @@ func (b *HealthBatch) Add(webhookID string, o *Outcome) {
 	}
 }
 
-// Webhooks returns the updates in the order their webhooks first appeared.
-func (b *HealthBatch) Webhooks() []*HealthUpdate { return b.order }
+// Webhooks returns the updates ordered by webhook id: stores that lock
+// rows take webhook locks in one order, so concurrent batches cannot
+// deadlock.
+func (b *HealthBatch) Webhooks() []*HealthUpdate {
+	slices.SortFunc(b.order, func(x, y *HealthUpdate) int { return strings.Compare(x.WebhookID, y.WebhookID) })
+	return b.order
+}
 
 // Replayable reports whether events called name can be replayed: every
 // event but test events, which belong to the one webhook they tested.

@@ -16,13 +16,12 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-	"time"
 
 	"github.com/pressly/goose/v3"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -30,9 +29,9 @@ var migrations embed.FS
 
 // DB is a herald.Store on one SQLite file.
 type DB struct {
+	*sqlstore.DB
 	path  string
 	write *sql.DB
-	read  *sql.DB
 	lock  *os.File
 }
 
@@ -64,7 +63,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	db.read = read
+	db.DB = sqlstore.New(write, read, dialect{})
 	return db, nil
 }
 
@@ -96,66 +95,15 @@ func (db *DB) LockEngine() error {
 		return fmt.Errorf("another herald serve is already delivering from %s (SQLite allows one; use PostgreSQL to run several): %w", db.path, err)
 	}
 	db.lock = f
+	db.SetSingleEngine()
 	return nil
-}
-
-// Ping checks that the database answers a query.
-func (db *DB) Ping(ctx context.Context) error {
-	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
 // Close closes both pools and drops the engine lock.
 func (db *DB) Close() error {
-	err := errors.Join(db.read.Close(), db.write.Close())
+	err := db.DB.Close()
 	if db.lock != nil {
 		err = errors.Join(err, db.lock.Close())
 	}
 	return err
 }
-
-// inTx runs fn in a write transaction, committing when it returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-func isConstraint(err error, code int) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == code
-}
-
-func isUniqueViolation(err error) bool {
-	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) || isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
-}
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func nullMS(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
-}
-
-func fromMS(n int64) time.Time { return time.UnixMilli(n).UTC() }
-
-func fromNullMS(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := fromMS(n.Int64)
-	return &t
-}
-
-func notFound(what string) error { return herald.Errorf(herald.ENOTFOUND, "%s not found", what) }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -53,11 +53,16 @@ func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
 
 // FindWebhook returns a webhook of the workspace.
 func (db *DB) FindWebhook(ctx context.Context, workspaceID, id string) (*herald.Webhook, error) {
-	return findWebhook(ctx, db.read, workspaceID, id)
+	return findWebhook(ctx, db.read, workspaceID, id, false)
 }
 
-func findWebhook(ctx context.Context, q querier, workspaceID, id string) (*herald.Webhook, error) {
-	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID))
+// findWebhook loads a webhook; lock when the transaction will change it.
+func findWebhook(ctx context.Context, q conn, workspaceID, id string, lock bool) (*herald.Webhook, error) {
+	suffix := ""
+	if lock {
+		suffix = q.d.ForUpdate()
+	}
+	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`+suffix, id, workspaceID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("webhook " + id)
 	}
@@ -88,8 +93,8 @@ func (db *DB) ListWebhooks(ctx context.Context, workspaceID string) ([]*herald.W
 // UpdateWebhook loads a webhook, lets fn change it and saves it.
 func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func(*herald.Webhook) error) (*herald.Webhook, error) {
 	var out *herald.Webhook
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		w, err := findWebhook(ctx, tx, workspaceID, id)
+	err := db.inTx(ctx, func(tx conn) error {
+		w, err := findWebhook(ctx, tx, workspaceID, id, true)
 		if err != nil {
 			return err
 		}
@@ -124,7 +129,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 // WebhookStats counts each webhook's attempts since a time and its backlog.
 func (db *DB) WebhookStats(ctx context.Context, workspaceID string, since time.Time) (map[string]herald.WebhookStats, error) {
 	out := map[string]herald.WebhookStats{}
-	rows, err := db.read.QueryContext(ctx, `SELECT webhook_id, count(*), sum(error = '' AND status_code BETWEEN 200 AND 299) FROM attempts
+	rows, err := db.read.QueryContext(ctx, `SELECT webhook_id, count(*), sum(CASE WHEN error = '' AND status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) FROM attempts
 		WHERE webhook_id IN (SELECT id FROM webhooks WHERE workspace_id = ?) AND started_at >= ? GROUP BY webhook_id`, workspaceID, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("webhook stats: %w", err)
@@ -164,7 +169,7 @@ func (db *DB) WebhookStats(ctx context.Context, workspaceID string, since time.T
 // DisableFailingWebhooks disables active webhooks failing since failingSince.
 func (db *DB) DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*herald.Webhook, error) {
 	var out []*herald.Webhook
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx conn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE status = 'active' AND failing_since <= ?`, ms(failingSince))
 		if err != nil {
 			return err

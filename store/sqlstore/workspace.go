@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -12,25 +12,23 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// EnsureWorkspace returns the workspace called name, creating it if needed.
+// EnsureWorkspace returns the workspace called name, creating it if
+// needed; processes starting at once agree on one workspace.
 func (db *DB) EnsureWorkspace(ctx context.Context, name string) (*herald.Workspace, bool, error) {
-	var ws *herald.Workspace
-	created := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		ws, err = findWorkspace(ctx, tx, name)
-		if herald.ErrorCode(err) != herald.ENOTFOUND {
-			return err
-		}
-		ws = &herald.Workspace{ID: uuid.NewString(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-		created = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)`, ws.ID, ws.Name, ms(ws.CreatedAt))
-		return err
-	})
+	ws := &herald.Workspace{ID: uuid.NewString(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	res, err := db.write.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		ws.ID, ws.Name, ms(ws.CreatedAt))
 	if err != nil {
 		return nil, false, fmt.Errorf("ensure workspace %q: %w", name, err)
 	}
-	return ws, created, nil
+	if n, _ := res.RowsAffected(); n == 1 {
+		return ws, true, nil
+	}
+	ws, err = findWorkspace(ctx, db.write, name)
+	if err != nil {
+		return nil, false, fmt.Errorf("ensure workspace %q: %w", name, err)
+	}
+	return ws, false, nil
 }
 
 // FindWorkspace returns the workspace called name.
@@ -38,13 +36,7 @@ func (db *DB) FindWorkspace(ctx context.Context, name string) (*herald.Workspace
 	return findWorkspace(ctx, db.read, name)
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func findWorkspace(ctx context.Context, q querier, name string) (*herald.Workspace, error) {
+func findWorkspace(ctx context.Context, q conn, name string) (*herald.Workspace, error) {
 	var ws herald.Workspace
 	var created int64
 	err := q.QueryRowContext(ctx, `SELECT id, name, created_at FROM workspaces WHERE name = ?`, name).Scan(&ws.ID, &ws.Name, &created)

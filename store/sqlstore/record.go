@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -13,24 +13,6 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/store/sqlbuild"
 )
-
-type dialect struct{}
-
-func (dialect) Param(int) string { return "?" }
-
-func (dialect) JSONField(name string, _ herald.FieldType) string {
-	// json_extract yields TEXT, REAL/INTEGER or 0/1 for JSON strings,
-	// numbers and booleans, which compare with the bound Go values.
-	return "json_extract(data, '$." + name + "')"
-}
-
-func (dialect) Like(expr, param string, insensitive bool) string {
-	// The connection sets case_sensitive_like, so LIKE matches case.
-	if insensitive {
-		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
-	}
-	return expr + " LIKE " + param + ` ESCAPE '\'`
-}
 
 const recordColumns = `workspace_id, object, id, data, created_at, updated_at, deleted_at, created_by`
 
@@ -74,7 +56,7 @@ func nullTimeText(t *time.Time) sql.NullString {
 
 // CreateRecords inserts records and their events, and fans the events out.
 func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events []*herald.Event) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx conn) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (`+recordColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -87,7 +69,7 @@ func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events [
 			}
 			_, err = stmt.ExecContext(ctx, r.WorkspaceID, r.Object, r.ID, data,
 				herald.FormatTime(r.CreatedAt), herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), r.CreatedBy)
-			if isUniqueViolation(err) {
+			if db.d.IsUniqueViolation(err) {
 				return &herald.Error{Code: herald.ECONFLICT, Field: "id", Message: fmt.Sprintf("a %s with id %s already exists", r.Object, r.ID)}
 			}
 			if err != nil {
@@ -105,8 +87,8 @@ func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events [
 // UpdateRecord loads a record, lets fn change it and saves it with fn's event.
 func (db *DB) UpdateRecord(ctx context.Context, workspaceID, object, id string, fn herald.ChangeFunc) (*herald.Record, error) {
 	var out *herald.Record
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := findRecord(ctx, tx, workspaceID, object, id)
+	err := db.inTx(ctx, func(tx conn) error {
+		r, err := findRecord(ctx, tx, workspaceID, object, id, true)
 		if err != nil {
 			return err
 		}
@@ -135,8 +117,8 @@ func (db *DB) UpdateRecord(ctx context.Context, workspaceID, object, id string, 
 // DestroyRecord deletes a record for good, with fn's event.
 func (db *DB) DestroyRecord(ctx context.Context, workspaceID, object, id string, fn herald.ChangeFunc) (*herald.Record, error) {
 	var out *herald.Record
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := findRecord(ctx, tx, workspaceID, object, id)
+	err := db.inTx(ctx, func(tx conn) error {
+		r, err := findRecord(ctx, tx, workspaceID, object, id, true)
 		if err != nil {
 			return err
 		}
@@ -161,15 +143,21 @@ func (db *DB) DestroyRecord(ctx context.Context, workspaceID, object, id string,
 
 // FindRecord returns a record, soft-deleted or not.
 func (db *DB) FindRecord(ctx context.Context, workspaceID, object, id string) (*herald.Record, error) {
-	r, err := findRecord(ctx, db.read, workspaceID, object, id)
+	r, err := findRecord(ctx, db.read, workspaceID, object, id, false)
 	if err != nil && herald.ErrorCode(err) != herald.ENOTFOUND {
 		return nil, fmt.Errorf("find %s %s: %w", object, id, err)
 	}
 	return r, err
 }
 
-func findRecord(ctx context.Context, q querier, workspaceID, object, id string) (*herald.Record, error) {
-	r, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records WHERE workspace_id = ? AND object = ? AND id = ?`, workspaceID, object, id))
+// findRecord loads a record; lock when the transaction will change it, so
+// that concurrent changes of one record commit their events in order.
+func findRecord(ctx context.Context, q conn, workspaceID, object, id string, lock bool) (*herald.Record, error) {
+	suffix := ""
+	if lock {
+		suffix = q.d.ForUpdate()
+	}
+	r, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records WHERE workspace_id = ? AND object = ? AND id = ?`+suffix, workspaceID, object, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(object + " " + id)
 	}
@@ -178,7 +166,7 @@ func findRecord(ctx context.Context, q querier, workspaceID, object, id string) 
 
 // ListRecords returns one page of q, and the total count of its filter.
 func (db *DB) ListRecords(ctx context.Context, q herald.RecordQuery) (*herald.RecordPage, error) {
-	b := &sqlbuild.Builder{D: dialect{}}
+	b := &sqlbuild.Builder{D: db.d}
 	where := []string{"workspace_id = " + b.Bind(q.WorkspaceID), "object = " + b.Bind(q.Object.NameSingular)}
 	if !q.IncludeDeleted {
 		where = append(where, "deleted_at IS NULL")
@@ -229,7 +217,7 @@ func (db *DB) ListRecords(ctx context.Context, q herald.RecordQuery) (*herald.Re
 
 // PublishEvents writes events that change no record and fans them out.
 func (db *DB) PublishEvents(ctx context.Context, events []*herald.Event) error {
-	if err := db.inTx(ctx, func(tx *sql.Tx) error { return writeEvents(ctx, tx, events) }); err != nil {
+	if err := db.inTx(ctx, func(tx conn) error { return writeEvents(ctx, tx, events) }); err != nil {
 		return fmt.Errorf("publish events: %w", err)
 	}
 	return nil
@@ -238,7 +226,7 @@ func (db *DB) PublishEvents(ctx context.Context, events []*herald.Event) error {
 // writeEvents appends events to the outbox and creates one delivery per
 // matching webhook, in the caller's transaction. Webhooks that are disabled
 // get a skipped delivery, so the log shows what they missed.
-func writeEvents(ctx context.Context, tx *sql.Tx, events []*herald.Event) error {
+func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -283,7 +271,7 @@ type hookRoute struct {
 	operations []string
 }
 
-func loadRoutes(ctx context.Context, tx *sql.Tx, workspaceID string) ([]hookRoute, error) {
+func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, status, operations FROM webhooks WHERE workspace_id = ?`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ const deliveryColumns = `d.id, d.workspace_id, d.webhook_id, e.id, e.name, d.sta
 // ListDeliveries returns a page of a webhook's deliveries, newest first,
 // and whether older ones exist.
 func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*herald.Delivery, bool, error) {
-	b := &sqlbuild.Builder{D: dialect{}}
+	b := &sqlbuild.Builder{D: db.d}
 	where := []string{"d.webhook_id = " + b.Bind(q.WebhookID), "d.workspace_id = " + b.Bind(q.WorkspaceID)}
 	if q.Status != "" {
 		where = append(where, "d.status = "+b.Bind(q.Status))
@@ -129,7 +130,7 @@ func deliveryDest(d **herald.Delivery) []any {
 // RetryDelivery makes a delivery due now, whatever its status.
 func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, now time.Time) (*herald.Delivery, error) {
 	var d *herald.Delivery
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx conn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, completed_at = NULL, updated_at = ?,
 			round_base = attempts WHERE id = ? AND workspace_id = ?`, ms(now), ms(now), id, workspaceID)
 		if err != nil {
@@ -150,8 +151,8 @@ func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, n
 // DeliverNow writes ev and its delivery to one webhook, claimed by req.Owner.
 func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string, req herald.ClaimRequest) (*herald.Claim, error) {
 	var c *herald.Claim
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		w, err := findWebhook(ctx, tx, ev.WorkspaceID, webhookID)
+	err := db.inTx(ctx, func(tx conn) error {
+		w, err := findWebhook(ctx, tx, ev.WorkspaceID, webhookID, false)
 		if err != nil {
 			return err
 		}
@@ -204,15 +205,17 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 		return nil, nil
 	}
 	var claims []*herald.Claim
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		b := &sqlbuild.Builder{D: dialect{}}
+	err := db.inTx(ctx, func(tx conn) error {
+		b := &sqlbuild.Builder{D: db.d}
 		parts := make([]string, len(req.Lanes))
 		for i, l := range req.Lanes {
-			parts[i] = `SELECT * FROM (SELECT d.id FROM deliveries d
+			// Each lane is its own limited subquery; on PostgreSQL its rows
+			// are locked, and rows another process is claiming are skipped.
+			parts[i] = `SELECT id FROM (SELECT d.id FROM deliveries d
 				WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + b.Bind(ms(req.Now)) + ` AND d.lease_owner IS NULL
 				AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key
 					AND p.status = 'pending' AND p.event_seq < d.event_seq)
-				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + `)`
+				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + db.d.SkipLocked() + `) AS lane` + strconv.Itoa(i)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, d.attempts - d.round_base, `+eventColumns+`, `+claimWebhookColumns+`
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id
@@ -228,7 +231,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 		for i, c := range claims {
 			ids[i] = c.DeliveryID
 		}
-		u := &sqlbuild.Builder{D: dialect{}}
+		u := &sqlbuild.Builder{D: db.d}
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = `+u.Bind(req.Owner)+`, lease_until = `+u.Bind(ms(req.LeaseUntil))+
 			` WHERE id IN (`+sqlbuild.BindList(u, ids)+`)`, u.Args...)
 		return err
@@ -268,7 +271,7 @@ func scanClaims(rows *sql.Rows) ([]*herald.Claim, error) {
 // CompleteDeliveries records attempts, the deliveries' new states and
 // their webhooks' health.
 func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx conn) error {
 		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
 			last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
 			WHERE id = ? AND lease_owner = ? RETURNING attempts, webhook_id`)
@@ -344,7 +347,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 	if len(ids) == 0 {
 		return nil
 	}
-	b := &sqlbuild.Builder{D: dialect{}}
+	b := &sqlbuild.Builder{D: db.d}
 	q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, ids) + `)`
 	if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
 		return fmt.Errorf("release claims: %w", err)
@@ -352,13 +355,13 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 	return nil
 }
 
-// RecoverClaims releases leases whose holder is gone. On SQLite only the
-// process holding the engine lock (LockEngine) delivers, so when it starts
-// every lease belongs to a process that died.
+// RecoverClaims releases leases whose holder is gone: expired ones, or
+// every lease when this process is the single engine (SQLite's engine
+// lock), since then every lease belongs to a process that died.
 func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 	q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND lease_until < ?`
 	args := []any{ms(now)}
-	if db.lock != nil {
+	if db.singleEngine {
 		q, args = `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`, nil
 	}
 	res, err := db.write.ExecContext(ctx, q, args...)
@@ -391,7 +394,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	after := struct{ at, seq int64 }{ms(since) - 1, math.MaxInt64}
 	for {
 		var n, seen int
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := db.inTx(ctx, func(tx conn) error {
 			rows, err := tx.QueryContext(ctx, `SELECT seq, name, record_id, object, occurred_at FROM events
 				WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
 				workspaceID, after.at, after.at, after.seq, replayBatch)
@@ -417,8 +420,8 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 			stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, created_at, updated_at)
 				VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
 				ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
-					completed_at = NULL, round_base = attempts, updated_at = excluded.updated_at
-				WHERE status <> 'pending'`)
+					completed_at = NULL, round_base = deliveries.attempts, updated_at = excluded.updated_at
+				WHERE deliveries.status <> 'pending'`)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,43 @@
+package sqlite
+
+import (
+	"errors"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/heraldhq/herald"
+)
+
+type dialect struct{}
+
+func (dialect) Param(int) string { return "?" }
+
+func (dialect) JSONField(name string, _ herald.FieldType) string {
+	// json_extract yields TEXT, REAL/INTEGER or 0/1 for JSON strings,
+	// numbers and booleans, which compare with the bound Go values.
+	return "json_extract(data, '$." + name + "')"
+}
+
+func (dialect) Like(expr, param string, insensitive bool) string {
+	// The connection sets case_sensitive_like, so LIKE matches case.
+	if insensitive {
+		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
+	}
+	return expr + " LIKE " + param + ` ESCAPE '\'`
+}
+
+func (dialect) Rebind(q string) string { return q }
+
+// One writer at a time: rows read in a write transaction cannot change
+// under it, and claims never race.
+func (dialect) ForUpdate() string  { return "" }
+func (dialect) SkipLocked() string { return "" }
+
+func (dialect) IsUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}

@@ -1,0 +1,159 @@
+// Package sqlstore implements herald.Store once, in SQL that SQLite and
+// PostgreSQL both run; store/sqlite and store/postgres open the
+// connections, run their migrations and supply a Dialect for the few
+// places where the engines differ.
+//
+// Queries are written with "?" placeholders; the Dialect rebinds them for
+// engines that number their parameters.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
+)
+
+// Dialect is what differs between the engines.
+type Dialect interface {
+	sqlbuild.Dialect
+	// Rebind rewrites a query's "?" placeholders for the engine.
+	Rebind(query string) string
+	// IsUniqueViolation reports whether err is a unique-key violation.
+	IsUniqueViolation(err error) bool
+	// ForUpdate is appended to a select of rows a transaction will change,
+	// where concurrent writers are possible ("" on SQLite's single writer).
+	ForUpdate() string
+	// SkipLocked is appended to the claim's per-lane selects, so that
+	// concurrent claimers skip each other's rows instead of waiting.
+	SkipLocked() string
+}
+
+// DB is a herald.Store over two pools, which may be the same: writes go
+// through write, reads through read.
+type DB struct {
+	write, read conn
+	writeDB     *sql.DB
+	readDB      *sql.DB
+	d           Dialect
+	// singleEngine is set when this process is known to be the only one
+	// delivering, so every lease at start belongs to a dead process.
+	singleEngine bool
+}
+
+var _ herald.Store = (*DB)(nil)
+
+// New returns a store over the pools; read may equal write.
+func New(write, read *sql.DB, d Dialect) *DB {
+	return &DB{write: conn{write, d}, read: conn{read, d}, writeDB: write, readDB: read, d: d}
+}
+
+// SetSingleEngine tells the store that no other process delivers from
+// this database (see RecoverClaims).
+func (db *DB) SetSingleEngine() { db.singleEngine = true }
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	if db.readDB == db.writeDB {
+		return db.writeDB.Close()
+	}
+	return errors.Join(db.readDB.Close(), db.writeDB.Close())
+}
+
+// conn runs "?" queries on a pool or a transaction, rebinding them.
+type conn struct {
+	q interface {
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	}
+	d Dialect
+}
+
+func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.d.Rebind(query), args...)
+}
+
+func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.d.Rebind(query), args...)
+}
+
+func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.d.Rebind(query), args...)
+}
+
+func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return c.q.PrepareContext(ctx, c.d.Rebind(query))
+}
+
+// inTx runs fn in a write transaction, committing when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
+	tx, err := db.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(conn{tx, db.d}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// RebindNumbered rewrites "?" placeholders as $1, $2, ... (PostgreSQL).
+// Herald's queries hold no "?" inside string literals.
+func RebindNumbered(query string) string {
+	n := strings.Count(query, "?")
+	if n == 0 {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 2*n)
+	i := 0
+	for _, r := range query {
+		if r == '?' {
+			i++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(i))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func nullMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromMS(n int64) time.Time { return time.UnixMilli(n).UTC() }
+
+func fromNullMS(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMS(n.Int64)
+	return &t
+}
+
+func notFound(what string) error { return herald.Errorf(herald.ENOTFOUND, "%s not found", what) }
