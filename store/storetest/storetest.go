@@ -32,6 +32,17 @@ func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, newStore(t)) })
 }
 
+// Seed makes a workspace in s with one webhook for every event and n
+// person.created events for it, and returns the webhook's id: a queue to
+// claim from, for engine-specific tests.
+func Seed(t *testing.T, s herald.Store, n int) string {
+	t.Helper()
+	b := setup(t, s, "seed-"+uuid.NewString())
+	w := b.webhook()
+	b.createN(n, `{"firstName":"Seed"}`)
+	return w.ID
+}
+
 // bundle is a workspace with helpers to write into it.
 type bundle struct {
 	t     *testing.T

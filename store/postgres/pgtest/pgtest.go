@@ -1,0 +1,203 @@
+// Package pgtest gives tests a real PostgreSQL server: the one named by
+// HERALD_TEST_DATABASE_URL, or a throwaway cluster it starts from the
+// Debian postgresql package (initdb and pg_ctl, as the postgres user when
+// the tests run as root) in a temporary directory, stopped when the test
+// binary ends.
+//
+// Without either, tests that need PostgreSQL skip with a loud message;
+// with CI=true they fail instead, so CI never passes without PostgreSQL.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// EnvURL names a server to use instead of starting one.
+const EnvURL = "HERALD_TEST_DATABASE_URL"
+
+var (
+	once      sync.Once
+	serverURL string
+	startErr  error
+	stopFn    func()
+)
+
+// Main runs the tests and then stops the cluster, if one was started:
+// call it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if stopFn != nil {
+		stopFn()
+	}
+	return code
+}
+
+// NewDatabase creates an empty database for t on the test server and
+// returns its URL; it is dropped when t ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	once.Do(func() { serverURL, stopFn, startErr = start() })
+	if startErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required in CI: %v", startErr)
+		}
+		t.Skipf("\n\n*** SKIPPING: no PostgreSQL for this test: %v\n*** Install Debian's postgresql package or set %s.\n\n", startErr, EnvURL)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "herald_test_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", serverURL)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	return withDatabase(serverURL, name)
+}
+
+// withDatabase replaces the database name in a postgres:// URL.
+func withDatabase(url, name string) string {
+	base, query, _ := strings.Cut(url, "?")
+	if i := strings.LastIndex(base, "/"); i > len("postgres://") {
+		base = base[:i]
+	}
+	out := base + "/" + name
+	if query != "" {
+		out += "?" + query
+	}
+	return out
+}
+
+// start finds or starts a server and returns its URL and how to stop it.
+func start() (string, func(), error) {
+	if url := os.Getenv(EnvURL); url != "" {
+		return url, nil, nil
+	}
+	bin, err := binDir()
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "herald-pg")
+	if err != nil {
+		return "", nil, err
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", nil, fmt.Errorf("running as root and no postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return "", nil, err
+		}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	run := func(name string, args ...string) error {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", name, err, out)
+		}
+		return nil
+	}
+	data := filepath.Join(dir, "data")
+	if err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	// Durability settings are off: the tests kill Herald, never PostgreSQL.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, dir)
+	if err := run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	stop := func() {
+		_ = run("pg_ctl", "stop", "-D", data, "-m", "immediate")
+		os.RemoveAll(dir)
+	}
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := waitReady(url); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return url, stop, nil
+}
+
+// binDir finds initdb and pg_ctl: on PATH, or in Debian's versioned
+// /usr/lib/postgresql/N/bin.
+func binDir() (string, error) {
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if _, err := exec.LookPath("initdb"); err == nil {
+			return filepath.Dir(p), nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if _, err := os.Stat(filepath.Join(dirs[i], "initdb")); err == nil {
+			return dirs[i], nil
+		}
+	}
+	return "", errors.New("initdb and pg_ctl not found (apt-get install postgresql)")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitReady(url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if err = db.PingContext(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

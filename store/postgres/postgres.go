@@ -1,0 +1,117 @@
+// Package postgres implements herald.Store on PostgreSQL, through pgx's
+// database/sql driver so that it shares store/sqlstore's SQL with SQLite.
+// Any number of `herald serve` processes may share one database: claims
+// lock rows with FOR UPDATE SKIP LOCKED, and leases let a process take
+// over what a crashed one had claimed.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a herald.Store on a PostgreSQL database.
+type DB struct {
+	*sqlstore.DB
+}
+
+var _ herald.Store = (*DB)(nil)
+
+// MaxConns bounds one process's connections.
+const MaxConns = 32
+
+// IsURL reports whether s names a PostgreSQL database.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Open connects to the database at url and brings its schema up to date.
+// Processes starting together take turns migrating (an advisory lock).
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(MaxConns)
+	db.SetMaxIdleConns(MaxConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{DB: sqlstore.New(db, db, dialect{})}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate postgres: %w", err)
+	}
+	return nil
+}
+
+type dialect struct{}
+
+func (dialect) Param(int) string { return "?" } // rebound to $n by Rebind
+
+// JSONField reads a user field from the JSONB column, cast so it compares
+// with the bound Go value; text in byte order, as on SQLite.
+func (dialect) JSONField(name string, t herald.FieldType) string {
+	expr := "(data ->> '" + name + "')"
+	if strings.Contains(name, ".") {
+		expr = "(data #>> '{" + strings.ReplaceAll(name, ".", ",") + "}')"
+	}
+	switch t {
+	case herald.FieldNumber:
+		return expr + "::float8"
+	case herald.FieldBoolean:
+		return expr + "::boolean"
+	}
+	return expr + ` COLLATE "C"`
+}
+
+func (dialect) Like(expr, param string, insensitive bool) string {
+	if insensitive {
+		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
+	}
+	return expr + " LIKE " + param + ` ESCAPE '\'`
+}
+
+func (dialect) Rebind(q string) string { return sqlstore.RebindNumbered(q) }
+func (dialect) ForUpdate() string      { return " FOR UPDATE" }
+func (dialect) SkipLocked() string     { return " FOR UPDATE SKIP LOCKED" }
+
+func (dialect) IsUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
