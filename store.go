@@ -113,9 +113,13 @@ type DeliveryStore interface {
 	ExtendLeases(ctx context.Context, owner string, until time.Time) error
 	// ReleaseClaims gives back leased deliveries without an attempt.
 	ReleaseClaims(ctx context.Context, owner string, ids []int64) error
-	// RecoverClaims makes deliveries whose lease holder is gone claimable:
-	// expired leases, or on a single-process engine every lease.
+	// RecoverClaims makes deliveries whose lease holder is gone claimable,
+	// when an engine starts: expired leases, or on a single-process engine
+	// every lease.
 	RecoverClaims(ctx context.Context, now time.Time) (int, error)
+	// ExpireLeases makes deliveries whose lease lapsed before now
+	// claimable: the takeover of a crashed process's work while others run.
+	ExpireLeases(ctx context.Context, now time.Time) (int, error)
 	// DisableFailingWebhooks disables every active webhook whose attempts
 	// have all failed since failingSince or earlier, and returns them.
 	DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*Webhook, error)

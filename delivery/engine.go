@@ -433,7 +433,8 @@ func (e *Engine) flush(batch []herald.Outcome, release []int64) {
 	}
 }
 
-// extendLeases keeps this engine's claims alive while it runs.
+// extendLeases keeps this engine's claims alive while it runs, and frees
+// the claims of processes that stopped renewing theirs.
 func (e *Engine) extendLeases(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Lease / 3)
 	defer t.Stop()
@@ -444,6 +445,16 @@ func (e *Engine) extendLeases(ctx context.Context) {
 		case <-t.C:
 			if err := e.store.ExtendLeases(ctx, e.cfg.Owner, time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
 				e.log.Error("extend leases", "err", err)
+			}
+			// Another process that died leaves its claims behind; they
+			// are taken over once their lease lapses.
+			n, err := e.store.ExpireLeases(ctx, time.Now())
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("expire leases", "err", err)
+			}
+			if n > 0 {
+				e.log.Info("took over deliveries whose lease lapsed", "count", n)
+				e.Notify()
 			}
 		}
 	}

@@ -2,90 +2,90 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestAuthScopingAndBadInputWriteNothing(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "herald.db")
-	p := startHerald(t, db)
-	rc := newReceiver(t, nil)
-	_, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`"}`)
-	hookID := dig(out, "data", "createWebhook", "id").(string)
-	_, out = call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Mine"}`)
-	personID := dig(out, "data", "createPerson", "id").(string)
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, engineArgs...)
+		rc := newReceiver(t, nil)
+		_, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`"}`)
+		hookID := dig(out, "data", "createWebhook", "id").(string)
+		_, out = call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Mine"}`)
+		personID := dig(out, "data", "createPerson", "id").(string)
 
-	// A key of another workspace, made by the CLI while the server runs.
-	cli, err := exec.Command(heraldBin, "apikey", "create", "--workspace", "other", "--database", db).Output()
-	if err != nil {
-		t.Fatalf("apikey create: %v", err)
-	}
-	otherKey := strings.TrimSpace(string(cli))
+		// A key of another workspace, made by the CLI while the server runs.
+		cli, err := exec.Command(heraldBin, "apikey", "create", "--workspace", "other", "--database", db).Output()
+		if err != nil {
+			t.Fatalf("apikey create: %v", err)
+		}
+		otherKey := strings.TrimSpace(string(cli))
 
-	statusTests := []struct {
-		name, method, path, key, body string
-		status                        int
-		code, field                   string
-	}{
-		{"no key", "GET", "/rest/people", "", "", 401, "UNAUTHENTICATED", ""},
-		{"a wrong key", "GET", "/rest/people", "hk_wrong", "", 401, "UNAUTHENTICATED", ""},
-		{"another workspace's record", "GET", "/rest/people/" + personID, otherKey, "", 404, "NOT_FOUND", ""},
-		{"updating another workspace's record", "PATCH", "/rest/people/" + personID, otherKey, `{"city":"x"}`, 404, "NOT_FOUND", ""},
-		{"deleting another workspace's record", "DELETE", "/rest/people/" + personID + "?soft_delete=false", otherKey, "", 404, "NOT_FOUND", ""},
-		{"another workspace's webhook", "GET", "/rest/webhooks/" + hookID, otherKey, "", 404, "NOT_FOUND", ""},
-		{"deleting another workspace's webhook", "DELETE", "/rest/webhooks/" + hookID, otherKey, "", 404, "NOT_FOUND", ""},
-		{"another workspace's deliveries", "GET", "/rest/webhooks/" + hookID + "/deliveries", otherKey, "", 404, "NOT_FOUND", ""},
-		{"malformed JSON", "POST", "/rest/people", p.APIKey, `{"firstName":`, 400, "INVALID_ARGUMENT", ""},
-		{"a JSON array for one record", "POST", "/rest/people", p.APIKey, `[{"firstName":"x"}]`, 400, "INVALID_ARGUMENT", ""},
-		{"a wrong type", "POST", "/rest/people", p.APIKey, `{"firstName":42}`, 400, "INVALID_ARGUMENT", "firstName"},
-		{"an unknown field", "POST", "/rest/people", p.APIKey, `{"firstName":"x","shoeSize":44}`, 400, "INVALID_ARGUMENT", "shoeSize"},
-		{"a bad email", "POST", "/rest/people", p.APIKey, `{"email":"not-an-email"}`, 400, "INVALID_ARGUMENT", "email"},
-		{"a read-only field", "POST", "/rest/people", p.APIKey, `{"createdAt":"2020-01-01T00:00:00Z"}`, 400, "INVALID_ARGUMENT", "createdAt"},
-		{"a batch with one bad record", "POST", "/rest/batch/people", p.APIKey, `[{"firstName":"ok"},{"firstName":false}]`, 400, "INVALID_ARGUMENT", "[1].firstName"},
-		{"a taken id", "POST", "/rest/people", p.APIKey, `{"id":"` + personID + `"}`, 409, "CONFLICT", "id"},
-		{"a body over 1 MiB", "POST", "/rest/people", p.APIKey, `{"firstName":"` + strings.Repeat("a", 1<<20) + `"}`, 413, "PAYLOAD_TOO_LARGE", ""},
-		{"an unknown object", "GET", "/rest/spaceships", p.APIKey, "", 404, "NOT_FOUND", ""},
-		{"a bad filter", "GET", "/rest/people?filter=firstName[near]:x", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
-		{"a filter on an unknown field", "GET", "/rest/people?filter=shoeSize[eq]:1", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
-		{"a bad cursor", "GET", "/rest/people?starting_after=nope", p.APIKey, "", 400, "INVALID_ARGUMENT", "starting_after"},
-		{"a webhook without URL", "POST", "/rest/webhooks", p.APIKey, `{"description":"x"}`, 400, "INVALID_ARGUMENT", "targetUrl"},
-		{"a webhook to ftp", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"ftp://example.com"}`, 400, "INVALID_ARGUMENT", "targetUrl"},
-		{"a webhook with a wrong type", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","operations":"*.*"}`, 400, "INVALID_ARGUMENT", "operations"},
-		{"a webhook with a bad operation", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","operations":["person"]}`, 400, "INVALID_ARGUMENT", "operations"},
-		{"a webhook with an unknown field", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","url":"x"}`, 400, "INVALID_ARGUMENT", "url"},
-		{"a webhook with a weak secret", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","secret":"hunter2"}`, 400, "INVALID_ARGUMENT", "secret"},
-		{"an unknown delivery", "GET", "/rest/deliveries/dlv_999999", p.APIKey, "", 404, "NOT_FOUND", ""},
-		{"an unknown route", "GET", "/nowhere", p.APIKey, "", 404, "NOT_FOUND", ""},
-	}
-	for _, tc := range statusTests {
-		t.Run(tc.name, func(t *testing.T) {
-			status, out := call(t, tc.method, p.URL+tc.path, tc.key, tc.body)
-			if status != tc.status || dig(out, "error", "code") != tc.code || dig(out, "error", "message") == "" {
-				t.Fatalf("%s %s: %d %v; want %d %s", tc.method, tc.path, status, out, tc.status, tc.code)
-			}
-			if tc.field != "" && dig(out, "error", "field") != tc.field {
-				t.Fatalf("error field %v, want %s", dig(out, "error", "field"), tc.field)
-			}
-		})
-	}
+		statusTests := []struct {
+			name, method, path, key, body string
+			status                        int
+			code, field                   string
+		}{
+			{"no key", "GET", "/rest/people", "", "", 401, "UNAUTHENTICATED", ""},
+			{"a wrong key", "GET", "/rest/people", "hk_wrong", "", 401, "UNAUTHENTICATED", ""},
+			{"another workspace's record", "GET", "/rest/people/" + personID, otherKey, "", 404, "NOT_FOUND", ""},
+			{"updating another workspace's record", "PATCH", "/rest/people/" + personID, otherKey, `{"city":"x"}`, 404, "NOT_FOUND", ""},
+			{"deleting another workspace's record", "DELETE", "/rest/people/" + personID + "?soft_delete=false", otherKey, "", 404, "NOT_FOUND", ""},
+			{"another workspace's webhook", "GET", "/rest/webhooks/" + hookID, otherKey, "", 404, "NOT_FOUND", ""},
+			{"deleting another workspace's webhook", "DELETE", "/rest/webhooks/" + hookID, otherKey, "", 404, "NOT_FOUND", ""},
+			{"another workspace's deliveries", "GET", "/rest/webhooks/" + hookID + "/deliveries", otherKey, "", 404, "NOT_FOUND", ""},
+			{"malformed JSON", "POST", "/rest/people", p.APIKey, `{"firstName":`, 400, "INVALID_ARGUMENT", ""},
+			{"a JSON array for one record", "POST", "/rest/people", p.APIKey, `[{"firstName":"x"}]`, 400, "INVALID_ARGUMENT", ""},
+			{"a wrong type", "POST", "/rest/people", p.APIKey, `{"firstName":42}`, 400, "INVALID_ARGUMENT", "firstName"},
+			{"an unknown field", "POST", "/rest/people", p.APIKey, `{"firstName":"x","shoeSize":44}`, 400, "INVALID_ARGUMENT", "shoeSize"},
+			{"a bad email", "POST", "/rest/people", p.APIKey, `{"email":"not-an-email"}`, 400, "INVALID_ARGUMENT", "email"},
+			{"a read-only field", "POST", "/rest/people", p.APIKey, `{"createdAt":"2020-01-01T00:00:00Z"}`, 400, "INVALID_ARGUMENT", "createdAt"},
+			{"a batch with one bad record", "POST", "/rest/batch/people", p.APIKey, `[{"firstName":"ok"},{"firstName":false}]`, 400, "INVALID_ARGUMENT", "[1].firstName"},
+			{"a taken id", "POST", "/rest/people", p.APIKey, `{"id":"` + personID + `"}`, 409, "CONFLICT", "id"},
+			{"a body over 1 MiB", "POST", "/rest/people", p.APIKey, `{"firstName":"` + strings.Repeat("a", 1<<20) + `"}`, 413, "PAYLOAD_TOO_LARGE", ""},
+			{"an unknown object", "GET", "/rest/spaceships", p.APIKey, "", 404, "NOT_FOUND", ""},
+			{"a bad filter", "GET", "/rest/people?filter=firstName[near]:x", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
+			{"a filter on an unknown field", "GET", "/rest/people?filter=shoeSize[eq]:1", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
+			{"a bad cursor", "GET", "/rest/people?starting_after=nope", p.APIKey, "", 400, "INVALID_ARGUMENT", "starting_after"},
+			{"a webhook without URL", "POST", "/rest/webhooks", p.APIKey, `{"description":"x"}`, 400, "INVALID_ARGUMENT", "targetUrl"},
+			{"a webhook to ftp", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"ftp://example.com"}`, 400, "INVALID_ARGUMENT", "targetUrl"},
+			{"a webhook with a wrong type", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","operations":"*.*"}`, 400, "INVALID_ARGUMENT", "operations"},
+			{"a webhook with a bad operation", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","operations":["person"]}`, 400, "INVALID_ARGUMENT", "operations"},
+			{"a webhook with an unknown field", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","url":"x"}`, 400, "INVALID_ARGUMENT", "url"},
+			{"a webhook with a weak secret", "POST", "/rest/webhooks", p.APIKey, `{"targetUrl":"https://example.com","secret":"hunter2"}`, 400, "INVALID_ARGUMENT", "secret"},
+			{"an unknown delivery", "GET", "/rest/deliveries/dlv_999999", p.APIKey, "", 404, "NOT_FOUND", ""},
+			{"an unknown route", "GET", "/nowhere", p.APIKey, "", 404, "NOT_FOUND", ""},
+		}
+		for _, tc := range statusTests {
+			t.Run(tc.name, func(t *testing.T) {
+				status, out := call(t, tc.method, p.URL+tc.path, tc.key, tc.body)
+				if status != tc.status || dig(out, "error", "code") != tc.code || dig(out, "error", "message") == "" {
+					t.Fatalf("%s %s: %d %v; want %d %s", tc.method, tc.path, status, out, tc.status, tc.code)
+				}
+				if tc.field != "" && dig(out, "error", "field") != tc.field {
+					t.Fatalf("error field %v, want %s", dig(out, "error", "field"), tc.field)
+				}
+			})
+		}
 
-	// Nothing above was written: one person, and one event for it.
-	_, out = call(t, "GET", p.URL+"/rest/people", p.APIKey, "")
-	if dig(out, "totalCount") != 1.0 {
-		t.Errorf("people after bad requests: %v", dig(out, "totalCount"))
-	}
-	_, out = call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries", p.APIKey, "")
-	if ds := dig(out, "data", "deliveries").([]any); len(ds) != 1 {
-		t.Errorf("%d deliveries after bad requests, want 1", len(ds))
-	}
-	_, out = call(t, "GET", p.URL+"/rest/people", otherKey, "")
-	if dig(out, "totalCount") != 0.0 {
-		t.Errorf("the other workspace sees %v people", dig(out, "totalCount"))
-	}
-	_, out = call(t, "GET", p.URL+"/rest/webhooks", otherKey, "")
-	if hooks := dig(out, "data", "webhooks").([]any); len(hooks) != 0 {
-		t.Errorf("the other workspace sees %d webhooks", len(hooks))
-	}
+		// Nothing above was written: one person, and one event for it.
+		_, out = call(t, "GET", p.URL+"/rest/people", p.APIKey, "")
+		if dig(out, "totalCount") != 1.0 {
+			t.Errorf("people after bad requests: %v", dig(out, "totalCount"))
+		}
+		_, out = call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries", p.APIKey, "")
+		if ds := dig(out, "data", "deliveries").([]any); len(ds) != 1 {
+			t.Errorf("%d deliveries after bad requests, want 1", len(ds))
+		}
+		_, out = call(t, "GET", p.URL+"/rest/people", otherKey, "")
+		if dig(out, "totalCount") != 0.0 {
+			t.Errorf("the other workspace sees %v people", dig(out, "totalCount"))
+		}
+		_, out = call(t, "GET", p.URL+"/rest/webhooks", otherKey, "")
+		if hooks := dig(out, "data", "webhooks").([]any); len(hooks) != 0 {
+			t.Errorf("the other workspace sees %d webhooks", len(hooks))
+		}
+	})
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/store/postgres/pgtest"
 )
 
 // The end-to-end tests run the real binary, built with the race detector
@@ -43,7 +45,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build herald: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -62,6 +64,20 @@ var (
 	listenRe = regexp.MustCompile(`listening on (http://\S+)`)
 	keyRe    = regexp.MustCompile(`API key: (hk_\S+)`)
 )
+
+// forEachEngine runs f against each database engine: a SQLite file, and a
+// fresh PostgreSQL database (with a short lease, so that a restarted
+// process takes over a killed one's claims quickly).
+func forEachEngine(t *testing.T, f func(t *testing.T, db string, engineArgs ...string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		f(t, filepath.Join(t.TempDir(), "herald.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		f(t, pgtest.NewDatabase(t), "--lease", "2s")
+	})
+}
 
 // startHerald starts the binary on db with a free port and fast retries.
 func startHerald(t *testing.T, db string, extra ...string) *proc {

@@ -26,6 +26,7 @@ type serveConfig struct {
 	allowPrivate                        bool
 	disableAfter, secretOverlap         time.Duration
 	retention                           time.Duration
+	lease                               time.Duration
 }
 
 // serveEnv names the environment variables behind serve's flags.
@@ -41,6 +42,7 @@ var serveEnv = map[string][]string{
 	"disable-after":         {"HERALD_DISABLE_AFTER"},
 	"secret-overlap":        {"HERALD_SECRET_OVERLAP"},
 	"retention":             {"HERALD_RETENTION"},
+	"lease":                 {"HERALD_LEASE"},
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -48,7 +50,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:3000", "listen address (env HERALD_ADDR)")
-	fs.StringVar(&c.database, "database", defaultDatabase, "SQLite file path (env HERALD_DATABASE_URL)")
+	fs.StringVar(&c.database, "database", defaultDatabase, "SQLite file path, or postgres://user:pass@host/db (env HERALD_DATABASE_URL)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (env HERALD_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (env HERALD_LOG_LEVEL)")
 	fs.StringVar(&c.retrySchedule, "retry-schedule", "5s,5m,30m,2h,5h,10h,10h", "waits before each retry, comma-separated (env HERALD_RETRY_SCHEDULE)")
@@ -62,6 +64,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"how long the previous secret still signs after a rotation (env HERALD_SECRET_OVERLAP)")
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour,
 		"how long finished deliveries, their attempts and events are kept; 0 forever (env HERALD_RETENTION)")
+	fs.DurationVar(&c.lease, "lease", time.Minute,
+		"how long a claimed delivery stays with a process that stops renewing it; after a crash another process takes over then (env HERALD_LEASE)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: herald serve [flags]\n\nRuns the REST API and the delivery workers.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -128,7 +132,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n\n", secret, url)
 	}
 	// Printed last: scripts and tests wait for this line.
-	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, c.database)
+	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, describeDatabase(c.database))
 
 	guard := netguard.New(netguard.Options{AllowPrivate: c.allowPrivate})
 	if c.allowPrivate {
@@ -137,7 +141,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine := delivery.New(store, delivery.Config{
 		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,
 		Client:       delivery.NewClient(c.perEndpoint, guard.DialContext),
-		DisableAfter: never(c.disableAfter), Retention: never(c.retention),
+		DisableAfter: never(c.disableAfter), Retention: never(c.retention), Lease: c.lease,
 	})
 	api := httpapi.New(httpapi.Config{
 		Store: store, Deliverer: engine, Logger: log, Version: version(),

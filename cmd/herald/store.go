@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/postgres"
 	"github.com/heraldhq/herald/store/sqlite"
 )
 
@@ -15,12 +15,23 @@ const defaultDatabase = "./herald.db"
 // openStore opens the database that dsn names: a postgres:// URL or a
 // SQLite file path.
 func openStore(ctx context.Context, dsn string) (herald.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("PostgreSQL is not supported by this build yet; use a SQLite file path")
+	if postgres.IsURL(dsn) {
+		return postgres.Open(ctx, dsn)
 	}
-	db, err := sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite://"))
-	if err != nil {
-		return nil, err
+	return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+}
+
+// describeDatabase names the database for logs without its password.
+func describeDatabase(dsn string) string {
+	if !postgres.IsURL(dsn) {
+		return dsn
 	}
-	return db, nil
+	scheme, rest, _ := strings.Cut(dsn, "://")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		creds := rest[:at]
+		if user, _, ok := strings.Cut(creds, ":"); ok {
+			rest = user + ":***" + rest[at:]
+		}
+	}
+	return scheme + "://" + rest
 }

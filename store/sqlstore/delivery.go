@@ -359,14 +359,23 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 // every lease when this process is the single engine (SQLite's engine
 // lock), since then every lease belongs to a process that died.
 func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
-	q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND lease_until < ?`
-	args := []any{ms(now)}
-	if db.singleEngine {
-		q, args = `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`, nil
+	if !db.singleEngine {
+		return db.ExpireLeases(ctx, now)
 	}
-	res, err := db.write.ExecContext(ctx, q, args...)
+	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
 	if err != nil {
 		return 0, fmt.Errorf("recover claims: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// ExpireLeases releases leases that lapsed before now.
+func (db *DB) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+		WHERE lease_owner IS NOT NULL AND lease_until < ?`, ms(now))
+	if err != nil {
+		return 0, fmt.Errorf("expire leases: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil

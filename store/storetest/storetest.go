@@ -507,6 +507,17 @@ func testLeases(t *testing.T, s herald.Store) {
 	}
 	cs = b.claim("live", lane)
 	must(t, s.ExtendLeases(b.ctx, "live", time.Now().Add(time.Hour)))
+	// Only lapsed leases expire while engines run.
+	n, err = s.ExpireLeases(b.ctx, time.Now())
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("ExpireLeases took %d live leases", n)
+	}
+	if n, err = s.ExpireLeases(b.ctx, time.Now().Add(2*time.Hour)); err != nil || n != 3 {
+		t.Fatalf("ExpireLeases after the lease lapsed = %d, %v; want 3", n, err)
+	}
+	cs = b.claim("live", lane)
+	must(t, s.ExtendLeases(b.ctx, "live", time.Now().Add(time.Hour)))
 	must(t, s.ReleaseClaims(b.ctx, "live", []int64{cs[0].DeliveryID}))
 	if got := b.claim("other", lane); len(got) != 1 || got[0].DeliveryID != cs[0].DeliveryID {
 		t.Fatalf("after releasing one, another owner claimed %d", len(got))
