@@ -20,6 +20,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
 	"github.com/heraldhq/herald/store/sqlstore"
 )
 
@@ -101,10 +102,7 @@ func (dialect) JSONField(name string, t herald.FieldType) string {
 }
 
 func (dialect) Like(expr, param string, insensitive bool) string {
-	if insensitive {
-		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
-	}
-	return expr + " LIKE " + param + ` ESCAPE '\'`
+	return sqlbuild.Like(expr, param, insensitive)
 }
 
 func (dialect) Rebind(q string) string { return sqlstore.RebindNumbered(q) }

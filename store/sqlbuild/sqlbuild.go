@@ -95,6 +95,15 @@ func (b *Builder) Filter(f *herald.Filter) string {
 	return col + " " + op + " " + b.Bind(f.Values[0])
 }
 
+// Like is the LIKE both engines use: '\' escapes, and the insensitive
+// form lowers both sides (SQLite must run with case_sensitive_like on).
+func Like(expr, param string, insensitive bool) string {
+	if insensitive {
+		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
+	}
+	return expr + " LIKE " + param + ` ESCAPE '\'`
+}
+
 // EscapeLike escapes LIKE's wildcards so s matches literally.
 func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)

@@ -7,6 +7,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
 )
 
 type dialect struct{}
@@ -20,11 +21,7 @@ func (dialect) JSONField(name string, _ herald.FieldType) string {
 }
 
 func (dialect) Like(expr, param string, insensitive bool) string {
-	// The connection sets case_sensitive_like, so LIKE matches case.
-	if insensitive {
-		return "lower(" + expr + ") LIKE lower(" + param + `) ESCAPE '\'`
-	}
-	return expr + " LIKE " + param + ` ESCAPE '\'`
+	return sqlbuild.Like(expr, param, insensitive)
 }
 
 func (dialect) Rebind(q string) string { return q }
