@@ -118,8 +118,9 @@ type DeliveryStore interface {
 	// every lease.
 	RecoverClaims(ctx context.Context, now time.Time) (int, error)
 	// ExpireLeases makes deliveries whose lease lapsed before now
-	// claimable: the takeover of a crashed process's work while others run.
-	ExpireLeases(ctx context.Context, now time.Time) (int, error)
+	// claimable, except owner's own (it knows they are alive): the takeover
+	// of a crashed process's work while others run.
+	ExpireLeases(ctx context.Context, owner string, now time.Time) (int, error)
 	// DisableFailingWebhooks disables every active webhook whose attempts
 	// have all failed since failingSince or earlier, and returns them.
 	DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*Webhook, error)

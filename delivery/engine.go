@@ -448,7 +448,7 @@ func (e *Engine) extendLeases(ctx context.Context) {
 			}
 			// Another process that died leaves its claims behind; they
 			// are taken over once their lease lapses.
-			n, err := e.store.ExpireLeases(ctx, time.Now())
+			n, err := e.store.ExpireLeases(ctx, e.cfg.Owner, time.Now())
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("expire leases", "err", err)
 			}

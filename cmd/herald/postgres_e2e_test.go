@@ -18,7 +18,9 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	t.Parallel()
 	const events, batch = 10_000, 50
 	db := pgtest.NewDatabase(t)
-	args := []string{"--lease", "2s", "--log-level", "error"}
+	// A lease long enough that busy live processes renew in time, short
+	// enough that the killed one's claims are taken over within the test.
+	args := []string{"--lease", "6s", "--log-level", "error"}
 	procs := []*proc{startHerald(t, db, args...)}
 	key := procs[0].APIKey
 	procs = append(procs, startHerald(t, db, args...), startHerald(t, db, args...))

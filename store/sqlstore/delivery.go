@@ -360,7 +360,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 // lock), since then every lease belongs to a process that died.
 func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 	if !db.singleEngine {
-		return db.ExpireLeases(ctx, now)
+		return db.ExpireLeases(ctx, "", now)
 	}
 	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
 	if err != nil {
@@ -370,10 +370,10 @@ func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 	return int(n), nil
 }
 
-// ExpireLeases releases leases that lapsed before now.
-func (db *DB) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
+// ExpireLeases releases leases other than owner's that lapsed before now.
+func (db *DB) ExpireLeases(ctx context.Context, owner string, now time.Time) (int, error) {
 	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
-		WHERE lease_owner IS NOT NULL AND lease_until < ?`, ms(now))
+		WHERE lease_owner IS NOT NULL AND lease_owner <> ? AND lease_until < ?`, owner, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("expire leases: %w", err)
 	}

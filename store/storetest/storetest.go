@@ -508,12 +508,15 @@ func testLeases(t *testing.T, s herald.Store) {
 	cs = b.claim("live", lane)
 	must(t, s.ExtendLeases(b.ctx, "live", time.Now().Add(time.Hour)))
 	// Only lapsed leases expire while engines run.
-	n, err = s.ExpireLeases(b.ctx, time.Now())
+	n, err = s.ExpireLeases(b.ctx, "other", time.Now())
 	must(t, err)
 	if n != 0 {
 		t.Fatalf("ExpireLeases took %d live leases", n)
 	}
-	if n, err = s.ExpireLeases(b.ctx, time.Now().Add(2*time.Hour)); err != nil || n != 3 {
+	if n, err = s.ExpireLeases(b.ctx, "live", time.Now().Add(2*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("ExpireLeases took %d of the caller's own leases (%v)", n, err)
+	}
+	if n, err = s.ExpireLeases(b.ctx, "other", time.Now().Add(2*time.Hour)); err != nil || n != 3 {
 		t.Fatalf("ExpireLeases after the lease lapsed = %d, %v; want 3", n, err)
 	}
 	cs = b.claim("live", lane)
