@@ -75,85 +75,87 @@ func createPeople(t *testing.T, p *proc, key string, names ...string) []string {
 // still arrive in commit order.
 func TestOrderingUnderRandomFailures(t *testing.T) {
 	t.Parallel()
-	const records, updates = 50, 20 // 1,000 updates
-	p := startHerald(t, filepath.Join(t.TempDir(), "herald.db"), "--retry-schedule", schedule(25, 20*time.Millisecond))
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		const records, updates = 50, 20 // 1,000 updates
+		p := startHerald(t, db, append(engineArgs, "--retry-schedule", schedule(25, 20*time.Millisecond))...)
 
-	var mu sync.Mutex
-	rnd := rand.New(rand.NewPCG(1, 2))
-	last := map[string]int{}  // record → last accepted version
-	seen := map[string]bool{} // accepted event ids
-	var failures, dups, overtook int
-	srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
-		version := 0
-		if ev.Data.JobTitle != nil {
-			version, _ = strconv.Atoi(strings.TrimPrefix(*ev.Data.JobTitle, "v"))
+		var mu sync.Mutex
+		rnd := rand.New(rand.NewPCG(1, 2))
+		last := map[string]int{}  // record → last accepted version
+		seen := map[string]bool{} // accepted event ids
+		var failures, dups, overtook int
+		srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
+			version := 0
+			if ev.Data.JobTitle != nil {
+				version, _ = strconv.Atoi(strings.TrimPrefix(*ev.Data.JobTitle, "v"))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want, started := last[ev.Data.ID]+1, ev.Event != "person.created"
+			if !started {
+				want = 0
+			}
+			if _, ok := last[ev.Data.ID]; ok && !started || version > want && !seen[ev.ID] {
+				overtook++
+				t.Errorf("record %s: %s version %d arrived while version %d was not yet delivered", ev.Data.ID, ev.Event, version, want)
+			}
+			if rnd.Float64() < 0.3 {
+				failures++
+				w.WriteHeader(500)
+				return
+			}
+			if seen[ev.ID] {
+				dups++
+			}
+			seen[ev.ID] = true
+			if _, ok := last[ev.Data.ID]; !ok || version > last[ev.Data.ID] {
+				last[ev.Data.ID] = version
+			}
+		})
+		createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.*"]}`)
+		names := make([]string, records)
+		for i := range names {
+			names[i] = "R" + strconv.Itoa(i)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		want, started := last[ev.Data.ID]+1, ev.Event != "person.created"
-		if !started {
-			want = 0
-		}
-		if _, ok := last[ev.Data.ID]; ok && !started || version > want && !seen[ev.ID] {
-			overtook++
-			t.Errorf("record %s: %s version %d arrived while version %d was not yet delivered", ev.Data.ID, ev.Event, version, want)
-		}
-		if rnd.Float64() < 0.3 {
-			failures++
-			w.WriteHeader(500)
-			return
-		}
-		if seen[ev.ID] {
-			dups++
-		}
-		seen[ev.ID] = true
-		if _, ok := last[ev.Data.ID]; !ok || version > last[ev.Data.ID] {
-			last[ev.Data.ID] = version
-		}
-	})
-	createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.*"]}`)
-	names := make([]string, records)
-	for i := range names {
-		names[i] = "R" + strconv.Itoa(i)
-	}
-	ids := createPeople(t, p, p.APIKey, names...)
+		ids := createPeople(t, p, p.APIKey, names...)
 
-	// Ten writers; each owns five records and updates them in turn, so
-	// every record's updates commit in version order.
-	var wg sync.WaitGroup
-	for wkr := 0; wkr < 10; wkr++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for v := 1; v <= updates; v++ {
-				for i := wkr; i < records; i += 10 {
-					if code, out := call(t, "PATCH", p.URL+"/rest/people/"+ids[i], p.APIKey, `{"jobTitle":"v`+strconv.Itoa(v)+`"}`); code != 200 {
-						t.Errorf("update: %d %v", code, out)
-						return
+		// Ten writers; each owns five records and updates them in turn, so
+		// every record's updates commit in version order.
+		var wg sync.WaitGroup
+		for wkr := 0; wkr < 10; wkr++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for v := 1; v <= updates; v++ {
+					for i := wkr; i < records; i += 10 {
+						if code, out := call(t, "PATCH", p.URL+"/rest/people/"+ids[i], p.APIKey, `{"jobTitle":"v`+strconv.Itoa(v)+`"}`); code != 200 {
+							t.Errorf("update: %d %v", code, out)
+							return
+						}
 					}
 				}
+			}()
+		}
+		wg.Wait()
+		done := func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range ids {
+				if v, ok := last[id]; !ok || v != updates {
+					return false
+				}
 			}
-		}()
-	}
-	wg.Wait()
-	done := func() bool {
+			return true
+		}
+		waitFor(t, "every update to arrive", 120*time.Second, done)
 		mu.Lock()
 		defer mu.Unlock()
-		for _, id := range ids {
-			if v, ok := last[id]; !ok || v != updates {
-				return false
-			}
+		t.Logf("%d events of %d records delivered in per-record order; %d requests failed on purpose, %d duplicates, %d out of order",
+			len(seen), records, failures, dups, overtook)
+		if len(seen) != records*(updates+1) {
+			t.Fatalf("%d distinct events delivered, want %d", len(seen), records*(updates+1))
 		}
-		return true
-	}
-	waitFor(t, "every update to arrive", 120*time.Second, done)
-	mu.Lock()
-	defer mu.Unlock()
-	t.Logf("%d events of %d records delivered in per-record order; %d requests failed on purpose, %d duplicates, %d out of order",
-		len(seen), records, failures, dups, overtook)
-	if len(seen) != records*(updates+1) {
-		t.Fatalf("%d distinct events delivered, want %d", len(seen), records*(updates+1))
-	}
+	})
 }
 
 // TestFlappingReceiverRecovers: the receiver answers 500 for a while,
@@ -161,73 +163,75 @@ func TestOrderingUnderRandomFailures(t *testing.T) {
 // delivered and the failed attempts are in the log.
 func TestFlappingReceiverRecovers(t *testing.T) {
 	t.Parallel()
-	p := startHerald(t, filepath.Join(t.TempDir(), "herald.db"),
-		"--delivery-timeout", "300ms", "--retry-schedule", schedule(40, 150*time.Millisecond))
-	var start atomic.Int64
-	var mu sync.Mutex
-	got := map[string]bool{}
-	srv := hookServer(t, func(ev event, w http.ResponseWriter, r *http.Request) {
-		since := time.Since(time.Unix(0, start.Load()))
-		switch {
-		case since < time.Second:
-			w.WriteHeader(500)
-		case since < 2*time.Second:
-			select { // hang until Herald gives up
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		default:
-			mu.Lock()
-			got[ev.ID] = true
-			mu.Unlock()
-		}
-	})
-	hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.created"]}`)
-	start.Store(time.Now().UnixNano())
-	names := make([]string, 20)
-	for i := range names {
-		names[i] = "F" + strconv.Itoa(i)
-	}
-	createPeople(t, p, p.APIKey, names...)
-	waitFor(t, "every event after the receiver recovered", 60*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(got) == len(names)
-	})
-
-	// The receiver has them all; Herald records the last answers a moment later.
-	var ds []any
-	waitFor(t, "every delivery recorded as delivered", 30*time.Second, func() bool {
-		_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries?limit=50&status=delivered", p.APIKey, "")
-		ds, _ = dig(out, "data", "deliveries").([]any)
-		return len(ds) == len(names)
-	})
-	kinds := map[string]int{}
-	for _, d := range ds {
-		if dig(d, "status") != "delivered" {
-			t.Errorf("delivery %v is %v", dig(d, "id"), dig(d, "status"))
-		}
-		_, out := call(t, "GET", p.URL+"/rest/deliveries/"+dig(d, "id").(string), p.APIKey, "")
-		attempts := dig(out, "data", "delivery", "attempts").([]any)
-		if len(attempts) < 2 || dig(attempts[len(attempts)-1], "statusCode") != 200.0 {
-			t.Errorf("delivery %v: %d attempts, the last %v", dig(d, "id"), len(attempts), attempts[len(attempts)-1])
-		}
-		for _, a := range attempts[:len(attempts)-1] {
-			msg, _ := dig(a, "error").(string)
-			switch {
-			case strings.HasPrefix(msg, "HTTP 500"):
-				kinds["500"]++
-			case strings.HasPrefix(msg, "timeout"):
-				kinds["timeout"]++
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, append(engineArgs,
+			"--delivery-timeout", "300ms", "--retry-schedule", schedule(40, 150*time.Millisecond))...)
+		// The stretches are counted in requests, not seconds, so a slow
+		// machine sees each of them too.
+		var requests atomic.Int32
+		var mu sync.Mutex
+		got := map[string]bool{}
+		srv := hookServer(t, func(ev event, w http.ResponseWriter, r *http.Request) {
+			switch n := requests.Add(1); {
+			case n <= 60:
+				w.WriteHeader(500)
+			case n <= 80:
+				select { // hang until Herald gives up
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
+				}
 			default:
-				t.Errorf("unexpected failed attempt: %v", a)
+				mu.Lock()
+				got[ev.ID] = true
+				mu.Unlock()
+			}
+		})
+		hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.created"]}`)
+		names := make([]string, 20)
+		for i := range names {
+			names[i] = "F" + strconv.Itoa(i)
+		}
+		createPeople(t, p, p.APIKey, names...)
+		waitFor(t, "every event after the receiver recovered", 60*time.Second, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(got) == len(names)
+		})
+
+		// The receiver has them all; Herald records the last answers a moment later.
+		var ds []any
+		waitFor(t, "every delivery recorded as delivered", 30*time.Second, func() bool {
+			_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries?limit=50&status=delivered", p.APIKey, "")
+			ds, _ = dig(out, "data", "deliveries").([]any)
+			return len(ds) == len(names)
+		})
+		kinds := map[string]int{}
+		for _, d := range ds {
+			if dig(d, "status") != "delivered" {
+				t.Errorf("delivery %v is %v", dig(d, "id"), dig(d, "status"))
+			}
+			_, out := call(t, "GET", p.URL+"/rest/deliveries/"+dig(d, "id").(string), p.APIKey, "")
+			attempts := dig(out, "data", "delivery", "attempts").([]any)
+			if len(attempts) < 2 || dig(attempts[len(attempts)-1], "statusCode") != 200.0 {
+				t.Errorf("delivery %v: %d attempts, the last %v", dig(d, "id"), len(attempts), attempts[len(attempts)-1])
+			}
+			for _, a := range attempts[:len(attempts)-1] {
+				msg, _ := dig(a, "error").(string)
+				switch {
+				case strings.HasPrefix(msg, "HTTP 500"):
+					kinds["500"]++
+				case strings.HasPrefix(msg, "timeout"):
+					kinds["timeout"]++
+				default:
+					t.Errorf("unexpected failed attempt: %v", a)
+				}
 			}
 		}
-	}
-	t.Logf("%d deliveries recovered after %d answers of 500 and %d timeouts", len(ds), kinds["500"], kinds["timeout"])
-	if len(ds) != len(names) || kinds["500"] == 0 || kinds["timeout"] == 0 {
-		t.Fatalf("want %d deliveries with both 500s and timeouts recorded; got %d, %v", len(names), len(ds), kinds)
-	}
+		t.Logf("%d deliveries recovered after %d answers of 500 and %d timeouts", len(ds), kinds["500"], kinds["timeout"])
+		if len(ds) != len(names) || kinds["500"] == 0 || kinds["timeout"] == 0 {
+			t.Fatalf("want %d deliveries with both 500s and timeouts recorded; got %d, %v", len(names), len(ds), kinds)
+		}
+	})
 }
 
 // TestSlowEndpointDoesNotDelayHealthyOne measures a healthy endpoint's
@@ -308,99 +312,100 @@ func TestSlowEndpointDoesNotDelayHealthyOne(t *testing.T) {
 // that every committed event reached the receiver.
 func TestChaosKillsLoseNothing(t *testing.T) {
 	t.Parallel()
-	const kills = 10
-	db := filepath.Join(t.TempDir(), "herald.db")
-	args := []string{"--endpoint-concurrency", "4"}
-	p := startHerald(t, db, args...)
-	key := p.APIKey
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		const kills = 10
+		args := append(engineArgs, "--endpoint-concurrency", "4")
+		p := startHerald(t, db, args...)
+		key := p.APIKey
 
-	var mu sync.Mutex
-	received := map[string]int{} // record id → deliveries
-	srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
-		time.Sleep(2 * time.Millisecond)
-		mu.Lock()
-		received[ev.Data.ID]++
-		mu.Unlock()
-	})
-	createWebhook(t, p, key, `{"targetUrl":"`+srv.URL+`","operations":["person.created"]}`)
+		var mu sync.Mutex
+		received := map[string]int{} // record id → deliveries
+		srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
+			time.Sleep(2 * time.Millisecond)
+			mu.Lock()
+			received[ev.Data.ID]++
+			mu.Unlock()
+		})
+		createWebhook(t, p, key, `{"targetUrl":"`+srv.URL+`","operations":["person.created"]}`)
 
-	var url atomic.Pointer[string]
-	url.Store(&p.URL)
-	var committed sync.Map // record id → true, for every 201 answer
-	var nCommitted, nUnknown atomic.Int64
-	stop := make(chan struct{})
-	var writers sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := 0; w < 4; w++ {
-		writers.Add(1)
-		go func() {
-			defer writers.Done()
-			for i := 0; i < 100_000; i++ { // bounded; stop ends it long before
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				body := fmt.Sprintf(`{"firstName":"C%d-%d"}`, w, i)
-				req, _ := http.NewRequest("POST", *url.Load()+"/rest/people", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					nUnknown.Add(1) // the server is down, or died mid-request: committed or not
-					time.Sleep(5 * time.Millisecond)
-					continue
-				}
-				var out map[string]any
-				_ = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode == 201 {
-					committed.Store(dig(out, "data", "createPerson", "id").(string), true)
-					nCommitted.Add(1)
-				}
-			}
-		}()
-	}
-
-	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	for k := 0; k < kills; k++ {
-		// Each kill lands in a stretch of steady writes: at least 30
-		// commits since the restart, then a random moment.
-		since := nCommitted.Load()
-		waitFor(t, "writes after a restart", 60*time.Second, func() bool { return nCommitted.Load() >= since+30 })
-		time.Sleep(time.Duration(rnd.IntN(400)) * time.Millisecond)
-		p.kill()
-		p = startHerald(t, db, args...)
+		var url atomic.Pointer[string]
 		url.Store(&p.URL)
-	}
-	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	writers.Wait()
-
-	var want []string
-	committed.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
-	missing := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		n := 0
-		for _, id := range want {
-			if received[id] == 0 {
-				n++
-			}
+		var committed sync.Map // record id → true, for every 201 answer
+		var nCommitted, nUnknown atomic.Int64
+		stop := make(chan struct{})
+		var writers sync.WaitGroup
+		client := &http.Client{Timeout: 5 * time.Second}
+		for w := 0; w < 4; w++ {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				for i := 0; i < 100_000; i++ { // bounded; stop ends it long before
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					body := fmt.Sprintf(`{"firstName":"C%d-%d"}`, w, i)
+					req, _ := http.NewRequest("POST", *url.Load()+"/rest/people", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+key)
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := client.Do(req)
+					if err != nil {
+						nUnknown.Add(1) // the server is down, or died mid-request: committed or not
+						time.Sleep(5 * time.Millisecond)
+						continue
+					}
+					var out map[string]any
+					_ = json.NewDecoder(resp.Body).Decode(&out)
+					resp.Body.Close()
+					if resp.StatusCode == 201 {
+						committed.Store(dig(out, "data", "createPerson", "id").(string), true)
+						nCommitted.Add(1)
+					}
+				}
+			}()
 		}
-		return n
-	}
-	waitFor(t, "every committed event", 120*time.Second, func() bool { return missing() == 0 })
-	mu.Lock()
-	dups := 0
-	for _, n := range received {
-		dups += n - 1
-	}
-	mu.Unlock()
-	msg := fmt.Sprintf("%d kills: %d writes committed, %d refused or cut off while the server was down; delivered %d distinct events, lost %d, duplicates %d",
-		kills, nCommitted.Load(), nUnknown.Load(), len(received), missing(), dups)
-	t.Log(msg)
-	if len(want) < 30*kills {
-		t.Fatalf("only %d writes committed; the load was too light to prove anything", len(want))
-	}
+
+		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+		for k := 0; k < kills; k++ {
+			// Each kill lands in a stretch of steady writes: at least 30
+			// commits since the restart, then a random moment.
+			since := nCommitted.Load()
+			waitFor(t, "writes after a restart", 60*time.Second, func() bool { return nCommitted.Load() >= since+30 })
+			time.Sleep(time.Duration(rnd.IntN(400)) * time.Millisecond)
+			p.kill()
+			p = startHerald(t, db, args...)
+			url.Store(&p.URL)
+		}
+		time.Sleep(300 * time.Millisecond)
+		close(stop)
+		writers.Wait()
+
+		var want []string
+		committed.Range(func(k, _ any) bool { want = append(want, k.(string)); return true })
+		missing := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			n := 0
+			for _, id := range want {
+				if received[id] == 0 {
+					n++
+				}
+			}
+			return n
+		}
+		waitFor(t, "every committed event", 120*time.Second, func() bool { return missing() == 0 })
+		mu.Lock()
+		dups := 0
+		for _, n := range received {
+			dups += n - 1
+		}
+		mu.Unlock()
+		msg := fmt.Sprintf("%d kills: %d writes committed, %d refused or cut off while the server was down; delivered %d distinct events, lost %d, duplicates %d",
+			kills, nCommitted.Load(), nUnknown.Load(), len(received), missing(), dups)
+		t.Log(msg)
+		if len(want) < 30*kills {
+			t.Fatalf("only %d writes committed; the load was too light to prove anything", len(want))
+		}
+	})
 }

@@ -34,172 +34,177 @@ func getWebhook(t *testing.T, p *proc, key, id string) map[string]any {
 
 func TestPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "herald.db")
-	open := startHerald(t, db)
-	key := open.APIKey
-	rc := newReceiver(t, nil)
-	// Made while private targets were allowed...
-	hookID, _ := createWebhook(t, open, key, `{"targetUrl":"`+rc.URL+`"}`)
-	open.stop()
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		open := startHerald(t, db, engineArgs...)
+		key := open.APIKey
+		rc := newReceiver(t, nil)
+		// Made while private targets were allowed...
+		hookID, _ := createWebhook(t, open, key, `{"targetUrl":"`+rc.URL+`"}`)
+		open.stop()
 
-	// ...and sent after a restart without the flag: refused at dial time.
-	p := startHerald(t, db, "--allow-private-targets=false")
-	for _, target := range []string{rc.URL, "http://[::1]:9/", "http://localhost:8080/", "http://169.254.169.254/latest", "http://2130706433/"} {
-		code, out := call(t, "POST", p.URL+"/rest/webhooks", key, `{"targetUrl":"`+target+`"}`)
-		if code != 400 || !strings.Contains(strings.ToLower(dig(out, "error", "message").(string)), "targeturl refused") ||
-			!strings.Contains(dig(out, "error", "message").(string), "--allow-private-targets") {
-			t.Errorf("create webhook to %s: %d %v; want 400 naming --allow-private-targets", target, code, out)
+		// ...and sent after a restart without the flag: refused at dial time.
+		p := startHerald(t, db, append(engineArgs, "--allow-private-targets=false")...)
+		for _, target := range []string{rc.URL, "http://[::1]:9/", "http://localhost:8080/", "http://169.254.169.254/latest", "http://2130706433/"} {
+			code, out := call(t, "POST", p.URL+"/rest/webhooks", key, `{"targetUrl":"`+target+`"}`)
+			if code != 400 || !strings.Contains(strings.ToLower(dig(out, "error", "message").(string)), "targeturl refused") ||
+				!strings.Contains(dig(out, "error", "message").(string), "--allow-private-targets") {
+				t.Errorf("create webhook to %s: %d %v; want 400 naming --allow-private-targets", target, code, out)
+			}
 		}
-	}
-	code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+hookID, key, `{"targetUrl":"http://127.0.0.1:1/"}`)
-	if code != 400 {
-		t.Errorf("update to a loopback URL: %d %v", code, out)
-	}
+		code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+hookID, key, `{"targetUrl":"http://127.0.0.1:1/"}`)
+		if code != 400 {
+			t.Errorf("update to a loopback URL: %d %v", code, out)
+		}
 
-	call(t, "POST", p.URL+"/rest/people", key, `{"firstName":"Guarded"}`)
-	var d map[string]any
-	waitFor(t, "a refused attempt", 20*time.Second, func() bool {
-		_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries", key, "")
-		ds, _ := dig(out, "data", "deliveries").([]any)
-		if len(ds) == 1 && dig(ds[0], "attemptCount").(float64) >= 1 {
-			d = ds[0].(map[string]any)
-			return true
+		call(t, "POST", p.URL+"/rest/people", key, `{"firstName":"Guarded"}`)
+		var d map[string]any
+		waitFor(t, "a refused attempt", 20*time.Second, func() bool {
+			_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries", key, "")
+			ds, _ := dig(out, "data", "deliveries").([]any)
+			if len(ds) == 1 && dig(ds[0], "attemptCount").(float64) >= 1 {
+				d = ds[0].(map[string]any)
+				return true
+			}
+			return false
+		})
+		if msg, _ := d["lastError"].(string); !strings.Contains(msg, "loopback address") || !strings.Contains(msg, "--allow-private-targets") {
+			t.Errorf("refused attempt's error %q does not explain itself", msg)
 		}
-		return false
+		if n := len(rc.requests()); n != 0 {
+			t.Fatalf("the loopback receiver got %d requests from a guarded server", n)
+		}
+
+		// A bad environment value is an error, not a silent default.
+		cmd := exec.Command(heraldBin, "serve", "--database", filepath.Join(t.TempDir(), "y.db"), "--addr", "127.0.0.1:0")
+		cmd.Env = append(cmd.Environ(), "HERALD_ALLOW_PRIVATE_TARGETS=perhaps")
+		msg, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(msg), "HERALD_ALLOW_PRIVATE_TARGETS") {
+			t.Fatalf("a bad HERALD_ALLOW_PRIVATE_TARGETS: err %v, output %q", err, msg)
+		}
 	})
-	if msg, _ := d["lastError"].(string); !strings.Contains(msg, "loopback address") || !strings.Contains(msg, "--allow-private-targets") {
-		t.Errorf("refused attempt's error %q does not explain itself", msg)
-	}
-	if n := len(rc.requests()); n != 0 {
-		t.Fatalf("the loopback receiver got %d requests from a guarded server", n)
-	}
-
-	// A bad environment value is an error, not a silent default.
-	cmd := exec.Command(heraldBin, "serve", "--database", filepath.Join(t.TempDir(), "y.db"), "--addr", "127.0.0.1:0")
-	cmd.Env = append(cmd.Environ(), "HERALD_ALLOW_PRIVATE_TARGETS=perhaps")
-	msg, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(msg), "HERALD_ALLOW_PRIVATE_TARGETS") {
-		t.Fatalf("a bad HERALD_ALLOW_PRIVATE_TARGETS: err %v, output %q", err, msg)
-	}
 }
 
 func TestGoneDisablesAndReplayCatchesUp(t *testing.T) {
 	t.Parallel()
-	p := startHerald(t, filepath.Join(t.TempDir(), "herald.db"))
-	var gone atomic.Bool
-	gone.Store(true)
-	rc := newReceiver(t, func(int, *http.Request) int {
-		if gone.Load() {
-			return http.StatusGone
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, engineArgs...)
+		var gone atomic.Bool
+		gone.Store(true)
+		rc := newReceiver(t, func(int, *http.Request) int {
+			if gone.Load() {
+				return http.StatusGone
+			}
+			return 200
+		})
+		hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`","operations":["person.created"]}`)
+		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"First"}`)
+		var hook map[string]any
+		waitFor(t, "the webhook to be disabled", 20*time.Second, func() bool {
+			hook = getWebhook(t, p, p.APIKey, hookID)
+			return hook["status"] == "disabled"
+		})
+		if hook["disabledReason"] != "the endpoint answered 410 Gone" || hook["disabledAt"] == nil {
+			t.Fatalf("disabled webhook: %v", hook)
 		}
-		return 200
-	})
-	hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`","operations":["person.created"]}`)
-	call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"First"}`)
-	var hook map[string]any
-	waitFor(t, "the webhook to be disabled", 20*time.Second, func() bool {
-		hook = getWebhook(t, p, p.APIKey, hookID)
-		return hook["status"] == "disabled"
-	})
-	if hook["disabledReason"] != "the endpoint answered 410 Gone" || hook["disabledAt"] == nil {
-		t.Fatalf("disabled webhook: %v", hook)
-	}
-	if h := hook["health"].(map[string]any); h["attempts"] != 1.0 || h["successRate"] != 0.0 || h["lastError"] != "HTTP 410 Gone" {
-		t.Fatalf("health after a 410: %v", h)
-	}
-	if n := len(rc.requests()); n != 1 {
-		t.Fatalf("a 410 was retried: %d requests", n)
-	}
+		if h := hook["health"].(map[string]any); h["attempts"] != 1.0 || h["successRate"] != 0.0 || h["lastError"] != "HTTP 410 Gone" {
+			t.Fatalf("health after a 410: %v", h)
+		}
+		if n := len(rc.requests()); n != 1 {
+			t.Fatalf("a 410 was retried: %d requests", n)
+		}
 
-	// Events while disabled are kept as skipped, not sent.
-	for _, name := range []string{"Second", "Third"} {
-		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"`+name+`"}`)
-	}
-	_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries?status=skipped", p.APIKey, "")
-	if ds := dig(out, "data", "deliveries").([]any); len(ds) != 2 {
-		t.Fatalf("%d skipped deliveries, want 2", len(ds))
-	}
+		// Events while disabled are kept as skipped, not sent.
+		for _, name := range []string{"Second", "Third"} {
+			call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"`+name+`"}`)
+		}
+		_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries?status=skipped", p.APIKey, "")
+		if ds := dig(out, "data", "deliveries").([]any); len(ds) != 2 {
+			t.Fatalf("%d skipped deliveries, want 2", len(ds))
+		}
 
-	// The receiver is back: re-enable, then replay since the disable.
-	gone.Store(false)
-	if code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+hookID, p.APIKey, `{"status":"active"}`); code != 200 {
-		t.Fatalf("re-enable: %d %v", code, out)
-	}
-	for _, bad := range []string{``, `{"since":"yesterday"}`, `{"since":"2025-01-01T00:00:00Z","x":1}`} {
-		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/replay", p.APIKey, bad); code != 400 {
-			t.Errorf("replay with %q: %d, want 400", bad, code)
+		// The receiver is back: re-enable, then replay since the disable.
+		gone.Store(false)
+		if code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+hookID, p.APIKey, `{"status":"active"}`); code != 200 {
+			t.Fatalf("re-enable: %d %v", code, out)
 		}
-	}
-	code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/replay", p.APIKey, `{"since":"`+hook["disabledAt"].(string)+`"}`)
-	if code != 200 || dig(out, "data", "replayWebhook", "replayed") != 2.0 {
-		t.Fatalf("replay: %d %v", code, out)
-	}
-	waitFor(t, "the skipped events to be delivered", 20*time.Second, func() bool { return len(rc.requests()) == 3 })
-	for _, r := range rc.requests()[1:] {
-		if !strings.Contains(string(r.Body), `"Second"`) && !strings.Contains(string(r.Body), `"Third"`) {
-			t.Errorf("replayed an unexpected event: %s", r.Body)
+		for _, bad := range []string{``, `{"since":"yesterday"}`, `{"since":"2025-01-01T00:00:00Z","x":1}`} {
+			if code, _ := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/replay", p.APIKey, bad); code != 400 {
+				t.Errorf("replay with %q: %d, want 400", bad, code)
+			}
 		}
-	}
-	if code, _ := call(t, "POST", p.URL+"/rest/webhooks/no-such-id/replay", p.APIKey, `{"since":"2025-01-01T00:00:00Z"}`); code != 404 {
-		t.Errorf("replay of an unknown webhook: %d", code)
-	}
+		code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/replay", p.APIKey, `{"since":"`+hook["disabledAt"].(string)+`"}`)
+		if code != 200 || dig(out, "data", "replayWebhook", "replayed") != 2.0 {
+			t.Fatalf("replay: %d %v", code, out)
+		}
+		waitFor(t, "the skipped events to be delivered", 20*time.Second, func() bool { return len(rc.requests()) == 3 })
+		for _, r := range rc.requests()[1:] {
+			if !strings.Contains(string(r.Body), `"Second"`) && !strings.Contains(string(r.Body), `"Third"`) {
+				t.Errorf("replayed an unexpected event: %s", r.Body)
+			}
+		}
+		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/no-such-id/replay", p.APIKey, `{"since":"2025-01-01T00:00:00Z"}`); code != 404 {
+			t.Errorf("replay of an unknown webhook: %d", code)
+		}
+	})
 }
 
 func TestRotatedSecretsOverlapThenExpire(t *testing.T) {
 	t.Parallel()
-	const overlap = 3 * time.Second
-	p := startHerald(t, filepath.Join(t.TempDir(), "herald.db"), "--secret-overlap", overlap.String())
-	rc := newReceiver(t, nil)
-	hookID, oldSecret := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`"}`)
-	sendTest := func() received {
-		t.Helper()
-		n := len(rc.requests())
-		if code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/test", p.APIKey, ""); code != 200 {
-			t.Fatalf("test event: %d %v", code, out)
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		const overlap = 3 * time.Second
+		p := startHerald(t, db, append(engineArgs, "--secret-overlap", overlap.String())...)
+		rc := newReceiver(t, nil)
+		hookID, oldSecret := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`"}`)
+		sendTest := func() received {
+			t.Helper()
+			n := len(rc.requests())
+			if code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/test", p.APIKey, ""); code != 200 {
+				t.Fatalf("test event: %d %v", code, out)
+			}
+			return rc.requests()[n]
 		}
-		return rc.requests()[n]
-	}
 
-	code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/rotate-secret", p.APIKey, "")
-	rotated := dig(out, "data", "rotateWebhookSecret")
-	newSecret, _ := dig(rotated, "secret").(string)
-	if code != 200 || newSecret == oldSecret || !strings.HasPrefix(newSecret, "whsec_") || dig(rotated, "previousSecretExpiresAt") == nil {
-		t.Fatalf("rotate: %d %v", code, out)
-	}
-	rotatedAt := time.Now()
-	during := sendTest()
-	if time.Since(rotatedAt) > overlap/2 {
-		t.Skip("the machine is too slow to send inside the overlap window")
-	}
-	if n := len(strings.Fields(during.Header.Get("webhook-signature"))); n != 2 {
-		t.Errorf("during the overlap webhook-signature has %d signatures, want 2", n)
-	}
-	for name, secret := range map[string]string{"old": oldSecret, "new": newSecret} {
-		if err := verify.Standard(secret, during.Header, during.Body, 0); err != nil {
-			t.Errorf("during the overlap the %s secret does not verify: %v", name, err)
+		code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/rotate-secret", p.APIKey, "")
+		rotated := dig(out, "data", "rotateWebhookSecret")
+		newSecret, _ := dig(rotated, "secret").(string)
+		if code != 200 || newSecret == oldSecret || !strings.HasPrefix(newSecret, "whsec_") || dig(rotated, "previousSecretExpiresAt") == nil {
+			t.Fatalf("rotate: %d %v", code, out)
 		}
-	}
-	if err := verify.Twenty(newSecret, during.Header, during.Body); err != nil {
-		t.Errorf("the Twenty signature is not made with the new secret: %v", err)
-	}
+		rotatedAt := time.Now()
+		during := sendTest()
+		if time.Since(rotatedAt) > overlap/2 {
+			t.Skip("the machine is too slow to send inside the overlap window")
+		}
+		if n := len(strings.Fields(during.Header.Get("webhook-signature"))); n != 2 {
+			t.Errorf("during the overlap webhook-signature has %d signatures, want 2", n)
+		}
+		for name, secret := range map[string]string{"old": oldSecret, "new": newSecret} {
+			if err := verify.Standard(secret, during.Header, during.Body, 0); err != nil {
+				t.Errorf("during the overlap the %s secret does not verify: %v", name, err)
+			}
+		}
+		if err := verify.Twenty(newSecret, during.Header, during.Body); err != nil {
+			t.Errorf("the Twenty signature is not made with the new secret: %v", err)
+		}
 
-	time.Sleep(time.Until(rotatedAt.Add(overlap + 200*time.Millisecond)))
-	after := sendTest()
-	if err := verify.Standard(newSecret, after.Header, after.Body, 0); err != nil {
-		t.Errorf("after the overlap the new secret does not verify: %v", err)
-	}
-	if err := verify.Standard(oldSecret, after.Header, after.Body, 0); err == nil {
-		t.Error("after the overlap the old secret still verifies")
-	}
-	if n := len(strings.Fields(after.Header.Get("webhook-signature"))); n != 1 {
-		t.Errorf("after the overlap webhook-signature has %d signatures", n)
-	}
-	if h := getWebhook(t, p, p.APIKey, hookID); h["previousSecretExpiresAt"] != nil {
-		t.Errorf("previousSecretExpiresAt still shown after the overlap: %v", h["previousSecretExpiresAt"])
-	}
+		time.Sleep(time.Until(rotatedAt.Add(overlap + 200*time.Millisecond)))
+		after := sendTest()
+		if err := verify.Standard(newSecret, after.Header, after.Body, 0); err != nil {
+			t.Errorf("after the overlap the new secret does not verify: %v", err)
+		}
+		if err := verify.Standard(oldSecret, after.Header, after.Body, 0); err == nil {
+			t.Error("after the overlap the old secret still verifies")
+		}
+		if n := len(strings.Fields(after.Header.Get("webhook-signature"))); n != 1 {
+			t.Errorf("after the overlap webhook-signature has %d signatures", n)
+		}
+		if h := getWebhook(t, p, p.APIKey, hookID); h["previousSecretExpiresAt"] != nil {
+			t.Errorf("previousSecretExpiresAt still shown after the overlap: %v", h["previousSecretExpiresAt"])
+		}
 
-	// A chosen secret is checked.
-	if code, _ := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/rotate-secret", p.APIKey, `{"secret":"short"}`); code != 400 {
-		t.Errorf("rotate to a bad secret: %d", code)
-	}
+		// A chosen secret is checked.
+		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/rotate-secret", p.APIKey, `{"secret":"short"}`); code != 400 {
+			t.Errorf("rotate to a bad secret: %d", code)
+		}
+	})
 }
