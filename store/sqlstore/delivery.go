@@ -32,21 +32,9 @@ func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*he
 	if q.BeforeID > 0 {
 		where = append(where, "d.id < "+b.Bind(q.BeforeID))
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
+	out, err := queryAll(ctx, db.read, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT `+b.Bind(q.Limit+1), b.Args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []*herald.Delivery
-	for rows.Next() {
-		var d *herald.Delivery
-		if err := rows.Scan(deliveryDest(&d)...); err != nil {
-			return nil, false, fmt.Errorf("list deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("list deliveries: %w", err)
 	}
 	if len(out) > q.Limit {
@@ -99,23 +87,21 @@ func (db *DB) FindDelivery(ctx context.Context, workspaceID string, id int64) (*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT number, started_at, status_code, latency_us, error, response_body
-		FROM attempts WHERE delivery_id = ? ORDER BY number`, id)
+	attempts, err := queryAll(ctx, db.read, func(s scanner) (*herald.Attempt, error) {
+		a := &herald.Attempt{DeliveryID: id}
+		err := s.Scan(&a.Number, timeScanner{&a.StartedAt}, &a.StatusCode, durationScanner{&a.Latency}, &a.Error, &a.ResponseBody)
+		return a, err
+	}, `SELECT number, started_at, status_code, latency_us, error, response_body FROM attempts WHERE delivery_id = ? ORDER BY number`, id)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("find delivery %d attempts: %w", id, err)
 	}
-	defer rows.Close()
-	var attempts []*herald.Attempt
-	for rows.Next() {
-		a := &herald.Attempt{DeliveryID: id}
-		var started, latency int64
-		if err := rows.Scan(&a.Number, &started, &a.StatusCode, &latency, &a.Error, &a.ResponseBody); err != nil {
-			return nil, nil, nil, err
-		}
-		a.StartedAt, a.Latency = fromMS(started), time.Duration(latency)*time.Microsecond
-		attempts = append(attempts, a)
-	}
-	return d, ev, attempts, rows.Err()
+	return d, ev, attempts, nil
+}
+
+func scanDelivery(s scanner) (*herald.Delivery, error) {
+	var d *herald.Delivery
+	err := s.Scan(deliveryDest(&d)...)
+	return d, err
 }
 
 // deliveryDest points *d at a new Delivery and returns the scan
@@ -181,21 +167,12 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 
 // DueWebhooks returns active webhooks with due, unleased deliveries.
 func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT w.id FROM webhooks w WHERE w.status = 'active' AND EXISTS (
+	ids, err := queryAll(ctx, db.read, scanString, `SELECT w.id FROM webhooks w WHERE w.status = 'active' AND EXISTS (
 		SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_owner IS NULL)`, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("due webhooks: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("due webhooks: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // ClaimDeliveries leases due deliveries to req.Owner, lane by lane, in one
@@ -217,13 +194,10 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 					AND p.status = 'pending' AND p.event_seq < d.event_seq)
 				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + db.d.SkipLocked() + `) AS lane` + strconv.Itoa(i)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, d.attempts - d.round_base, `+eventColumns+`, `+claimWebhookColumns+`
+		var err error
+		claims, err = queryAll(ctx, tx, scanClaim, `SELECT d.id, d.attempts, d.attempts - d.round_base, `+eventColumns+`, `+claimWebhookColumns+`
 			FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id
 			WHERE w.status = 'active' AND d.id IN (`+strings.Join(parts, " UNION ALL ")+`) ORDER BY d.next_attempt_at, d.id`, b.Args...)
-		if err != nil {
-			return err
-		}
-		claims, err = scanClaims(rows)
 		if err != nil || len(claims) == 0 {
 			return err
 		}
@@ -244,28 +218,20 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 
 const claimWebhookColumns = `w.id, w.workspace_id, w.target_url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.payload_format`
 
-func scanClaims(rows *sql.Rows) ([]*herald.Claim, error) {
-	defer rows.Close()
-	var out []*herald.Claim
-	for rows.Next() {
-		c := &herald.Claim{Webhook: &herald.Webhook{Status: herald.WebhookActive}}
-		var row eventRow
-		var prevExp sql.NullInt64
-		w := c.Webhook
-		dest := append([]any{&c.DeliveryID, &c.Attempts, &c.Round}, row.dest()...)
-		dest = append(dest, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		w.PreviousSecretExpiresAt = fromNullMS(prevExp)
-		ev, err := row.event()
-		if err != nil {
-			return nil, err
-		}
-		c.Event = ev
-		out = append(out, c)
+func scanClaim(s scanner) (*herald.Claim, error) {
+	c := &herald.Claim{Webhook: &herald.Webhook{Status: herald.WebhookActive}}
+	var row eventRow
+	var prevExp sql.NullInt64
+	w := c.Webhook
+	dest := append([]any{&c.DeliveryID, &c.Attempts, &c.Round}, row.dest()...)
+	dest = append(dest, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat)
+	if err := s.Scan(dest...); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	w.PreviousSecretExpiresAt = fromNullMS(prevExp)
+	ev, err := row.event()
+	c.Event = ev
+	return c, err
 }
 
 // CompleteDeliveries records attempts, the deliveries' new states and
@@ -404,25 +370,15 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	for {
 		var n, seen int
 		err := db.inTx(ctx, func(tx conn) error {
-			rows, err := tx.QueryContext(ctx, `SELECT seq, name, record_id, object, occurred_at FROM events
+			evs, err := queryAll(ctx, tx, func(s scanner) (*herald.Event, error) {
+				ev := &herald.Event{}
+				err := s.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &after.at)
+				after.seq = ev.Seq
+				return ev, err
+			}, `SELECT seq, name, record_id, object, occurred_at FROM events
 				WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
 				workspaceID, after.at, after.at, after.seq, replayBatch)
 			if err != nil {
-				return err
-			}
-			var evs []herald.Event
-			for rows.Next() {
-				var ev herald.Event
-				var at int64
-				if err := rows.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &at); err != nil {
-					rows.Close()
-					return err
-				}
-				after.at, after.seq = at, ev.Seq
-				evs = append(evs, ev)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
 				return err
 			}
 			seen = len(evs)
@@ -435,8 +391,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 				return err
 			}
 			defer stmt.Close()
-			for i := range evs {
-				ev := &evs[i]
+			for _, ev := range evs {
 				if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) {
 					continue
 				}

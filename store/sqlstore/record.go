@@ -16,7 +16,7 @@ import (
 
 const recordColumns = `workspace_id, object, id, data, created_at, updated_at, deleted_at, created_by`
 
-func scanRecord(s interface{ Scan(...any) error }) (*herald.Record, error) {
+func scanRecord(s scanner) (*herald.Record, error) {
 	var r herald.Record
 	var data, created, updated string
 	var deleted sql.NullString
@@ -191,19 +191,8 @@ func (db *DB) ListRecords(ctx context.Context, q herald.RecordQuery) (*herald.Re
 	if err := db.read.QueryRowContext(ctx, countSQL, countArgs...).Scan(&page.TotalCount); err != nil {
 		return nil, fmt.Errorf("count %s: %w", q.Object.NamePlural, err)
 	}
-	rows, err := db.read.QueryContext(ctx, query, b.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", q.Object.NamePlural, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", q.Object.NamePlural, err)
-		}
-		page.Records = append(page.Records, r)
-	}
-	if err := rows.Err(); err != nil {
+	var err error
+	if page.Records, err = queryAll(ctx, db.read, scanRecord, query, b.Args...); err != nil {
 		return nil, fmt.Errorf("list %s: %w", q.Object.NamePlural, err)
 	}
 	if len(page.Records) > q.Limit {
@@ -272,24 +261,20 @@ type hookRoute struct {
 }
 
 func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, status, operations FROM webhooks WHERE workspace_id = ?`, workspaceID)
+	routes, err := queryAll(ctx, tx, func(s scanner) (h hookRoute, err error) {
+		var ops string
+		if err := s.Scan(&h.id, &h.status, &ops); err != nil {
+			return h, err
+		}
+		if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
+			return h, fmt.Errorf("webhook %s: bad operations: %w", h.id, err)
+		}
+		return h, nil
+	}, `SELECT id, status, operations FROM webhooks WHERE workspace_id = ?`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
-	defer rows.Close()
-	var out []hookRoute
-	for rows.Next() {
-		var h hookRoute
-		var ops string
-		if err := rows.Scan(&h.id, &h.status, &ops); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
-			return nil, fmt.Errorf("webhook %s: bad operations: %w", h.id, err)
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return routes, nil
 }
 
 const insertEventSQL = `INSERT INTO events (id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at)

@@ -157,3 +157,26 @@ func fromNullMS(n sql.NullInt64) *time.Time {
 }
 
 func notFound(what string) error { return herald.Errorf(herald.ENOTFOUND, "%s not found", what) }
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q conn, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func scanString(s scanner) (v string, err error) { return v, s.Scan(&v) }

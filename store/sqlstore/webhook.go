@@ -16,7 +16,7 @@ const webhookColumns = `id, workspace_id, target_url, operations, description, s
 	status, payload_format, disabled_at, disabled_reason, created_at, updated_at,
 	failing_since, last_success_at, last_failure_at, last_error`
 
-func scanWebhook(s interface{ Scan(...any) error }) (*herald.Webhook, error) {
+func scanWebhook(s scanner) (*herald.Webhook, error) {
 	var w herald.Webhook
 	var ops string
 	var prevExp, disabled, failing, success, failure sql.NullInt64
@@ -74,20 +74,11 @@ func findWebhook(ctx context.Context, q conn, workspaceID, id string, lock bool)
 
 // ListWebhooks returns a workspace's webhooks, oldest first.
 func (db *DB) ListWebhooks(ctx context.Context, workspaceID string) ([]*herald.Webhook, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE workspace_id = ? ORDER BY created_at, id`, workspaceID)
+	hooks, err := queryAll(ctx, db.read, scanWebhook, `SELECT `+webhookColumns+` FROM webhooks WHERE workspace_id = ? ORDER BY created_at, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	defer rows.Close()
-	var out []*herald.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list webhooks: %w", err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return hooks, nil
 }
 
 // UpdateWebhook loads a webhook, lets fn change it and saves it.
@@ -128,62 +119,40 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 
 // WebhookStats counts each webhook's attempts since a time and its backlog.
 func (db *DB) WebhookStats(ctx context.Context, workspaceID string, since time.Time) (map[string]herald.WebhookStats, error) {
-	out := map[string]herald.WebhookStats{}
-	rows, err := db.read.QueryContext(ctx, `SELECT webhook_id, count(*), sum(CASE WHEN error = '' AND status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) FROM attempts
-		WHERE webhook_id IN (SELECT id FROM webhooks WHERE workspace_id = ?) AND started_at >= ? GROUP BY webhook_id`, workspaceID, ms(since))
+	type count struct {
+		id   string
+		n, m int
+	}
+	scanCount := func(s scanner) (c count, err error) { return c, s.Scan(&c.id, &c.n, &c.m) }
+	attempts, err := queryAll(ctx, db.read, scanCount, `SELECT webhook_id, count(*), sum(CASE WHEN error = '' AND status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END)
+		FROM attempts WHERE webhook_id IN (SELECT id FROM webhooks WHERE workspace_id = ?) AND started_at >= ? GROUP BY webhook_id`, workspaceID, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("webhook stats: %w", err)
 	}
-	for rows.Next() {
-		var id string
-		var st herald.WebhookStats
-		if err := rows.Scan(&id, &st.Attempts, &st.Succeeded); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("webhook stats: %w", err)
-		}
-		out[id] = st
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("webhook stats: %w", err)
-	}
-	rows, err = db.read.QueryContext(ctx, `SELECT webhook_id, count(*) FROM deliveries
+	backlog, err := queryAll(ctx, db.read, scanCount, `SELECT webhook_id, count(*), 0 FROM deliveries
 		WHERE webhook_id IN (SELECT id FROM webhooks WHERE workspace_id = ?) AND status = 'pending' GROUP BY webhook_id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("webhook backlog: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("webhook backlog: %w", err)
-		}
-		st := out[id]
-		st.Pending = n
-		out[id] = st
+	out := map[string]herald.WebhookStats{}
+	for _, c := range attempts {
+		out[c.id] = herald.WebhookStats{Attempts: c.n, Succeeded: c.m}
 	}
-	return out, rows.Err()
+	for _, c := range backlog {
+		st := out[c.id]
+		st.Pending = c.n
+		out[c.id] = st
+	}
+	return out, nil
 }
 
 // DisableFailingWebhooks disables active webhooks failing since failingSince.
 func (db *DB) DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*herald.Webhook, error) {
 	var out []*herald.Webhook
 	err := db.inTx(ctx, func(tx conn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE status = 'active' AND failing_since <= ?`, ms(failingSince))
+		var err error
+		out, err = queryAll(ctx, tx, scanWebhook, `SELECT `+webhookColumns+` FROM webhooks WHERE status = 'active' AND failing_since <= ?`, ms(failingSince))
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			w, err := scanWebhook(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, w)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, w := range out {

@@ -62,7 +62,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *herald.APIKey) error {
 
 const apiKeyColumns = `id, workspace_id, name, hash, prefix, created_at, revoked_at`
 
-func scanAPIKey(s interface{ Scan(...any) error }) (*herald.APIKey, error) {
+func scanAPIKey(s scanner) (*herald.APIKey, error) {
 	var k herald.APIKey
 	var created int64
 	var revoked sql.NullInt64
@@ -87,20 +87,11 @@ func (db *DB) FindAPIKey(ctx context.Context, hash string) (*herald.APIKey, erro
 
 // ListAPIKeys returns a workspace's keys, revoked ones included, newest first.
 func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string) ([]*herald.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE workspace_id = ? ORDER BY created_at DESC, id`, workspaceID)
+	keys, err := queryAll(ctx, db.read, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE workspace_id = ? ORDER BY created_at DESC, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
-	defer rows.Close()
-	var out []*herald.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return keys, nil
 }
 
 // RevokeAPIKey revokes a key of the workspace.
