@@ -1,5 +1,11 @@
 package herald
 
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
 // FieldType is the type of a record field. It decides how input is
 // validated, how values are stored and how filters compare them.
 type FieldType string
@@ -18,25 +24,76 @@ const (
 	FieldUUID FieldType = "UUID"
 )
 
-// Field describes one user-writable field of an object.
+// FieldTypes lists every field type a custom object's field may have.
+var FieldTypes = []FieldType{FieldText, FieldNumber, FieldBoolean, FieldDateTime, FieldEmail, FieldURL, FieldSelect, FieldRelation}
+
+// ParseFieldType accepts Twenty's type names (TEXT, DATE_TIME, EMAILS,
+// LINKS, ...) and the plain ones people write (text, date-time, email,
+// url, ...).
+func ParseFieldType(s string) (FieldType, bool) {
+	t := FieldType(strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(s)))
+	switch t {
+	case "DATETIME":
+		t = FieldDateTime
+	case "EMAIL":
+		t = FieldEmail
+	case "URL", "LINK":
+		t = FieldURL
+	}
+	return t, slices.Contains(FieldTypes, t)
+}
+
+// Field describes one user-writable field of an object. The JSON form is
+// both how the metadata API shows it and how the store keeps it.
 type Field struct {
-	Name string
-	Type FieldType
+	Name        string    `json:"name"`
+	Type        FieldType `json:"type"`
+	Label       string    `json:"label,omitempty"`
+	Description string    `json:"description,omitempty"`
 	// Options lists the allowed values of a SELECT field.
-	Options []string
+	Options []string `json:"options,omitempty"`
 	// Default is the value a SELECT field takes when a create omits it.
-	Default string
+	Default string `json:"defaultValue,omitempty"`
 	// Target is the singular name of the object a RELATION field points to.
-	Target string
+	Target string `json:"relationTarget,omitempty"`
 }
 
 // Object describes a kind of record: a standard one (person, company, ...)
 // or a custom one defined through the metadata API.
 type Object struct {
-	NameSingular string
-	NamePlural   string
-	Fields       []Field
-	Custom       bool
+	ID            string
+	WorkspaceID   string
+	NameSingular  string
+	NamePlural    string
+	LabelSingular string
+	LabelPlural   string
+	Description   string
+	Fields        []Field
+	Custom        bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Metadata events: a custom object was created, changed or deleted.
+const (
+	MetadataObject       = "metadata.object"
+	MetadataObjectPlural = "metadata.objects"
+)
+
+// ReservedName reports whether s cannot name a custom object or event: the
+// standard objects and the API's own path segments.
+func ReservedName(s string) bool {
+	switch strings.ToLower(s) {
+	case "batch", "restore", "metadata", "webhook", "webhooks", "delivery", "deliveries",
+		"event", "events", "object", "objects", "openapi", "apikey", "apikeys", "workspace", "workspaces":
+		return true
+	}
+	for _, o := range StandardObjects() {
+		if strings.EqualFold(s, o.NameSingular) || strings.EqualFold(s, o.NamePlural) {
+			return true
+		}
+	}
+	return false
 }
 
 // Field returns the field called name, and whether it exists.
@@ -74,7 +131,7 @@ func SystemFieldType(name string) (FieldType, bool) {
 // the caller may keep.
 func StandardObjects() []*Object {
 	return []*Object{
-		{NameSingular: "person", NamePlural: "people", Fields: []Field{
+		{NameSingular: "person", NamePlural: "people", LabelSingular: "Person", LabelPlural: "People", Fields: []Field{
 			{Name: "firstName", Type: FieldText},
 			{Name: "lastName", Type: FieldText},
 			{Name: "email", Type: FieldEmail},
@@ -83,14 +140,14 @@ func StandardObjects() []*Object {
 			{Name: "city", Type: FieldText},
 			{Name: "companyId", Type: FieldRelation, Target: "company"},
 		}},
-		{NameSingular: "company", NamePlural: "companies", Fields: []Field{
+		{NameSingular: "company", NamePlural: "companies", LabelSingular: "Company", LabelPlural: "Companies", Fields: []Field{
 			{Name: "name", Type: FieldText},
 			{Name: "domainName", Type: FieldURL},
 			{Name: "employees", Type: FieldNumber},
 			{Name: "address", Type: FieldText},
 			{Name: "idealCustomerProfile", Type: FieldBoolean},
 		}},
-		{NameSingular: "opportunity", NamePlural: "opportunities", Fields: []Field{
+		{NameSingular: "opportunity", NamePlural: "opportunities", LabelSingular: "Opportunity", LabelPlural: "Opportunities", Fields: []Field{
 			{Name: "name", Type: FieldText},
 			{Name: "amount", Type: FieldNumber},
 			{Name: "currencyCode", Type: FieldText},
@@ -99,11 +156,11 @@ func StandardObjects() []*Object {
 			{Name: "companyId", Type: FieldRelation, Target: "company"},
 			{Name: "pointOfContactId", Type: FieldRelation, Target: "person"},
 		}},
-		{NameSingular: "note", NamePlural: "notes", Fields: []Field{
+		{NameSingular: "note", NamePlural: "notes", LabelSingular: "Note", LabelPlural: "Notes", Fields: []Field{
 			{Name: "title", Type: FieldText},
 			{Name: "body", Type: FieldText},
 		}},
-		{NameSingular: "task", NamePlural: "tasks", Fields: []Field{
+		{NameSingular: "task", NamePlural: "tasks", LabelSingular: "Task", LabelPlural: "Tasks", Fields: []Field{
 			{Name: "title", Type: FieldText},
 			{Name: "body", Type: FieldText},
 			{Name: "dueAt", Type: FieldDateTime},

@@ -14,6 +14,7 @@ import (
 // its deliveries, nor the other way round.
 type Store interface {
 	WorkspaceStore
+	ObjectStore
 	RecordStore
 	WebhookStore
 	DeliveryStore
@@ -33,6 +34,33 @@ type WorkspaceStore interface {
 	FindAPIKey(ctx context.Context, hash string) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, workspaceID string) ([]*APIKey, error)
 	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+}
+
+// ObjectStore keeps custom objects. Each change is written with its
+// metadata event in one transaction, as record changes are.
+type ObjectStore interface {
+	// ListObjects returns the workspace's custom objects, oldest first.
+	ListObjects(ctx context.Context, workspaceID string) ([]*Object, error)
+	// FindObject returns the custom object whose id, singular or plural
+	// name is name, or ENOTFOUND.
+	FindObject(ctx context.Context, workspaceID, name string) (*Object, error)
+	// CreateObject stores a new custom object with its event. A name
+	// another object of the workspace has, as singular or plural, is
+	// ECONFLICT.
+	CreateObject(ctx context.Context, o *Object, ev *Event) error
+	// UpdateObject loads a custom object, lets fn change it and saves it
+	// with fn's event. Values of fields fn removed are deleted from the
+	// object's records, so a field added later under the same name starts
+	// empty.
+	UpdateObject(ctx context.Context, workspaceID, name string, fn func(*Object) (*Event, error)) (*Object, error)
+	// DeleteObject removes a custom object with fn's event. While records
+	// of it exist it is ECONFLICT, unless withRecords, which deletes them
+	// too; while another object's relation field points to it, it is
+	// ECONFLICT.
+	DeleteObject(ctx context.Context, workspaceID, name string, withRecords bool, fn func(*Object) (*Event, error)) (*Object, error)
+	// ListEventTypes returns the custom event names the workspace has
+	// published, sorted.
+	ListEventTypes(ctx context.Context, workspaceID string) ([]string, error)
 }
 
 // ChangeFunc inspects and changes a record inside the store's transaction

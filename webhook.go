@@ -73,14 +73,16 @@ func (w *Webhook) Matches(name string) bool {
 	return MatchOperations(w.Operations, name)
 }
 
-// MatchOperations reports whether any of ops matches the event name.
+// MatchOperations reports whether any of ops matches the event name. The
+// action is what follows the last dot, so "metadata.object.created"
+// matches "*.created" and "metadata.object.*".
 func MatchOperations(ops []string, name string) bool {
-	obj, action, ok := strings.Cut(name, ".")
+	obj, action, ok := cutLast(name)
 	if !ok {
 		return false
 	}
 	for _, op := range ops {
-		o, a, ok := strings.Cut(op, ".")
+		o, a, ok := cutLast(op)
 		if !ok {
 			continue
 		}
@@ -89,6 +91,14 @@ func MatchOperations(ops []string, name string) bool {
 		}
 	}
 	return false
+}
+
+func cutLast(s string) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
 }
 
 // Secrets returns the secrets that sign a delivery at now: the current one

@@ -24,17 +24,6 @@ func errorf404(format string, args ...any) error {
 	return herald.Errorf(herald.ENOTFOUND, format, args...)
 }
 
-// object resolves the {plural} path segment.
-func (s *Server) object(r *http.Request) (*herald.Object, error) {
-	plural := r.PathValue("plural")
-	for _, o := range herald.StandardObjects() {
-		if o.NamePlural == plural {
-			return o, nil
-		}
-	}
-	return nil, errorf404("unknown object %q: use people, companies, opportunities, notes or tasks", plural)
-}
-
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // recordJSON wraps rendered record bytes so they embed in a response.

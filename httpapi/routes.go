@@ -21,6 +21,12 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/{id}/replay", s.authed(s.replay))
 		m.HandleFunc("GET "+p+"/{id}/deliveries", s.authed(s.listDeliveries))
 	}
+	m.HandleFunc("GET /rest/metadata/objects", s.authed(s.listObjects))
+	m.HandleFunc("POST /rest/metadata/objects", s.authed(s.createObject))
+	m.HandleFunc("GET /rest/metadata/objects/{id}", s.authed(s.getObject))
+	m.HandleFunc("PATCH /rest/metadata/objects/{id}", s.authed(s.updateObject))
+	m.HandleFunc("DELETE /rest/metadata/objects/{id}", s.authed(s.deleteObject))
+	m.HandleFunc("POST /rest/events", s.authed(s.publishEvent))
 	m.HandleFunc("GET /rest/deliveries/{id}", s.authed(s.getDelivery))
 	m.HandleFunc("POST /rest/deliveries/{id}/retry", s.authed(s.retryDelivery))
 

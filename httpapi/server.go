@@ -204,6 +204,15 @@ func jsonTypeName(kind string) string {
 }
 
 // decodeOptional decodes a body that may be empty (then v is left as is).
+// decodeBody reads a required JSON body strictly into v.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}
+
 func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
 	b, err := readOptionalBody(w, r)
 	if err != nil || b == nil {

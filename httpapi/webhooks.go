@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -178,13 +177,8 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
 	var in webhookInput
-	if err := decodeStrict(body, &in); err != nil {
+	if err := decodeBody(w, r, &in); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -224,13 +218,8 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
 	var in webhookInput
-	if err := decodeStrict(body, &in); err != nil {
+	if err := decodeBody(w, r, &in); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -321,19 +310,6 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"deleteWebhook": map[string]string{"id": id}}})
-}
-
-// eventTypes lists every event name the workspace can emit.
-func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) {
-	var names []string
-	for _, o := range herald.StandardObjects() {
-		for _, a := range []string{herald.ActionCreated, herald.ActionUpdated, herald.ActionDeleted, herald.ActionRestored, herald.ActionDestroyed} {
-			names = append(names, o.NameSingular+"."+a)
-		}
-	}
-	names = append(names, herald.TestEventName)
-	slices.Sort(names)
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"eventTypes": names}})
 }
 
 // testWebhook sends a webhook.test event now and answers with the attempt.

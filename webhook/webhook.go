@@ -62,6 +62,17 @@ func CheckURL(raw string) (*url.URL, error) {
 // MaxOperations bounds the operations list of one webhook.
 const MaxOperations = 100
 
+// validDotted reports whether s is identifiers joined by dots, as the object
+// part of "metadata.object.created" is.
+func validDotted(s string) bool {
+	for part := range strings.SplitSeq(s, ".") {
+		if !record.ValidIdentifier(part) {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckOperations validates a webhook's operations list: each "object.action"
 // where either part may be "*". An empty list means every event ("*.*").
 func CheckOperations(ops []string) ([]string, error) {
@@ -73,8 +84,8 @@ func CheckOperations(ops []string) ([]string, error) {
 	}
 	out := make([]string, 0, len(ops))
 	for _, op := range ops {
-		o, a, ok := strings.Cut(op, ".")
-		if !ok || !(o == "*" || record.ValidIdentifier(o)) || !(a == "*" || record.ValidIdentifier(a)) {
+		i := strings.LastIndexByte(op, '.')
+		if i < 0 || !(op[:i] == "*" || validDotted(op[:i])) || !(op[i+1:] == "*" || record.ValidIdentifier(op[i+1:])) {
 			return nil, herald.FieldErrorf("operations", "operation %q must look like object.action, e.g. person.created, *.updated or *.*", op)
 		}
 		out = append(out, op)

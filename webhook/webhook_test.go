@@ -28,6 +28,11 @@ func TestMatchOperations(t *testing.T) {
 		{[]string{"company.created", "note.*"}, "note.deleted", true},
 		{nil, "person.created", false},
 		{[]string{"*.*"}, "malformed", false},
+		{[]string{"*.created"}, "metadata.object.created", true},
+		{[]string{"metadata.object.*"}, "metadata.object.deleted", true},
+		{[]string{"metadata.*"}, "metadata.object.deleted", false},
+		{[]string{"object.created"}, "metadata.object.created", false},
+		{[]string{"pet.*"}, "pet.created", true},
 	}
 	for _, tc := range tests {
 		if got := herald.MatchOperations(tc.ops, tc.event); got != tc.want {

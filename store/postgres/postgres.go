@@ -101,6 +101,8 @@ func (dialect) JSONField(name string, t herald.FieldType) string {
 	return expr + ` COLLATE "C"`
 }
 
+func (dialect) JSONRemove(name string) string { return "(data - '" + name + "')" }
+
 func (dialect) Like(expr, param string, insensitive bool) string {
 	return sqlbuild.Like(expr, param, insensitive)
 }

@@ -20,6 +20,8 @@ func (dialect) JSONField(name string, _ herald.FieldType) string {
 	return "json_extract(data, '$." + name + "')"
 }
 
+func (dialect) JSONRemove(name string) string { return "json_remove(data, '$." + name + "')" }
+
 func (dialect) Like(expr, param string, insensitive bool) string {
 	return sqlbuild.Like(expr, param, insensitive)
 }

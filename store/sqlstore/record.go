@@ -206,7 +206,16 @@ func (db *DB) ListRecords(ctx context.Context, q herald.RecordQuery) (*herald.Re
 
 // PublishEvents writes events that change no record and fans them out.
 func (db *DB) PublishEvents(ctx context.Context, events []*herald.Event) error {
-	if err := db.inTx(ctx, func(tx conn) error { return writeEvents(ctx, tx, events) }); err != nil {
+	err := db.inTx(ctx, func(tx conn) error {
+		for _, ev := range events {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO event_types (workspace_id, name, first_seen_at) VALUES (?, ?, ?)
+				ON CONFLICT DO NOTHING`, ev.WorkspaceID, ev.Name, ms(ev.Timestamp)); err != nil {
+				return err
+			}
+		}
+		return writeEvents(ctx, tx, events)
+	})
+	if err != nil {
 		return fmt.Errorf("publish events: %w", err)
 	}
 	return nil

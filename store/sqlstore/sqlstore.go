@@ -33,6 +33,8 @@ type Dialect interface {
 	// SkipLocked is appended to the claim's per-lane selects, so that
 	// concurrent claimers skip each other's rows instead of waiting.
 	SkipLocked() string
+	// JSONRemove returns the data column with a user field removed.
+	JSONRemove(name string) string
 }
 
 // DB is a herald.Store over two pools, which may be the same: writes go
