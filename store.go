@@ -152,6 +152,16 @@ type DeliveryStore interface {
 	// DisableFailingWebhooks disables every active webhook whose attempts
 	// have all failed since failingSince or earlier, and returns them.
 	DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*Webhook, error)
+	// QueueStats counts the pending deliveries and finds the oldest.
+	QueueStats(ctx context.Context) (QueueStats, error)
 	// NextDue returns when the earliest pending delivery becomes due.
 	NextDue(ctx context.Context) (time.Time, bool, error)
+}
+
+// QueueStats describes the deliveries waiting to be sent.
+type QueueStats struct {
+	Pending int
+	// OldestPending is when the oldest pending delivery was made; zero
+	// when none is pending.
+	OldestPending time.Time
 }

@@ -59,11 +59,18 @@ type Config struct {
 	// MaintenanceInterval is how often auto-disable and pruning run;
 	// default 1m.
 	MaintenanceInterval time.Duration
+	// Observer, when set, hears of every attempt (metrics).
+	Observer Observer
 	// Version goes in the User-Agent.
 	Version string
 	// Client sends the requests; default NewClient(PerEndpoint, nil).
 	Client *http.Client
 	Logger *slog.Logger
+}
+
+// Observer hears of every attempt the engine makes and what it decided.
+type Observer interface {
+	Attempted(c *herald.Claim, o herald.Outcome)
 }
 
 func (c *Config) setDefaults() {
@@ -310,6 +317,9 @@ func (e *Engine) run(laneID string, c *herald.Claim) {
 	defer e.attempts.Done()
 	res := e.send(e.attemptCtx, c)
 	o := e.outcome(c, res, true)
+	if !res.canceled {
+		e.observe(c, o)
+	}
 	e.results <- finished{outcome: o, canceled: res.canceled}
 	e.mu.Lock()
 	l := e.lanes[laneID]
@@ -355,10 +365,17 @@ func (e *Engine) outcome(c *herald.Claim, res result, retry bool) herald.Outcome
 	return o
 }
 
+func (e *Engine) observe(c *herald.Claim, o herald.Outcome) {
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.Attempted(c, o)
+	}
+}
+
 // SendNow makes one attempt of a claim outside the lanes, with no retry,
 // and records it: the test-event path, where the caller waits.
 func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error) {
 	o := e.outcome(c, e.send(ctx, c), false)
+	e.observe(c, o)
 	if err := e.store.CompleteDeliveries(context.WithoutCancel(ctx), []herald.Outcome{o}); err != nil {
 		return o, err
 	}

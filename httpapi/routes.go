@@ -7,6 +7,9 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		m.Handle("GET /metrics", s.Metrics)
+	}
 
 	// Webhooks, at both paths Twenty has used.
 	for _, p := range []string{"/rest/webhooks", "/rest/metadata/webhooks"} {

@@ -39,7 +39,10 @@ type Config struct {
 	// SecretOverlap is how long the replaced secret still signs after a
 	// rotation; default 24h.
 	SecretOverlap time.Duration
-	Version       string
+	// Metrics, when set, is served at GET /metrics without authentication,
+	// as Prometheus scrapers expect.
+	Metrics http.Handler
+	Version string
 }
 
 // Server is the REST API.

@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/netguard"
 )
 
@@ -138,14 +139,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.allowPrivate {
 		log.Warn("webhooks may target private and loopback addresses (" + netguard.Flag + ")")
 	}
+	meters := metrics.New(store, log)
 	engine := delivery.New(store, delivery.Config{
+		Observer: meters,
 		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,
 		Client:       delivery.NewClient(c.perEndpoint, guard.DialContext),
 		DisableAfter: never(c.disableAfter), Retention: never(c.retention), Lease: c.lease,
 	})
 	api := httpapi.New(httpapi.Config{
 		Store: store, Deliverer: engine, Logger: log, Version: version(),
-		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap,
+		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap, Metrics: meters.Handler(),
 	})
 	srv := &http.Server{
 		Handler:           api,

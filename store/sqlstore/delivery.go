@@ -357,6 +357,21 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return fromMS(at.Int64), at.Valid, nil
 }
 
+// QueueStats counts pending deliveries and finds the oldest, in one pass
+// over the pending index.
+func (db *DB) QueueStats(ctx context.Context) (herald.QueueStats, error) {
+	var st herald.QueueStats
+	var oldest sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM deliveries WHERE status = 'pending'`).Scan(&st.Pending, &oldest)
+	if err != nil {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	if oldest.Valid {
+		st.OldestPending = fromMS(oldest.Int64)
+	}
+	return st, nil
+}
+
 // ReplayDeliveries makes the webhook's matching events since a time due
 // again, in batches of replayBatch events per transaction so that a long
 // replay never holds the writer for long.

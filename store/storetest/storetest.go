@@ -391,8 +391,15 @@ func testOutbox(t *testing.T, s herald.Store) {
 func testClaiming(t *testing.T, s herald.Store) {
 	b := setup(t, s, "claim")
 	fast, slow := b.webhook(), b.webhook()
+	if st, err := s.QueueStats(b.ctx); err != nil || st.Pending != 0 || !st.OldestPending.IsZero() {
+		t.Fatalf("QueueStats of an empty queue = %+v, %v", st, err)
+	}
+	start := time.Now().Truncate(time.Millisecond)
 	for i := 0; i < 5; i++ {
 		b.create(fmt.Sprintf(`{"firstName":"P%d"}`, i))
+	}
+	if st, err := s.QueueStats(b.ctx); err != nil || st.Pending != 10 || st.OldestPending.Before(start) || st.OldestPending.After(time.Now()) {
+		t.Fatalf("QueueStats after 5 events to 2 webhooks = %+v, %v; want 10 pending since %v", st, err, start)
 	}
 	due, err := s.DueWebhooks(b.ctx, time.Now())
 	must(t, err)
