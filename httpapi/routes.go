@@ -2,47 +2,55 @@ package httpapi
 
 import "net/http"
 
+// handle registers a route and remembers its pattern, so that the OpenAPI
+// document can be checked against the routes that exist.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
 // routes lists the whole API surface.
 func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /readyz", s.readyz)
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
 	if s.Metrics != nil {
-		m.Handle("GET /metrics", s.Metrics)
+		s.handle("GET /metrics", s.Metrics.ServeHTTP)
 	}
 
 	// Webhooks, at both paths Twenty has used.
 	for _, p := range []string{"/rest/webhooks", "/rest/metadata/webhooks"} {
-		m.HandleFunc("GET "+p, s.authed(s.listWebhooks))
-		m.HandleFunc("POST "+p, s.authed(s.createWebhook))
-		m.HandleFunc("GET "+p+"/event-types", s.authed(s.eventTypes))
-		m.HandleFunc("GET "+p+"/{id}", s.authed(s.getWebhook))
-		m.HandleFunc("PATCH "+p+"/{id}", s.authed(s.updateWebhook))
-		m.HandleFunc("DELETE "+p+"/{id}", s.authed(s.deleteWebhook))
-		m.HandleFunc("POST "+p+"/{id}/test", s.authed(s.testWebhook))
-		m.HandleFunc("POST "+p+"/{id}/rotate-secret", s.authed(s.rotateSecret))
-		m.HandleFunc("POST "+p+"/{id}/replay", s.authed(s.replay))
-		m.HandleFunc("GET "+p+"/{id}/deliveries", s.authed(s.listDeliveries))
+		s.handle("GET "+p, s.authed(s.listWebhooks))
+		s.handle("POST "+p, s.authed(s.createWebhook))
+		s.handle("GET "+p+"/event-types", s.authed(s.eventTypes))
+		s.handle("GET "+p+"/{id}", s.authed(s.getWebhook))
+		s.handle("PATCH "+p+"/{id}", s.authed(s.updateWebhook))
+		s.handle("DELETE "+p+"/{id}", s.authed(s.deleteWebhook))
+		s.handle("POST "+p+"/{id}/test", s.authed(s.testWebhook))
+		s.handle("POST "+p+"/{id}/rotate-secret", s.authed(s.rotateSecret))
+		s.handle("POST "+p+"/{id}/replay", s.authed(s.replay))
+		s.handle("GET "+p+"/{id}/deliveries", s.authed(s.listDeliveries))
 	}
-	m.HandleFunc("GET /rest/metadata/objects", s.authed(s.listObjects))
-	m.HandleFunc("POST /rest/metadata/objects", s.authed(s.createObject))
-	m.HandleFunc("GET /rest/metadata/objects/{id}", s.authed(s.getObject))
-	m.HandleFunc("PATCH /rest/metadata/objects/{id}", s.authed(s.updateObject))
-	m.HandleFunc("DELETE /rest/metadata/objects/{id}", s.authed(s.deleteObject))
-	m.HandleFunc("POST /rest/events", s.authed(s.publishEvent))
-	m.HandleFunc("GET /rest/deliveries/{id}", s.authed(s.getDelivery))
-	m.HandleFunc("POST /rest/deliveries/{id}/retry", s.authed(s.retryDelivery))
+	s.handle("GET /rest/metadata/objects", s.authed(s.listObjects))
+	s.handle("POST /rest/metadata/objects", s.authed(s.createObject))
+	s.handle("GET /rest/metadata/objects/{id}", s.authed(s.getObject))
+	s.handle("PATCH /rest/metadata/objects/{id}", s.authed(s.updateObject))
+	s.handle("DELETE /rest/metadata/objects/{id}", s.authed(s.deleteObject))
+	s.handle("POST /rest/events", s.authed(s.publishEvent))
+	s.handle("GET /rest/deliveries/{id}", s.authed(s.getDelivery))
+	s.handle("POST /rest/deliveries/{id}/retry", s.authed(s.retryDelivery))
 
 	// Records of every object.
-	m.HandleFunc("GET /rest/{plural}", s.authed(s.listRecords))
-	m.HandleFunc("POST /rest/{plural}", s.authed(s.createRecord))
-	m.HandleFunc("POST /rest/batch/{plural}", s.authed(s.createRecords))
-	m.HandleFunc("GET /rest/{plural}/{id}", s.authed(s.getRecord))
-	m.HandleFunc("PATCH /rest/{plural}/{id}", s.authed(s.updateRecord))
-	m.HandleFunc("DELETE /rest/{plural}/{id}", s.authed(s.deleteRecord))
-	m.HandleFunc("PATCH /rest/restore/{plural}/{id}", s.authed(s.restoreRecord))
+	s.handle("GET /rest/{plural}", s.authed(s.listRecords))
+	s.handle("POST /rest/{plural}", s.authed(s.createRecord))
+	s.handle("POST /rest/batch/{plural}", s.authed(s.createRecords))
+	s.handle("GET /rest/{plural}/{id}", s.authed(s.getRecord))
+	s.handle("PATCH /rest/{plural}/{id}", s.authed(s.updateRecord))
+	s.handle("DELETE /rest/{plural}/{id}", s.authed(s.deleteRecord))
+	s.handle("PATCH /rest/restore/{plural}/{id}", s.authed(s.restoreRecord))
+	s.handle("GET /rest/open-api", s.openAPI)
 
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// Not a route: everything else is a JSON 404.
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errorf404("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 }

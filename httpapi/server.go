@@ -49,6 +49,8 @@ type Config struct {
 type Server struct {
 	Config
 	mux *http.ServeMux
+	// patterns are the routes' ServeMux patterns, in registration order.
+	patterns []string
 }
 
 // New returns the API handler.
@@ -80,16 +82,9 @@ func apiKey(r *http.Request) *herald.APIKey {
 // authed wraps h with Bearer API key authentication.
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		token = strings.TrimSpace(token)
-		if !ok || token == "" {
-			s.error(w, r, herald.Errorf(herald.EUNAUTHENTICATED, "missing API key: send Authorization: Bearer <key>"))
-			return
-		}
-		k, err := s.Store.FindAPIKey(r.Context(), herald.HashAPIKey(token))
-		if herald.ErrorCode(err) == herald.ENOTFOUND {
-			s.error(w, r, herald.Errorf(herald.EUNAUTHENTICATED, "invalid or revoked API key"))
-			return
+		k, err := s.authenticate(r)
+		if err == nil && k == nil {
+			err = herald.Errorf(herald.EUNAUTHENTICATED, "missing API key: send Authorization: Bearer <key>")
 		}
 		if err != nil {
 			s.error(w, r, err)
@@ -97,6 +92,25 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey, k)))
 	}
+}
+
+// authenticate returns the API key a request carries: nil when it carries
+// none, an error when it is wrong.
+func (s *Server) authenticate(r *http.Request) (*herald.APIKey, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, nil
+	}
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		return nil, herald.Errorf(herald.EUNAUTHENTICATED, "malformed Authorization header: send Authorization: Bearer <key>")
+	}
+	k, err := s.Store.FindAPIKey(r.Context(), herald.HashAPIKey(token))
+	if herald.ErrorCode(err) == herald.ENOTFOUND {
+		return nil, herald.Errorf(herald.EUNAUTHENTICATED, "invalid or revoked API key")
+	}
+	return k, err
 }
 
 var statusOf = map[string]int{

@@ -1,0 +1,392 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/heraldhq/herald"
+)
+
+// The OpenAPI 3 document is built from the registered routes and the
+// workspace's objects, so records of custom objects are documented with
+// their own fields, as Twenty's /rest/open-api does. Each route's
+// description lives in opDocs below; a test checks that the two agree.
+
+// doc is a JSON object of the document.
+type doc = map[string]any
+
+// opDoc describes one route.
+type opDoc struct {
+	summary string
+	tag     string
+	query   []param
+	// body is the request body's schema (nil: none); bodyOptional says
+	// it may be left out.
+	body         func(o *herald.Object) doc
+	bodyOptional bool
+	status       int
+	// resp is the success response's schema; nil for non-JSON answers.
+	resp   func(o *herald.Object) doc
+	public bool
+}
+
+type param struct{ name, typ, desc string }
+
+func ref(name string) doc { return doc{"$ref": "#/components/schemas/" + name} }
+
+func static(d doc) func(*herald.Object) doc { return func(*herald.Object) doc { return d } }
+
+// data wraps v in the API's {"data": {key: v}} envelope.
+func data(key string, v doc) doc {
+	return obj(doc{"data": obj(doc{key: v})})
+}
+
+func obj(props doc, required ...string) doc {
+	d := doc{"type": "object", "properties": props}
+	if len(required) > 0 {
+		d["required"] = required
+	}
+	return d
+}
+
+func arr(items doc) doc { return doc{"type": "array", "items": items} }
+
+func str(format string) doc {
+	if format == "" {
+		return doc{"type": "string"}
+	}
+	return doc{"type": "string", "format": format}
+}
+
+var pageInfo = obj(doc{
+	"hasNextPage": doc{"type": "boolean"}, "hasPreviousPage": doc{"type": "boolean"},
+	"startCursor": nullable(str("")), "endCursor": nullable(str("")),
+})
+
+func nullable(d doc) doc {
+	out := doc{"nullable": true}
+	for k, v := range d {
+		out[k] = v
+	}
+	return out
+}
+
+var (
+	limitParam = param{"limit", "integer", "Page size, 1 to 200; default 60."}
+	idDoc      = static(obj(doc{"id": str("")}))
+)
+
+func recordData(prefix string, plural bool) func(o *herald.Object) doc {
+	return func(o *herald.Object) doc {
+		if plural {
+			return data(prefix+capitalize(o.NamePlural), arr(ref(schemaName(o))))
+		}
+		return data(prefix+capitalize(o.NameSingular), ref(schemaName(o)))
+	}
+}
+
+// opDocs documents every route, keyed by its ServeMux pattern. The two
+// webhook prefixes share their entries.
+var opDocs = map[string]opDoc{
+	"GET /healthz":                 {summary: "Liveness: the process answers", tag: "Operations", public: true, status: 200, resp: static(obj(doc{"status": str("")}))},
+	"GET /readyz":                  {summary: "Readiness: the database answers", tag: "Operations", public: true, status: 200, resp: static(obj(doc{"status": str("")}))},
+	"GET /metrics":                 {summary: "Prometheus metrics (text format)", tag: "Operations", public: true, status: 200},
+	"GET /rest/open-api":           {summary: "This document; with an API key it includes the workspace's custom objects", tag: "Operations", public: true, status: 200, resp: static(doc{"type": "object"})},
+	"GET {wh}":                     {summary: "List webhooks with their delivery health", tag: "Webhooks", status: 200, resp: static(obj(doc{"data": obj(doc{"webhooks": arr(ref("Webhook"))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}}))},
+	"POST {wh}":                    {summary: "Create a webhook; active at once", tag: "Webhooks", body: static(ref("WebhookInput")), status: 201, resp: static(data("createWebhook", ref("Webhook")))},
+	"GET {wh}/event-types":         {summary: "Every event name the workspace can emit", tag: "Webhooks", status: 200, resp: static(data("eventTypes", arr(str(""))))},
+	"GET {wh}/{id}":                {summary: "Get a webhook with its delivery health", tag: "Webhooks", status: 200, resp: static(data("webhook", ref("Webhook")))},
+	"PATCH {wh}/{id}":              {summary: "Change a webhook; status active re-enables it", tag: "Webhooks", body: static(ref("WebhookInput")), status: 200, resp: static(data("updateWebhook", ref("Webhook")))},
+	"DELETE {wh}/{id}":             {summary: "Delete a webhook with its delivery log", tag: "Webhooks", status: 200, resp: static(data("deleteWebhook", obj(doc{"id": str("uuid")})))},
+	"POST {wh}/{id}/test":          {summary: "Send a webhook.test event now and return the attempt", tag: "Webhooks", status: 200, resp: static(data("testWebhook", obj(doc{"deliveryId": str(""), "eventId": str(""), "status": str(""), "attempt": ref("Attempt")})))},
+	"POST {wh}/{id}/rotate-secret": {summary: "Replace the secret; the old one keeps signing for the overlap (default 24h)", tag: "Webhooks", body: static(obj(doc{"secret": str("")})), bodyOptional: true, status: 200, resp: static(data("rotateWebhookSecret", ref("Webhook")))},
+	"POST {wh}/{id}/replay":        {summary: "Send again every matching event since a time", tag: "Webhooks", body: static(obj(doc{"since": str("date-time")}, "since")), status: 200, resp: static(data("replayWebhook", obj(doc{"webhookId": str("uuid"), "since": str("date-time"), "replayed": doc{"type": "integer"}})))},
+	"GET {wh}/{id}/deliveries": {summary: "A webhook's deliveries, newest first", tag: "Deliveries",
+		query:  []param{{"status", "string", "pending, delivered, failed or skipped"}, {"event", "string", "Event name, e.g. person.created"}, limitParam, {"starting_after", "string", "endCursor of the previous page"}},
+		status: 200, resp: static(obj(doc{"data": obj(doc{"deliveries": arr(ref("Delivery"))}), "pageInfo": pageInfo}))},
+	"GET /rest/deliveries/{id}":        {summary: "A delivery with its request body and every attempt", tag: "Deliveries", status: 200, resp: static(data("delivery", ref("DeliveryDetail")))},
+	"POST /rest/deliveries/{id}/retry": {summary: "Make a delivery due now, whatever its status", tag: "Deliveries", status: 202, resp: static(data("retryDelivery", ref("Delivery")))},
+	"GET /rest/metadata/objects":       {summary: "List objects, standard and custom", tag: "Metadata", status: 200, resp: static(obj(doc{"data": obj(doc{"objects": arr(ref("Object"))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}}))},
+	"POST /rest/metadata/objects":      {summary: "Create a custom object (emits metadata.object.created)", tag: "Metadata", body: static(ref("ObjectInput")), status: 201, resp: static(data("createOneObject", ref("Object")))},
+	"GET /rest/metadata/objects/{id}":  {summary: "Get an object by id or name", tag: "Metadata", status: 200, resp: static(data("object", ref("Object")))},
+	"PATCH /rest/metadata/objects/{id}": {summary: "Change a custom object's labels, description or fields (fields replaces the list)", tag: "Metadata",
+		body: static(ref("ObjectInput")), status: 200, resp: static(data("updateOneObject", ref("Object")))},
+	"DELETE /rest/metadata/objects/{id}": {summary: "Delete a custom object", tag: "Metadata",
+		query:  []param{{"withRecords", "boolean", "Delete its records too; without it, an object with records is not deleted (409)"}},
+		status: 200, resp: static(data("deleteOneObject", obj(doc{"id": str("uuid")})))},
+	"POST /rest/events": {summary: "Publish a custom event, delivered like record events", tag: "Events", body: static(ref("EventInput")), status: 201,
+		resp: static(data("publishEvent", obj(doc{"id": str(""), "event": str(""), "timestamp": str("date-time"), "data": doc{"type": "object"}})))},
+	"GET /rest/{plural}": {summary: "List records", tag: "Records",
+		query: []param{limitParam, {"starting_after", "string", "Cursor: records after it"}, {"ending_before", "string", "Cursor: records before it"},
+			{"filter", "string", "Twenty's filter syntax, e.g. city[eq]:Paris,or(age[gte]:18,vip[eq]:true)"}, {"order_by", "string", "e.g. createdAt[DescNullsLast]"}},
+		status: 200, resp: func(o *herald.Object) doc {
+			return obj(doc{"data": obj(doc{o.NamePlural: arr(ref(schemaName(o)))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}})
+		}},
+	"POST /rest/{plural}":       {summary: "Create a record", tag: "Records", body: inputRef, status: 201, resp: recordData("create", false)},
+	"POST /rest/batch/{plural}": {summary: "Create up to 60 records at once, all or none", tag: "Records", body: func(o *herald.Object) doc { return arr(inputRef(o)) }, status: 201, resp: recordData("create", true)},
+	"GET /rest/{plural}/{id}":   {summary: "Get a record", tag: "Records", status: 200, resp: func(o *herald.Object) doc { return data(o.NameSingular, ref(schemaName(o))) }},
+	"PATCH /rest/{plural}/{id}": {summary: "Change a record's fields", tag: "Records", body: inputRef, status: 200, resp: recordData("update", false)},
+	"DELETE /rest/{plural}/{id}": {summary: "Delete a record (soft unless soft_delete=false)", tag: "Records", query: []param{{"soft_delete", "boolean", "false destroys the record for good"}}, status: 200, resp: func(o *herald.Object) doc {
+		return data("delete"+capitalize(o.NameSingular), obj(doc{"id": str("uuid")}))
+	}},
+	"PATCH /rest/restore/{plural}/{id}": {summary: "Restore a soft-deleted record", tag: "Records", status: 200, resp: recordData("restore", false)},
+}
+
+func inputRef(o *herald.Object) doc { return ref(schemaName(o) + "Input") }
+
+// webhookPrefixes are the two paths webhooks are served at.
+var webhookPrefixes = []string{"/rest/webhooks", "/rest/metadata/webhooks"}
+
+// docKey maps a route pattern to its opDocs key.
+func docKey(pattern string) string {
+	method, path, _ := strings.Cut(pattern, " ")
+	for _, p := range webhookPrefixes {
+		if rest, ok := strings.CutPrefix(path, p); ok && (rest == "" || rest[0] == '/') {
+			return method + " {wh}" + rest
+		}
+	}
+	return pattern
+}
+
+func schemaName(o *herald.Object) string { return capitalize(o.NameSingular) }
+
+// openAPI serves the document: standard objects for anyone, the caller's
+// custom objects too when the request carries an API key.
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	k, err := s.authenticate(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	objs := herald.StandardObjects()
+	if k != nil {
+		if objs, err = s.objects(r.Context(), k.WorkspaceID); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, s.OpenAPI(r.Context(), objs))
+}
+
+// OpenAPI returns the OpenAPI 3 document of the API with objs' records.
+func (s *Server) OpenAPI(_ context.Context, objs []*herald.Object) doc {
+	paths := doc{}
+	for _, pattern := range s.patterns {
+		method, path, _ := strings.Cut(pattern, " ")
+		od, ok := opDocs[docKey(pattern)]
+		if !ok {
+			continue // the test reports it
+		}
+		if !strings.Contains(path, "{plural}") {
+			addOp(paths, path, method, od, nil)
+			continue
+		}
+		for _, o := range objs {
+			addOp(paths, strings.Replace(path, "{plural}", o.NamePlural, 1), method, od, o)
+		}
+	}
+	schemas := baseSchemas()
+	for _, o := range objs {
+		schemas[schemaName(o)], schemas[schemaName(o)+"Input"] = recordSchemas(o)
+	}
+	return doc{
+		"openapi": "3.0.3",
+		"info": doc{
+			"title": "Herald API", "version": s.Version,
+			"description": "A headless CRM core whose every change is delivered as a signed webhook. " +
+				"Errors are {\"error\":{\"code\",\"message\",\"field\"}}.",
+		},
+		"servers":    []doc{{"url": "/"}},
+		"security":   []doc{{"bearerAuth": []string{}}},
+		"paths":      paths,
+		"components": doc{"schemas": schemas, "securitySchemes": doc{"bearerAuth": doc{"type": "http", "scheme": "bearer", "description": "An API key of the workspace"}}},
+	}
+}
+
+func addOp(paths doc, path, method string, od opDoc, o *herald.Object) {
+	item, _ := paths[path].(doc)
+	if item == nil {
+		item = doc{}
+		paths[path] = item
+	}
+	tag := od.tag
+	summary := od.summary
+	if o != nil {
+		tag = o.LabelPlural
+		summary += " (" + o.NameSingular + ")"
+	}
+	op := doc{"summary": summary, "tags": []string{tag}, "operationId": operationID(method, path)}
+	var params []doc
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") {
+			params = append(params, doc{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": str("")})
+		}
+	}
+	for _, q := range od.query {
+		params = append(params, doc{"name": q.name, "in": "query", "description": q.desc, "schema": doc{"type": q.typ}})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	if od.body != nil {
+		op["requestBody"] = doc{"required": !od.bodyOptional, "content": doc{"application/json": doc{"schema": od.body(o)}}}
+	}
+	ok := doc{"description": http.StatusText(od.status)}
+	if od.resp != nil {
+		ok["content"] = doc{"application/json": doc{"schema": od.resp(o)}}
+	} else {
+		ok["content"] = doc{"text/plain": doc{"schema": str("")}}
+	}
+	responses := doc{fmt.Sprint(od.status): ok}
+	if od.public {
+		op["security"] = []doc{}
+	} else {
+		responses["401"] = errorResponse("No API key, or a wrong one")
+	}
+	responses["default"] = errorResponse("Any error: 400 bad input, 404, 409, 413, 422, ...")
+	op["responses"] = responses
+	item[strings.ToLower(method)] = op
+}
+
+func errorResponse(desc string) doc {
+	return doc{"description": desc, "content": doc{"application/json": doc{"schema": ref("Error")}}}
+}
+
+// operationID names an operation from its method and concrete path, e.g.
+// GET /rest/people/{id} → getRestPeopleId.
+func operationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, seg := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '-' || r == '{' || r == '}' }) {
+		b.WriteString(capitalize(seg))
+	}
+	return b.String()
+}
+
+// fieldSchema is the JSON schema of a field's value.
+func fieldSchema(f herald.Field) doc {
+	var d doc
+	switch f.Type {
+	case herald.FieldNumber:
+		d = doc{"type": "number"}
+	case herald.FieldBoolean:
+		d = doc{"type": "boolean"}
+	case herald.FieldDateTime:
+		d = str("date-time")
+	case herald.FieldEmail:
+		d = str("email")
+	case herald.FieldRelation, herald.FieldUUID:
+		d = str("uuid")
+	case herald.FieldSelect:
+		d = doc{"type": "string", "enum": append(append([]any{}, toAny(f.Options)...), nil)}
+	default:
+		d = str("")
+	}
+	d["nullable"] = true
+	if f.Description != "" {
+		d["description"] = f.Description
+	} else if f.Target != "" {
+		d["description"] = "id of a " + f.Target
+	}
+	return d
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// recordSchemas returns the schema of o's records and of their input.
+func recordSchemas(o *herald.Object) (rec, input doc) {
+	props := doc{"id": str("uuid")}
+	in := doc{"id": doc{"type": "string", "format": "uuid", "description": "Optional on create: the record's id"}}
+	for _, f := range o.Fields {
+		props[f.Name] = fieldSchema(f)
+		in[f.Name] = fieldSchema(f)
+	}
+	props["createdAt"], props["updatedAt"] = str("date-time"), str("date-time")
+	props["deletedAt"], props["createdBy"] = nullable(str("date-time")), str("")
+	rec = obj(props, "id", "createdAt", "updatedAt", "deletedAt", "createdBy")
+	rec["description"] = o.Description
+	input = obj(in)
+	input["additionalProperties"] = false
+	return rec, input
+}
+
+func baseSchemas() doc {
+	fieldTypes := make([]any, len(herald.FieldTypes))
+	for i, t := range herald.FieldTypes {
+		fieldTypes[i] = string(t)
+	}
+	field := obj(doc{
+		"name": str(""), "type": doc{"type": "string", "enum": fieldTypes, "description": "Also accepted: text, number, boolean, date-time, email, url, select, relation"},
+		"label": str(""), "description": str(""), "options": arr(str("")), "defaultValue": str(""), "relationTarget": str(""),
+	}, "name", "type")
+	attempt := obj(doc{
+		"number": doc{"type": "integer"}, "startedAt": str("date-time"), "statusCode": nullable(doc{"type": "integer"}),
+		"latencyMs": doc{"type": "number"}, "error": str(""), "responseBody": str(""),
+	})
+	delivery := doc{
+		"id": str(""), "webhookId": str("uuid"), "eventId": str(""), "event": str(""),
+		"status":       doc{"type": "string", "enum": []string{"pending", "delivered", "failed", "skipped"}},
+		"attemptCount": doc{"type": "integer"}, "nextAttemptAt": nullable(str("date-time")), "lastStatusCode": nullable(doc{"type": "integer"}),
+		"lastError": str(""), "lastLatencyMs": doc{"type": "number"},
+		"createdAt": str("date-time"), "updatedAt": str("date-time"), "completedAt": nullable(str("date-time")),
+	}
+	detail := doc{"payload": doc{"type": "object", "description": "The body Herald sends (DESIGN.md §5)"}, "attempts": arr(ref("Attempt"))}
+	for k, v := range delivery {
+		detail[k] = v
+	}
+	return doc{
+		"Error": obj(doc{"error": obj(doc{"code": str(""), "message": str(""), "field": str("")}, "code", "message")}, "error"),
+		"Webhook": obj(doc{
+			"id": str("uuid"), "targetUrl": str("uri"), "operations": arr(str("")), "description": str(""),
+			"secret": str(""), "status": doc{"type": "string", "enum": []string{"active", "disabled"}},
+			"payloadFormat":  doc{"type": "string", "enum": []string{"herald", "twenty"}},
+			"disabledReason": str(""), "disabledAt": nullable(str("date-time")), "previousSecretExpiresAt": str("date-time"),
+			"health": obj(doc{
+				"window": str(""), "attempts": doc{"type": "integer"}, "succeeded": doc{"type": "integer"},
+				"successRate": nullable(doc{"type": "number"}), "pending": doc{"type": "integer"},
+				"lastSuccessAt": nullable(str("date-time")), "lastFailureAt": nullable(str("date-time")),
+				"lastError": str(""), "failingSince": nullable(str("date-time")),
+			}),
+			"createdAt": str("date-time"), "updatedAt": str("date-time"),
+		}),
+		"WebhookInput": obj(doc{
+			"targetUrl": str("uri"), "operations": arr(str("")), "description": str(""), "secret": str(""),
+			"status":        doc{"type": "string", "enum": []string{"active", "disabled"}},
+			"payloadFormat": doc{"type": "string", "enum": []string{"herald", "twenty"}},
+		}),
+		"Attempt":        attempt,
+		"Delivery":       obj(delivery),
+		"DeliveryDetail": obj(detail),
+		"Field":          field,
+		"Object": obj(doc{
+			"id": str("uuid"), "nameSingular": str(""), "namePlural": str(""), "labelSingular": str(""), "labelPlural": str(""),
+			"description": str(""), "isCustom": doc{"type": "boolean"}, "fields": arr(ref("Field")),
+			"createdAt": nullable(str("date-time")), "updatedAt": nullable(str("date-time")),
+		}),
+		"ObjectInput": obj(doc{
+			"nameSingular": str(""), "namePlural": str(""), "labelSingular": str(""), "labelPlural": str(""),
+			"description": str(""), "fields": arr(ref("Field")),
+		}),
+		"EventInput": obj(doc{"event": doc{"type": "string", "example": "invoice.paid"}, "data": doc{"type": "object"}}, "event"),
+	}
+}
+
+// sortedPaths lists a document's paths, for tests.
+func sortedPaths(d doc) []string {
+	paths := d["paths"].(doc)
+	out := make([]string, 0, len(paths))
+	for p := range paths {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
