@@ -36,6 +36,7 @@ Usage:
   herald apikey create [flags] print a new API key
   herald apikey list [flags]   list API keys
   herald apikey revoke ID      revoke an API key
+  herald listen [flags]        receive webhooks locally: verify, print, forward
   herald version               print the version
 
 Run "herald <command> -h" for a command's flags.
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "apikey":
 		return apikey(ctx, args[1:], getenv, stdout, stderr)
+	case "listen":
+		return listenCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "herald", version())
 		return nil

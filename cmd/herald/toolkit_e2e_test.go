@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -229,10 +231,10 @@ func TestMetricsMoveWithDeliveries(t *testing.T) {
 	m := scrape(t, p.URL)
 	// 4 attempts per failing delivery (3 retries): 3 retrying, 1 failed, each.
 	for series, want := range map[string]float64{
-		`herald_deliveries_total{outcome="retrying"}`:                             9,
+		`herald_deliveries_total{outcome="retrying"}`:                           9,
 		`herald_webhook_failures_total{code="503",webhook_id="` + downID + `"}`: 12,
-		`herald_attempt_duration_seconds_count{result="success"}`:                3,
-		`herald_attempt_duration_seconds_count{result="failure"}`:                12,
+		`herald_attempt_duration_seconds_count{result="success"}`:               3,
+		`herald_attempt_duration_seconds_count{result="failure"}`:               12,
 		`herald_queue_depth`: 0,
 	} {
 		if m[series] != want {
@@ -242,4 +244,43 @@ func TestMetricsMoveWithDeliveries(t *testing.T) {
 	if _, ok := m["herald_queue_oldest_pending_age_seconds"]; !ok {
 		t.Error("no herald_queue_oldest_pending_age_seconds")
 	}
+}
+
+func TestListenVerifiesPrintsAndForwards(t *testing.T) {
+	t.Parallel()
+	p := startHerald(t, t.TempDir()+"/herald.db")
+	app := newReceiver(t, func(int, *http.Request) int { return 202 })
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	cmd := exec.Command(heraldBin, "listen", "--port", "0", "--forward", app.URL)
+	cmd.Env = append(os.Environ(), "HERALD_WEBHOOK_SECRET="+secret)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	var url string
+	waitFor(t, "herald listen to start", 10*time.Second, func() bool {
+		m := regexp.MustCompile(`Listening on (http://\S+):`).FindStringSubmatch(out.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	})
+	id, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+url+`","secret":"`+secret+`"}`)
+	createPeople(t, p, p.APIKey, "Ada")
+	waitFor(t, "the event printed and forwarded", 20*time.Second, func() bool {
+		return strings.Contains(out.String(), "answered 202") && len(app.requests()) == 1
+	})
+	for _, want := range []string{"person.created  evt_", "✓ Twenty and Standard Webhooks signatures verified", `"firstName": "Ada"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("herald listen printed no %q:\n%s", want, out)
+		}
+	}
+	checkRequest(t, app.requests()[0], secret) // forwarded with its signatures intact
+	waitFor(t, "the delivery log to show the application's 202", 10*time.Second, func() bool {
+		_, d := call(t, "GET", p.URL+"/rest/webhooks/"+id+"/deliveries?status=delivered", p.APIKey, "")
+		ds := dig(d, "data", "deliveries").([]any)
+		return len(ds) == 1 && ds[0].(map[string]any)["lastStatusCode"] == 202.0
+	})
 }
