@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// TestResponsesMatchOpenAPI calls every kind of route of a live server and
+// checks each answer against the schema /rest/open-api documents for it,
+// so the document describes what the server really sends.
+func TestResponsesMatchOpenAPI(t *testing.T) {
+	t.Parallel()
+	p := startHerald(t, t.TempDir()+"/herald.db", "--log-format", "json", "--log-level", "info")
+	key := p.APIKey
+	rc := newReceiver(t, nil)
+	hookID, _ := createWebhook(t, p, key, `{"targetUrl":"`+rc.URL+`"}`)
+	if code, out := call(t, "POST", p.URL+"/rest/metadata/objects", key, `{"nameSingular":"pet","namePlural":"pets","fields":[{"name":"kind","type":"select","options":["DOG"]},{"name":"age","type":"number"}]}`); code != 201 {
+		t.Fatalf("create pet object: %d %v", code, out)
+	}
+
+	req, _ := http.NewRequest("GET", p.URL+"/rest/open-api", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("served document is not valid OpenAPI 3: %v", err)
+	}
+
+	// check makes a call and validates its answer against path's schema.
+	check := func(method, path, url, body string, status int) map[string]any {
+		t.Helper()
+		code, out := call(t, method, p.URL+url, key, body)
+		if code != status {
+			t.Fatalf("%s %s: %d %v, want %d", method, url, code, out, status)
+		}
+		item := doc.Paths.Value(path)
+		if item == nil || item.GetOperation(method) == nil {
+			t.Fatalf("%s %s is not documented", method, path)
+		}
+		r := item.GetOperation(method).Responses.Status(status)
+		if r == nil || r.Value.Content.Get("application/json") == nil {
+			t.Fatalf("%s %s: no documented %d JSON response", method, path, status)
+		}
+		var v any
+		b, _ := json.Marshal(out)
+		_ = json.Unmarshal(b, &v)
+		if err := r.Value.Content.Get("application/json").Schema.Value.VisitJSON(v, openapi3.MultiErrors()); err != nil {
+			t.Errorf("%s %s answer does not match the document: %v\n%s", method, url, err, b)
+		}
+		return out
+	}
+
+	check("GET", "/healthz", "/healthz", "", 200)
+	check("GET", "/readyz", "/readyz", "", 200)
+	person := check("POST", "/rest/people", "/rest/people", `{"firstName":"Ada","email":"ada@example.com"}`, 201)
+	pid := dig(person, "data", "createPerson", "id").(string)
+	check("GET", "/rest/people", "/rest/people?limit=5", "", 200)
+	check("GET", "/rest/people/{id}", "/rest/people/"+pid, "", 200)
+	check("PATCH", "/rest/people/{id}", "/rest/people/"+pid, `{"city":"London"}`, 200)
+	check("POST", "/rest/batch/companies", "/rest/batch/companies", `[{"name":"Acme","employees":12}]`, 201)
+	pet := check("POST", "/rest/pets", "/rest/pets", `{"age":3}`, 201)
+	check("GET", "/rest/pets/{id}", "/rest/pets/"+dig(pet, "data", "createPet", "id").(string), "", 200)
+	check("DELETE", "/rest/people/{id}", "/rest/people/"+pid, "", 200)
+	check("PATCH", "/rest/restore/people/{id}", "/rest/restore/people/"+pid, "", 200)
+	check("GET", "/rest/metadata/objects", "/rest/metadata/objects", "", 200)
+	check("GET", "/rest/metadata/objects/{id}", "/rest/metadata/objects/pet", "", 200)
+	check("PATCH", "/rest/metadata/objects/{id}", "/rest/metadata/objects/pet", `{"description":"Pets"}`, 200)
+	check("POST", "/rest/events", "/rest/events", `{"event":"invoice.paid","data":{"amount":1}}`, 201)
+	check("GET", "/rest/webhooks/event-types", "/rest/webhooks/event-types", "", 200)
+	waitFor(t, "deliveries", 10*time.Second, func() bool { return len(rc.requests()) >= 5 })
+	check("GET", "/rest/webhooks", "/rest/webhooks", "", 200)
+	check("GET", "/rest/metadata/webhooks/{id}", "/rest/metadata/webhooks/"+hookID, "", 200)
+	check("PATCH", "/rest/webhooks/{id}", "/rest/webhooks/"+hookID, `{"description":"all events"}`, 200)
+	check("POST", "/rest/webhooks/{id}/test", "/rest/webhooks/"+hookID+"/test", "", 200)
+	check("POST", "/rest/webhooks/{id}/rotate-secret", "/rest/webhooks/"+hookID+"/rotate-secret", "", 200)
+	check("POST", "/rest/webhooks/{id}/replay", "/rest/webhooks/"+hookID+"/replay", `{"since":"2020-01-01T00:00:00Z"}`, 200)
+	list := check("GET", "/rest/webhooks/{id}/deliveries", "/rest/webhooks/"+hookID+"/deliveries?limit=3", "", 200)
+	dlv := dig(list, "data", "deliveries").([]any)[0].(map[string]any)["id"].(string)
+	check("GET", "/rest/deliveries/{id}", "/rest/deliveries/"+dlv, "", 200)
+	check("POST", "/rest/deliveries/{id}/retry", "/rest/deliveries/"+dlv+"/retry", "", 202)
+	check("DELETE", "/rest/metadata/objects/{id}", "/rest/metadata/objects/pet?withRecords=true", "", 200)
+	check("DELETE", "/rest/webhooks/{id}", "/rest/webhooks/"+hookID, "", 200)
+
+	// Errors have the documented shape too.
+	code, out := call(t, "POST", p.URL+"/rest/people", key, `{"age":1}`)
+	errSchema := doc.Components.Schemas["Error"].Value
+	var v any
+	b, _ := json.Marshal(out)
+	_ = json.Unmarshal(b, &v)
+	if err := errSchema.VisitJSON(v); code != 400 || err != nil {
+		t.Errorf("error answer %d %s: %v", code, b, err)
+	}
+
+	// --log-format json: every log line is one JSON object.
+	p.stop()
+	lines := strings.Split(strings.TrimSpace(p.logs.String()), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("expected startup and shutdown logs, got %q", p.logs)
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["msg"] == nil || rec["level"] == nil {
+			t.Errorf("log line is not a slog JSON record: %q", l)
+		}
+	}
+}
