@@ -37,6 +37,7 @@ Usage:
   herald apikey list [flags]   list API keys
   herald apikey revoke ID      revoke an API key
   herald listen [flags]        receive webhooks locally: verify, print, forward
+  herald bench [flags]         measure throughput and latency (see herald bench -h)
   herald version               print the version
 
 Run "herald <command> -h" for a command's flags.
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "apikey":
 		return apikey(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "listen":
 		return listenCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ type serveConfig struct {
 	disableAfter, secretOverlap         time.Duration
 	retention                           time.Duration
 	lease                               time.Duration
+	deliver, pprof                      bool
 }
 
 // serveEnv names the environment variables behind serve's flags.
@@ -44,6 +46,7 @@ var serveEnv = map[string][]string{
 	"secret-overlap":        {"HERALD_SECRET_OVERLAP"},
 	"retention":             {"HERALD_RETENTION"},
 	"lease":                 {"HERALD_LEASE"},
+	"deliver":               {"HERALD_DELIVER"},
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -67,6 +70,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"how long finished deliveries, their attempts and events are kept; 0 forever (env HERALD_RETENTION)")
 	fs.DurationVar(&c.lease, "lease", time.Minute,
 		"how long a claimed delivery stays with a process that stops renewing it; after a crash another process takes over then (env HERALD_LEASE)")
+	fs.BoolVar(&c.deliver, "deliver", true,
+		"run the delivery workers; false serves the API only and leaves deliveries queued for other processes (env HERALD_DELIVER)")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ without authentication, for performance work")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: herald serve [flags]\n\nRuns the REST API and the delivery workers.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -108,7 +114,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
-	if l, ok := store.(interface{ LockEngine() error }); ok {
+	if l, ok := store.(interface{ LockEngine() error }); ok && c.deliver {
 		if err := l.LockEngine(); err != nil {
 			return err
 		}
@@ -150,8 +156,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Store: store, Deliverer: engine, Logger: log, Version: version(),
 		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap, Metrics: meters.Handler(),
 	})
+	var handler http.Handler = api
+	if c.pprof {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/", api)
+		handler = mux
+		log.Warn("the profiler is served at /debug/pprof/ without authentication (--pprof)")
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// A test send waits for the receiver, up to the delivery timeout.
@@ -163,13 +179,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := engine.Run(engineCtx); err != nil {
-			log.Error("delivery engine stopped", "err", err)
-		}
-	}()
+	if c.deliver {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := engine.Run(engineCtx); err != nil {
+				log.Error("delivery engine stopped", "err", err)
+			}
+		}()
+	} else {
+		log.Warn("delivery workers are off (--deliver=false): events are queued for other processes")
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("herald started", "addr", url, "workspace", ws.Name)

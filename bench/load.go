@@ -1,0 +1,196 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
+	"github.com/heraldhq/herald/webhook"
+)
+
+// NewClient returns an HTTP client keeping conns connections to one host.
+func NewClient(conns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+}
+
+// API drives a Herald's REST API with one key.
+type API struct {
+	URL, Key string
+	Client   *http.Client
+}
+
+// Do makes a request and decodes a JSON answer into out (when not nil);
+// any status but want is an error.
+func (a *API) Do(ctx context.Context, method, path, body string, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, a.URL+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.Key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// CreateWebhook makes a webhook to url with secret and returns its id.
+func (a *API) CreateWebhook(ctx context.Context, url, secret string) (string, error) {
+	var out struct {
+		Data struct {
+			CreateWebhook struct{ ID string } `json:"createWebhook"`
+		} `json:"data"`
+	}
+	body := fmt.Sprintf(`{"targetUrl":%q,"secret":%q,"operations":["person.created"]}`, url, secret)
+	if err := a.Do(ctx, "POST", "/rest/webhooks", body, http.StatusCreated, &out); err != nil {
+		return "", err
+	}
+	return out.Data.CreateWebhook.ID, nil
+}
+
+// batchBody is a batch of n people.
+func batchBody(n int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"firstName":"Bench","lastName":"Person %d","email":"bench%d@example.com","city":"Paris"}`, i, i)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// WriteEvents creates events people through the API, batch per request,
+// from clients concurrent clients, as fast as Herald takes them.
+func (a *API) WriteEvents(ctx context.Context, events, batch, clients int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := next.Add(int64(batch)) - int64(batch)
+				if start >= int64(events) || ctx.Err() != nil {
+					return
+				}
+				n := min(batch, events-int(start))
+				path, body := "/rest/batch/people", batchBody(n)
+				if n == 1 {
+					path, body = "/rest/people", `{"firstName":"Bench","city":"Paris"}`
+				}
+				if err := a.Do(ctx, "POST", path, body, http.StatusCreated, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// WriteAtRate creates one person per request at rate requests a second
+// for d, open loop: a slow answer does not delay the next request.
+func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, error) {
+	total := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	for i := range total {
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Do(ctx, "POST", "/rest/people", `{"firstName":"Bench","city":"Paris"}`, http.StatusCreated, nil); err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return total - int(failed.Load()), fmt.Errorf("%d of %d writes failed, first: %w", failed.Load(), total, err)
+	}
+	return total, nil
+}
+
+// Ceiling sends n signed requests shaped like Herald's to url from conns
+// connections, with no storage behind them: the most the machine and the
+// receiver allow. It returns requests per second.
+func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, error) {
+	client := NewClient(conns)
+	defer client.CloseIdleConnections()
+	hook := &herald.Webhook{ID: "ceiling", TargetURL: url, Secret: secret}
+	data := []byte(`{"id":"00000000-0000-0000-0000-000000000000","firstName":"Bench","lastName":"Person","email":"bench@example.com","city":"Paris"}`)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				now := time.Now()
+				ev := &herald.Event{ID: record.NewEventID(), WorkspaceID: "ws", Name: "person.created", Object: "person",
+					ObjectPlural: "people", Data: data, Timestamp: now.UTC().Truncate(time.Millisecond)}
+				buf = webhook.AppendBody(buf[:0], ev, hook)
+				req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(buf))
+				if err == nil {
+					err = webhook.SetHeaders(req.Header, "bench", ev, []string{secret}, now, buf)
+				}
+				var resp *http.Response
+				if err == nil {
+					resp, err = client.Do(req)
+				}
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode/100 != 2 {
+						err = fmt.Errorf("ceiling: receiver answered %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
