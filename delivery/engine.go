@@ -267,11 +267,15 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	e.mu.Lock()
 	var lanes []herald.Lane
 	for _, id := range due {
-		room := 2 * e.cfg.PerEndpoint
+		// A lane holds up to laneBuffer claims and is topped up once half
+		// of them are done: fewer, larger claims keep the single SQLite
+		// writer free for the API.
+		buffer := e.laneBuffer()
+		room := buffer
 		if l := e.lanes[id]; l != nil {
 			room -= l.inFlight + len(l.waiting)
 		}
-		if room > 0 {
+		if room >= buffer/2 {
 			lanes = append(lanes, herald.Lane{WebhookID: id, Limit: room})
 		}
 	}
@@ -296,6 +300,9 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	e.mu.Unlock()
 	return len(claims), nil
 }
+
+// laneBuffer is how many claims a lane holds: in flight and waiting.
+func (e *Engine) laneBuffer() int { return max(4*e.cfg.PerEndpoint, 64) }
 
 // startWaitingLocked starts waiting claims while their lane and the engine
 // have room. e.mu must be held.
@@ -385,6 +392,10 @@ func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, 
 // maxBatch bounds how many outcomes one store transaction records.
 const maxBatch = 512
 
+// completionLinger is how long a batch of outcomes waits for more before
+// it is written. It delays recording, not sending.
+const completionLinger = 2 * time.Millisecond
+
 // complete records finished attempts in batches until done is closed and
 // the channel is drained. Batching turns thousands of attempts a second
 // into a few transactions.
@@ -413,15 +424,19 @@ func (e *Engine) complete(done <-chan struct{}) {
 				}
 			}
 		}
+		// Linger briefly for more outcomes: one transaction for many
+		// attempts costs little more than for one.
+		linger := time.NewTimer(completionLinger)
 	gather:
 		for len(batch)+len(release) < maxBatch {
 			select {
 			case f := <-e.results:
 				add(f)
-			default:
+			case <-linger.C:
 				break gather
 			}
 		}
+		linger.Stop()
 		e.flush(batch, release)
 		batch, release = batch[:0], release[:0]
 		// A completion can free a lane or unblock the next event of a
