@@ -88,8 +88,11 @@ type Lane struct {
 // Outcome is the result of one attempt, as the store records it.
 type Outcome struct {
 	DeliveryID int64
-	Owner      string
-	Attempt    Attempt
+	// WebhookID is the delivery's webhook.
+	WebhookID string
+	Owner     string
+	// Attempt.Number is the claim's Attempts + 1.
+	Attempt Attempt
 	// Status is DeliveryDelivered, DeliveryFailed (no more retries) or
 	// DeliveryPending (retry at NextAttemptAt).
 	Status        string

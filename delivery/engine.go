@@ -357,7 +357,7 @@ type finished struct {
 
 // outcome decides what becomes of a delivery after an attempt.
 func (e *Engine) outcome(c *herald.Claim, res result, retry bool) herald.Outcome {
-	o := herald.Outcome{DeliveryID: c.DeliveryID, Owner: e.cfg.Owner, Attempt: res.attempt, Status: herald.DeliveryFailed}
+	o := herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: c.Webhook.ID, Owner: e.cfg.Owner, Attempt: res.attempt, Status: herald.DeliveryFailed}
 	switch {
 	case res.attempt.Succeeded():
 		o.Status = herald.DeliveryDelivered

@@ -88,7 +88,7 @@ func BenchmarkClaimComplete(b *testing.B) {
 		}
 		outs := make([]herald.Outcome, len(claims))
 		for i, c := range claims {
-			outs[i] = herald.Outcome{DeliveryID: c.DeliveryID, Owner: "bench", Status: herald.DeliveryDelivered,
+			outs[i] = herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: w.ID, Owner: "bench", Status: herald.DeliveryDelivered,
 				Attempt: herald.Attempt{DeliveryID: c.DeliveryID, Number: 1, StartedAt: now, StatusCode: 204, Latency: time.Millisecond}}
 		}
 		if err := s.CompleteDeliveries(ctx, outs); err != nil {

@@ -142,20 +142,12 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 		if err != nil {
 			return err
 		}
-		evStmt, err := tx.PrepareContext(ctx, insertEventSQL)
-		if err != nil {
+		if err := insertEvents(ctx, tx, []*herald.Event{ev}); err != nil {
 			return err
 		}
-		defer evStmt.Close()
-		if err := insertEvent(ctx, evStmt, ev); err != nil {
-			return err
-		}
-		dlStmt, err := tx.PrepareContext(ctx, insertDeliverySQL)
-		if err != nil {
-			return err
-		}
-		defer dlStmt.Close()
-		id, err := insertDelivery(ctx, dlStmt, ev, webhookID, true, &req)
+		var id int64
+		err = insertRows(ctx, tx, "deliveries", deliveryInsertColumns, [][]any{deliveryRow(ev, webhookID, true, &req, time.Now())},
+			" RETURNING id", func(s scanner) error { return s.Scan(&id) })
 		c = &herald.Claim{DeliveryID: id, Event: ev, Webhook: w}
 		return err
 	})
@@ -240,19 +232,14 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 	err := db.inTx(ctx, func(tx conn) error {
 		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
 			last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
-			WHERE id = ? AND lease_owner = ? RETURNING attempts, webhook_id`)
+			WHERE id = ? AND lease_owner = ?`)
 		if err != nil {
 			return err
 		}
 		defer upd.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		now := time.Now()
 		var health herald.HealthBatch
+		recorded := make([]herald.Outcome, 0, len(outcomes))
 		for _, o := range outcomes {
 			a := o.Attempt
 			var next, done sql.NullInt64
@@ -261,20 +248,18 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 			} else {
 				done = sql.NullInt64{Int64: ms(now), Valid: true}
 			}
-			var number int
-			var webhookID string
-			err := upd.QueryRowContext(ctx, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner).
-				Scan(&number, &webhookID)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // the lease was lost: whoever holds it now records its own attempt
-			}
+			res, err := upd.ExecContext(ctx, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner)
 			if err != nil {
 				return err
 			}
-			if _, err := ins.ExecContext(ctx, o.DeliveryID, number, webhookID, ms(a.StartedAt), a.StatusCode, a.Latency.Microseconds(), a.Error, a.ResponseBody); err != nil {
-				return err
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				continue // the lease was lost: whoever holds it now records its own attempt
 			}
-			health.Add(webhookID, &o)
+			recorded = append(recorded, o)
+			health.Add(o.WebhookID, &o)
+		}
+		if err := insertAttempts(ctx, tx, recorded); err != nil {
+			return err
 		}
 		for _, h := range health.Webhooks() {
 			_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_success_at = coalesce(?, last_success_at), last_failure_at = coalesce(?, last_failure_at),
@@ -299,6 +284,21 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 	}
 	return nil
 }
+
+// insertAttempts records the attempts of outcomes.
+func insertAttempts(ctx context.Context, tx conn, outcomes []herald.Outcome) error {
+	rows := make([][]any, len(outcomes))
+	for i, o := range outcomes {
+		a := o.Attempt
+		rows[i] = []any{o.DeliveryID, a.Number, o.WebhookID, ms(a.StartedAt), a.StatusCode, a.Latency.Microseconds(), a.Error, a.ResponseBody}
+	}
+	if err := insertRows(ctx, tx, "attempts", attemptInsertColumns, rows, "", nil); err != nil {
+		return fmt.Errorf("record attempts: %w", err)
+	}
+	return nil
+}
+
+const attemptInsertColumns = `delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body`
 
 // ExtendLeases pushes back every lease owner holds.
 func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) error {

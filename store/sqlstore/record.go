@@ -57,29 +57,51 @@ func nullTimeText(t *time.Time) sql.NullString {
 // CreateRecords inserts records and their events, and fans the events out.
 func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events []*herald.Event) error {
 	err := db.inTx(ctx, func(tx conn) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (`+recordColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+		if err := checkFreeIDs(ctx, tx, recs); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, r := range recs {
+		rows := make([][]any, len(recs))
+		for i, r := range recs {
 			data, err := encodeValues(r)
 			if err != nil {
 				return err
 			}
-			_, err = stmt.ExecContext(ctx, r.WorkspaceID, r.Object, r.ID, data,
-				herald.FormatTime(r.CreatedAt), herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), r.CreatedBy)
-			if db.d.IsUniqueViolation(err) {
-				return &herald.Error{Code: herald.ECONFLICT, Field: "id", Message: fmt.Sprintf("a %s with id %s already exists", r.Object, r.ID)}
-			}
-			if err != nil {
-				return err
-			}
+			rows[i] = []any{r.WorkspaceID, r.Object, r.ID, data,
+				herald.FormatTime(r.CreatedAt), herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), r.CreatedBy}
+		}
+		err := insertRows(ctx, tx, "records", recordColumns, rows, "", nil)
+		if db.d.IsUniqueViolation(err) { // taken between the check and the insert
+			return herald.FieldErrorf("id", "a record with one of these ids was created at the same time")
+		}
+		if err != nil {
+			return err
 		}
 		return writeEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return fmt.Errorf("create records: %w", err)
+	}
+	return nil
+}
+
+// checkFreeIDs reports, as ECONFLICT, the first of recs whose id is taken.
+func checkFreeIDs(ctx context.Context, tx conn, recs []*herald.Record) error {
+	for chunk := range slices.Chunk(recs, rowsPerInsert) {
+		b := &sqlbuild.Builder{D: tx.d}
+		ids := make([]string, len(chunk))
+		for i, r := range chunk {
+			ids[i] = r.ID
+		}
+		q := `SELECT id FROM records WHERE workspace_id = ` + b.Bind(chunk[0].WorkspaceID) + ` AND object = ` + b.Bind(chunk[0].Object) +
+			` AND id IN (` + sqlbuild.BindList(b, ids) + `) LIMIT 1`
+		var taken string
+		err := tx.QueryRowContext(ctx, q, b.Args...).Scan(&taken)
+		if err == nil {
+			return &herald.Error{Code: herald.ECONFLICT, Field: "id", Message: fmt.Sprintf("a %s with id %s already exists", chunk[0].Object, taken)}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 	}
 	return nil
 }
@@ -228,38 +250,29 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	hooks := map[string][]hookRoute{}
-	evStmt, err := tx.PrepareContext(ctx, insertEventSQL)
-	if err != nil {
+	if err := insertEvents(ctx, tx, events); err != nil {
 		return err
 	}
-	defer evStmt.Close()
-	var dlStmt *sql.Stmt
+	hooks := map[string][]hookRoute{}
+	var rows [][]any
+	now := time.Now()
 	for _, ev := range events {
 		routes, ok := hooks[ev.WorkspaceID]
 		if !ok {
+			var err error
 			if routes, err = loadRoutes(ctx, tx, ev.WorkspaceID); err != nil {
 				return err
 			}
 			hooks[ev.WorkspaceID] = routes
 		}
-		if err := insertEvent(ctx, evStmt, ev); err != nil {
-			return err
-		}
 		for _, h := range routes {
-			if !herald.MatchOperations(h.operations, ev.Name) {
-				continue
-			}
-			if dlStmt == nil {
-				if dlStmt, err = tx.PrepareContext(ctx, insertDeliverySQL); err != nil {
-					return err
-				}
-				defer dlStmt.Close()
-			}
-			if _, err := insertDelivery(ctx, dlStmt, ev, h.id, h.status == herald.WebhookActive, nil); err != nil {
-				return err
+			if herald.MatchOperations(h.operations, ev.Name) {
+				rows = append(rows, deliveryRow(ev, h.id, h.status == herald.WebhookActive, nil, now))
 			}
 		}
+	}
+	if err := insertRows(ctx, tx, "deliveries", deliveryInsertColumns, rows, deliveryConflict, nil); err != nil {
+		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	return nil
 }
@@ -286,32 +299,83 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 	return routes, nil
 }
 
-const insertEventSQL = `INSERT INTO events (id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+// rowsPerInsert bounds the rows of one multi-row INSERT: at most about a
+// thousand parameters, far under both engines' limits.
+const rowsPerInsert = 100
 
-func insertEvent(ctx context.Context, stmt *sql.Stmt, ev *herald.Event) error {
-	var fields, prev sql.NullString
-	if ev.UpdatedFields != nil {
-		b, _ := json.Marshal(ev.UpdatedFields)
-		fields = sql.NullString{String: string(b), Valid: true}
-		prev = sql.NullString{String: string(ev.PreviousData), Valid: true}
-	}
-	err := stmt.QueryRowContext(ctx, ev.ID, ev.WorkspaceID, ev.Name, ev.Object, ev.ObjectPlural, ev.RecordID,
-		string(ev.Data), fields, prev, ms(ev.Timestamp)).Scan(&ev.Seq)
-	if err != nil {
-		return fmt.Errorf("insert event %s: %w", ev.Name, err)
+// insertRows inserts rows into table, many per statement: per-statement
+// work, not the rows, is most of an insert's cost. suffix follows the
+// VALUES (ON CONFLICT, RETURNING); when scan is set, the returned rows go
+// through it.
+func insertRows(ctx context.Context, tx conn, table, columns string, rows [][]any, suffix string, scan func(scanner) error) error {
+	for chunk := range slices.Chunk(rows, rowsPerInsert) {
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+		tuple := "(?" + strings.Repeat(", ?", len(chunk[0])-1) + ")"
+		args := make([]any, 0, len(chunk)*len(chunk[0]))
+		for i, row := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(tuple)
+			args = append(args, row...)
+		}
+		q.WriteString(suffix)
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := queryAll(ctx, tx, func(s scanner) (struct{}, error) { return struct{}{}, scan(s) }, q.String(), args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-const insertDeliverySQL = `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, lease_owner, lease_until, created_at, updated_at, completed_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, event_seq) DO NOTHING RETURNING id`
+const eventInsertColumns = `id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at`
 
-// insertDelivery adds the delivery of ev to a webhook: pending and due at
-// once when active, skipped otherwise. With a claim it is leased at once.
-// It returns 0 when the delivery already existed (fan-out is idempotent).
-func insertDelivery(ctx context.Context, stmt *sql.Stmt, ev *herald.Event, webhookID string, active bool, claim *herald.ClaimRequest) (int64, error) {
-	now := time.Now()
+// insertEvents appends events to the outbox and sets their Seq.
+func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
+	rows := make([][]any, len(events))
+	byID := make(map[string]*herald.Event, len(events))
+	for i, ev := range events {
+		var fields, prev sql.NullString
+		if ev.UpdatedFields != nil {
+			b, _ := json.Marshal(ev.UpdatedFields)
+			fields = sql.NullString{String: string(b), Valid: true}
+			prev = sql.NullString{String: string(ev.PreviousData), Valid: true}
+		}
+		rows[i] = []any{ev.ID, ev.WorkspaceID, ev.Name, ev.Object, ev.ObjectPlural, ev.RecordID, string(ev.Data), fields, prev, ms(ev.Timestamp)}
+		byID[ev.ID] = ev
+	}
+	// Returned rows come in no promised order: match them by id.
+	err := insertRows(ctx, tx, "events", eventInsertColumns, rows, " RETURNING id, seq", func(s scanner) error {
+		var id string
+		var seq int64
+		if err := s.Scan(&id, &seq); err != nil {
+			return err
+		}
+		if ev := byID[id]; ev != nil {
+			ev.Seq = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+const (
+	deliveryInsertColumns = `workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, lease_owner, lease_until, created_at, updated_at, completed_at`
+	deliveryConflict      = ` ON CONFLICT (webhook_id, event_seq) DO NOTHING`
+)
+
+// deliveryRow is the delivery of ev to a webhook: pending and due at once
+// when active, skipped otherwise; with a claim, leased at once.
+func deliveryRow(ev *herald.Event, webhookID string, active bool, claim *herald.ClaimRequest, now time.Time) []any {
 	status, next, done := herald.DeliveryPending, sql.NullInt64{Int64: ms(now), Valid: true}, sql.NullInt64{}
 	if !active {
 		status, next, done = herald.DeliverySkipped, sql.NullInt64{}, sql.NullInt64{Int64: ms(now), Valid: true}
@@ -322,10 +386,5 @@ func insertDelivery(ctx context.Context, stmt *sql.Stmt, ev *herald.Event, webho
 		owner = sql.NullString{String: claim.Owner, Valid: true}
 		lease = sql.NullInt64{Int64: ms(claim.LeaseUntil), Valid: true}
 	}
-	var id int64
-	err := stmt.QueryRowContext(ctx, ev.WorkspaceID, webhookID, ev.Seq, ev.OrderKey(), status, next, owner, lease, ms(now), ms(now), done).Scan(&id)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("insert delivery: %w", err)
-	}
-	return id, nil
+	return []any{ev.WorkspaceID, webhookID, ev.Seq, ev.OrderKey(), status, next, owner, lease, ms(now), ms(now), done}
 }

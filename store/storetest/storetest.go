@@ -148,7 +148,7 @@ func (b *bundle) deliveries(w *herald.Webhook, status string) []*herald.Delivery
 
 func outcome(c *herald.Claim, owner, status string, code int, next time.Time) herald.Outcome {
 	return herald.Outcome{
-		DeliveryID: c.DeliveryID, Owner: owner, Status: status, NextAttemptAt: next,
+		DeliveryID: c.DeliveryID, WebhookID: c.Webhook.ID, Owner: owner, Status: status, NextAttemptAt: next,
 		Attempt: herald.Attempt{Number: c.Attempts + 1, StartedAt: time.Now(), StatusCode: code, Latency: time.Millisecond, ResponseBody: fmt.Sprintf("answer %d", code)},
 	}
 }
