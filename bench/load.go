@@ -113,14 +113,16 @@ func (a *API) WriteEvents(ctx context.Context, events, batch, clients int) error
 }
 
 // WriteAtRate creates one person per request at rate requests a second
-// for d, open loop: a slow answer does not delay the next request.
-func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, error) {
+// for d, open loop: a slow answer does not delay the next request. It
+// returns how many were created and the requests' latencies.
+func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, Latencies, error) {
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	var firstErr atomic.Value
+	took := make([]time.Duration, total)
 	for i := range total {
 		if ctx.Err() != nil {
 			break
@@ -129,17 +131,19 @@ func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t0 := time.Now()
 			if err := a.Do(ctx, "POST", "/rest/people", `{"firstName":"Bench","city":"Paris"}`, http.StatusCreated, nil); err != nil {
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, err)
 			}
+			took[i] = time.Since(t0)
 		}()
 	}
 	wg.Wait()
 	if err, _ := firstErr.Load().(error); err != nil {
-		return total - int(failed.Load()), fmt.Errorf("%d of %d writes failed, first: %w", failed.Load(), total, err)
+		return total - int(failed.Load()), Percentiles(took), fmt.Errorf("%d of %d writes failed, first: %w", failed.Load(), total, err)
 	}
-	return total, nil
+	return total, Percentiles(took), nil
 }
 
 // Ceiling sends n signed requests shaped like Herald's to url from conns

@@ -379,78 +379,87 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	}, nil
 }
 
+// rateResult is what a run at a fixed rate measured.
+type rateResult struct {
+	stats      bench.Stats
+	apiLatency bench.Latencies
+	rss        float64
+}
+
 // atRate writes at the configured rate to W healthy webhooks (and one
 // slow one when slow) and returns the receiver's figures.
-func (b *benchRun) atRate(ctx context.Context, slow bool) (bench.Stats, float64, error) {
+func (b *benchRun) atRate(ctx context.Context, slow bool) (rateResult, error) {
 	c := b.cfg
 	rc, err := bench.NewReceiver(newSecret())
 	if err != nil {
-		return bench.Stats{}, 0, err
+		return rateResult{}, err
 	}
 	defer rc.Close()
 	rc.SlowDelay = c.slowDelay
 	db, err := b.database(ctx)
 	if err != nil {
-		return bench.Stats{}, 0, err
+		return rateResult{}, err
 	}
 	p, err := b.start(ctx, db, true)
 	if err != nil {
-		return bench.Stats{}, 0, err
+		return rateResult{}, err
 	}
 	defer p.stop()
 	api := p.api()
 	if err := hooks(ctx, api, rc, c.webhooks, "w"); err != nil {
-		return bench.Stats{}, 0, err
+		return rateResult{}, err
 	}
 	if slow {
 		if err := hooks(ctx, api, rc, 1, "slow"); err != nil {
-			return bench.Stats{}, 0, err
+			return rateResult{}, err
 		}
 	}
 	b.logf("writing %d events/s for %s to %d webhooks (slow endpoint: %v)", c.rate, c.duration, c.webhooks, slow)
 	prof := b.profile(ctx, p)
-	n, err := api.WriteAtRate(ctx, c.rate, c.duration)
+	n, apiLatency, err := api.WriteAtRate(ctx, c.rate, c.duration)
 	if err != nil {
-		return bench.Stats{}, 0, err
+		return rateResult{}, err
 	}
 	healthy := int64(n * c.webhooks)
 	// The slow endpoint's deliveries are counted too, but not waited for.
 	for rc.Stats().Unique < healthy {
 		if ctx.Err() != nil {
-			return bench.Stats{}, 0, ctx.Err()
+			return rateResult{}, ctx.Err()
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	if err := <-prof; err != nil {
-		return bench.Stats{}, 0, fmt.Errorf("profile: %w", err)
+		return rateResult{}, fmt.Errorf("profile: %w", err)
 	}
-	return rc.Stats(), p.peakRSS(), nil
+	return rateResult{rc.Stats(), apiLatency, p.peakRSS()}, nil
 }
 
 func (b *benchRun) latency(ctx context.Context) (map[string]any, error) {
-	st, rss, err := b.atRate(ctx, false)
+	r, err := b.atRate(ctx, false)
 	if err != nil {
 		return nil, err
 	}
+	st := r.stats
 	return map[string]any{
 		"webhooks": b.cfg.webhooks, "ratePerSec": b.cfg.rate, "seconds": b.cfg.duration.Seconds(),
-		"deliveries": st.Unique, "duplicates": st.Duplicates, "badSignatures": st.BadSigs, "latencyMs": st.Latency, "peakRssMB": round(rss),
+		"deliveries": st.Unique, "duplicates": st.Duplicates, "badSignatures": st.BadSigs, "latencyMs": st.Latency,
+		"apiLatencyMs": r.apiLatency, "peakRssMB": round(r.rss),
 	}, nil
 }
 
 func (b *benchRun) slow(ctx context.Context) (map[string]any, error) {
-	base, _, err := b.atRate(ctx, false)
+	base, err := b.atRate(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	withSlow, rss, err := b.atRate(ctx, true)
+	withSlow, err := b.atRate(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{
 		"webhooks": b.cfg.webhooks, "ratePerSec": b.cfg.rate, "seconds": b.cfg.duration.Seconds(), "slowDelaySec": b.cfg.slowDelay.Seconds(),
-		"healthyLatencyMs": base.Latency, "healthyLatencyWithSlowMs": withSlow.Latency,
-		"p99Ratio": round(withSlow.Latency.P99 / max(base.Latency.P99, 0.001)), "peakRssMB": round(rss),
+		"healthyLatencyMs": base.stats.Latency, "healthyLatencyWithSlowMs": withSlow.stats.Latency,
+		"p99Ratio": round(withSlow.stats.Latency.P99 / max(base.stats.Latency.P99, 0.001)), "peakRssMB": round(withSlow.rss),
 	}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite"
@@ -33,7 +34,15 @@ type DB struct {
 	path  string
 	write *sql.DB
 	lock  *os.File
+	// checkpointer copies the WAL into the database file in the
+	// background; stopCheckpoints ends it.
+	checkpointer    *sql.DB
+	stopCheckpoints context.CancelFunc
+	checkpointsDone chan struct{}
 }
+
+// checkpointEvery is how often the background checkpoint runs.
+const checkpointEvery = 250 * time.Millisecond
 
 var _ herald.Store = (*DB)(nil)
 
@@ -51,9 +60,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		"&_pragma=temp_store(memory)"
 	// The writer keeps a large page cache: every delivery touches several
 	// indexes, and re-reading their pages from the OS costs a syscall
-	// each. Checkpoints are less frequent than the default 1,000 pages, so
-	// pages written many times in a row reach the file once.
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+	// each.
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -71,8 +79,37 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
+	if db.checkpointer, err = sql.Open("sqlite", "file:"+path+"?"+pragmas); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.checkpointer.SetMaxOpenConns(1)
 	db.DB = sqlstore.New(write, read, dialect{})
+	ctx, db.stopCheckpoints = context.WithCancel(context.WithoutCancel(ctx))
+	db.checkpointsDone = make(chan struct{})
+	go db.checkpointLoop(ctx)
 	return db, nil
+}
+
+// checkpointLoop copies committed WAL frames into the database file. A
+// PASSIVE checkpoint never waits for the writer or readers, so writes go on
+// while it runs; once the WAL is fully copied, the next write starts it
+// over from the beginning, which bounds its size.
+func (db *DB) checkpointLoop(ctx context.Context) {
+	defer close(db.checkpointsDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Errors (SQLITE_BUSY while another checkpoint runs) are retried
+		// at the next tick.
+		_, _ = db.checkpointer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	}
 }
 
 func (db *DB) migrate(ctx context.Context) error {
@@ -109,7 +146,9 @@ func (db *DB) LockEngine() error {
 
 // Close closes both pools and drops the engine lock.
 func (db *DB) Close() error {
-	err := db.DB.Close()
+	db.stopCheckpoints()
+	<-db.checkpointsDone
+	err := errors.Join(db.checkpointer.Close(), db.DB.Close())
 	if db.lock != nil {
 		err = errors.Join(err, db.lock.Close())
 	}
