@@ -88,8 +88,16 @@ func appendRaw(dst []byte, raw json.RawMessage) []byte {
 }
 
 func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always encodes
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // escapes what needs it; a string always encodes
+			return append(dst, b...)
+		}
+	}
+	// Ids, names and timestamps need no escaping: skip the encoder.
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func appendStrings(dst []byte, ss []string) []byte {

@@ -113,3 +113,23 @@ func TestBodiesAndHeaders(t *testing.T) {
 		t.Errorf("User-Agent %q", h.Get("User-Agent"))
 	}
 }
+
+// TestBodyEscapesStrings: the fast path for plain strings and the encoder
+// for the rest both give JSON that decodes to the same values.
+func TestBodyEscapesStrings(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"person.created", `quote " and \ backslash`, "tab\tnew\nline", "<b>&amp;</b>", "héllo ✓", "\x00\x1f", ""} {
+		ev := &herald.Event{ID: s, Name: s, Object: s, ObjectPlural: s, WorkspaceID: s, Data: []byte(`{}`), Timestamp: time.Now()}
+		body := webhook.AppendBody(nil, ev, &herald.Webhook{ID: s, TargetURL: s})
+		var got struct {
+			ID, Event, WorkspaceID, WebhookID string
+			ObjectMetadata                    struct{ NameSingular, NamePlural string }
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("%q: body is not JSON: %v\n%s", s, err, body)
+		}
+		if got.ID != s || got.Event != s || got.WorkspaceID != s || got.WebhookID != s || got.ObjectMetadata.NamePlural != s {
+			t.Errorf("%q came back as %+v", s, got)
+		}
+	}
+}
