@@ -165,3 +165,13 @@ type QueueStats struct {
 	// when none is pending.
 	OldestPending time.Time
 }
+
+type urgentKey struct{}
+
+// Urgent marks store calls whose delay delays deliveries (the engine's
+// claims and completions): a store with a single writer serves them ahead
+// of others.
+func Urgent(ctx context.Context) context.Context { return context.WithValue(ctx, urgentKey{}, true) }
+
+// IsUrgent reports whether ctx was marked by Urgent.
+func IsUrgent(ctx context.Context) bool { return ctx.Value(urgentKey{}) != nil }

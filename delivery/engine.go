@@ -283,7 +283,7 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	if len(lanes) == 0 {
 		return 0, nil
 	}
-	claims, err := e.store.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), Lanes: lanes})
+	claims, err := e.store.ClaimDeliveries(herald.Urgent(ctx), herald.ClaimRequest{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), Lanes: lanes})
 	if err != nil {
 		return 0, err
 	}
@@ -448,7 +448,7 @@ func (e *Engine) complete(done <-chan struct{}) {
 // flush writes outcomes, retrying a few times: an outcome that cannot be
 // written is not lost work, only a duplicate later, when the lease lapses.
 func (e *Engine) flush(batch []herald.Outcome, release []int64) {
-	ctx := context.Background()
+	ctx := herald.Urgent(context.Background())
 	for try := 0; len(batch) > 0; try++ {
 		err := e.store.CompleteDeliveries(ctx, batch)
 		if err == nil {

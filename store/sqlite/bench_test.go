@@ -67,6 +67,16 @@ func BenchmarkOutboxInsert(b *testing.B) {
 	}
 }
 
+// BenchmarkOutboxInsertSingle: one record change per transaction, as
+// POST /rest/people does.
+func BenchmarkOutboxInsertSingle(b *testing.B) {
+	s, ws, _ := benchStore(b)
+	b.ResetTimer()
+	for range b.N {
+		writeBatch(b, s, ws, 1)
+	}
+}
+
 // BenchmarkClaimComplete: claim due deliveries in batches of 128, record
 // each as delivered. ns/op is per delivery.
 func BenchmarkClaimComplete(b *testing.B) {

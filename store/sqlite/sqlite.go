@@ -86,6 +86,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.checkpointer.SetMaxOpenConns(1)
 	db.DB = sqlstore.New(write, read, dialect{})
+	db.SetSingleWriter()
 	ctx, db.stopCheckpoints = context.WithCancel(context.WithoutCancel(ctx))
 	db.checkpointsDone = make(chan struct{})
 	go db.checkpointLoop(ctx)

@@ -47,14 +47,23 @@ type DB struct {
 	// singleEngine is set when this process is known to be the only one
 	// delivering, so every lease at start belongs to a dead process.
 	singleEngine bool
+	// writeGate, when set, orders transactions on a single writer, and
+	// stmts keeps the statements they run prepared.
+	writeGate *gate
+	stmts     *stmtCache
 }
 
 var _ herald.Store = (*DB)(nil)
 
 // New returns a store over the pools; read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: conn{write, d}, read: conn{read, d}, writeDB: write, readDB: read, d: d}
+	return &DB{write: conn{q: write, d: d}, read: conn{q: read, d: d}, writeDB: write, readDB: read, d: d}
 }
+
+// SetSingleWriter tells the store that the database takes one writer at a
+// time (SQLite): transactions then queue in the store, urgent ones first
+// (herald.Urgent), instead of in the connection pool.
+func (db *DB) SetSingleWriter() { db.writeGate, db.stmts = &gate{}, &stmtCache{} }
 
 // SetSingleEngine tells the store that no other process delivers from
 // this database (see RecoverClaims).
@@ -68,13 +77,17 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	if db.readDB == db.writeDB {
 		return db.writeDB.Close()
 	}
 	return errors.Join(db.readDB.Close(), db.writeDB.Close())
 }
 
-// conn runs "?" queries on a pool or a transaction, rebinding them.
+// conn runs "?" queries on a pool or a transaction, rebinding them. In a
+// transaction with a statement cache, statements prepared once are reused.
 type conn struct {
 	q interface {
 		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -82,19 +95,44 @@ type conn struct {
 		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 		PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 	}
-	d Dialect
+	d     Dialect
+	tx    *sql.Tx
+	cache *stmtCache
+}
+
+// stmt returns the cached statement for query in c's transaction, or nil.
+func (c conn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if c.cache == nil || c.tx == nil {
+		return nil
+	}
+	if st := c.cache.get(query); st != nil {
+		return c.tx.StmtContext(ctx, st)
+	}
+	return nil
 }
 
 func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(ctx, c.d.Rebind(query), args...)
+	query = c.d.Rebind(query)
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, query, args...)
 }
 
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.q.QueryContext(ctx, c.d.Rebind(query), args...)
+	query = c.d.Rebind(query)
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.q.QueryContext(ctx, query, args...)
 }
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(ctx, c.d.Rebind(query), args...)
+	query = c.d.Rebind(query)
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.q.ExecContext(ctx, query, args...)
 }
 
 func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -103,16 +141,27 @@ func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 
 // inTx runs fn in a write transaction, committing when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
+	if db.writeGate != nil {
+		if err := db.writeGate.acquire(ctx, herald.IsUrgent(ctx)); err != nil {
+			return err
+		}
+		defer db.writeGate.release()
+	}
 	tx, err := db.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(conn{tx, db.d}); err != nil {
+	if err := fn(conn{q: tx, d: db.d, tx: tx, cache: db.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if db.stmts != nil {
+		// The connection is free again and the gate still held: prepare
+		// what this transaction ran unprepared, for the next ones.
+		db.stmts.prepareSeen(ctx, db.writeDB)
 	}
 	return nil
 }
