@@ -1,0 +1,42 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"testing"
+)
+
+// TestBenchRuns: `herald bench` drives a real Herald end to end and
+// reports consistent figures. Timings are printed, never asserted.
+func TestBenchRuns(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--scenario", "steady", "--events", "300", "--batch", "20"},
+		{"--scenario", "latency", "--rate", "50", "--duration", "2s"},
+	} {
+		out, err := exec.Command(heraldBin, append([]string{"bench"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("herald bench %v: %v", args, err)
+		}
+		var r struct {
+			Deliveries, Duplicates, BadSignatures float64
+			RatioToCeiling                       *float64
+			LatencyMs                            struct{ P50, P99 float64 }
+			PeakRssMB                            float64
+		}
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("herald bench %v printed no JSON object: %v\n%s", args, err, out)
+		}
+		t.Logf("herald bench %v: %s", args, out)
+		want := 300.0
+		if args[1] == "latency" {
+			want = 100
+		}
+		if r.Deliveries != want || r.BadSignatures != 0 || r.LatencyMs.P50 <= 0 || r.LatencyMs.P99 < r.LatencyMs.P50 || r.PeakRssMB <= 0 {
+			t.Errorf("herald bench %v: %+v", args, r)
+		}
+		if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0) {
+			t.Errorf("steady reports no ratio to the ceiling: %s", out)
+		}
+	}
+}
