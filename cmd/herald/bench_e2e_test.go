@@ -20,9 +20,9 @@ func TestBenchRuns(t *testing.T) {
 		}
 		var r struct {
 			Deliveries, Duplicates, BadSignatures float64
-			RatioToCeiling                       *float64
-			LatencyMs                            struct{ P50, P99 float64 }
-			PeakRssMB                            float64
+			RatioToCeiling                        *float64
+			LatencyMs                             struct{ P50, P99 float64 }
+			PeakRssMB                             float64
 		}
 		if err := json.Unmarshal(out, &r); err != nil {
 			t.Fatalf("herald bench %v printed no JSON object: %v\n%s", args, err, out)
