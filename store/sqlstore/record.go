@@ -55,33 +55,42 @@ func nullTimeText(t *time.Time) sql.NullString {
 }
 
 // CreateRecords inserts records and their events, and fans the events out.
+// On a single writer, concurrent calls share one transaction (group.go).
 func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events []*herald.Event) error {
-	err := db.inTx(ctx, func(tx conn) error {
-		if err := checkFreeIDs(ctx, tx, recs); err != nil {
-			return err
-		}
-		rows := make([][]any, len(recs))
-		for i, r := range recs {
-			data, err := encodeValues(r)
-			if err != nil {
-				return err
-			}
-			rows[i] = []any{r.WorkspaceID, r.Object, r.ID, data,
-				herald.FormatTime(r.CreatedAt), herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), r.CreatedBy}
-		}
-		err := insertRows(ctx, tx, "records", recordColumns, rows, "", nil)
-		if db.d.IsUniqueViolation(err) { // taken between the check and the insert
-			return herald.FieldErrorf("id", "a record with one of these ids was created at the same time")
-		}
-		if err != nil {
-			return err
-		}
-		return writeEvents(ctx, tx, events)
-	})
+	var err error
+	if db.group != nil {
+		err = db.group.do(ctx, db, &groupReq{recs: recs, events: events})
+	} else {
+		err = db.inTx(ctx, func(tx conn) error { return createRecords(ctx, tx, recs, events) })
+	}
 	if err != nil {
 		return fmt.Errorf("create records: %w", err)
 	}
 	return nil
+}
+
+// createRecords writes records and their events in tx.
+func createRecords(ctx context.Context, tx conn, recs []*herald.Record, events []*herald.Event) error {
+	if err := checkFreeIDs(ctx, tx, recs); err != nil {
+		return err
+	}
+	rows := make([][]any, len(recs))
+	for i, r := range recs {
+		data, err := encodeValues(r)
+		if err != nil {
+			return err
+		}
+		rows[i] = []any{r.WorkspaceID, r.Object, r.ID, data,
+			herald.FormatTime(r.CreatedAt), herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), r.CreatedBy}
+	}
+	err := insertRows(ctx, tx, "records", recordColumns, rows, "", nil)
+	if tx.d.IsUniqueViolation(err) { // taken between the check and the insert
+		return herald.FieldErrorf("id", "a record with one of these ids was created at the same time")
+	}
+	if err != nil {
+		return err
+	}
+	return writeEvents(ctx, tx, events)
 }
 
 // checkFreeIDs reports, as ECONFLICT, the first of recs whose id is taken.

@@ -51,6 +51,8 @@ type DB struct {
 	// stmts keeps the statements they run prepared.
 	writeGate *gate
 	stmts     *stmtCache
+	// group, when set, commits concurrent record creations together.
+	group *group
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -62,8 +64,9 @@ func New(write, read *sql.DB, d Dialect) *DB {
 
 // SetSingleWriter tells the store that the database takes one writer at a
 // time (SQLite): transactions then queue in the store, urgent ones first
-// (herald.Urgent), instead of in the connection pool.
-func (db *DB) SetSingleWriter() { db.writeGate, db.stmts = &gate{}, &stmtCache{} }
+// (herald.Urgent), instead of in the connection pool; their statements stay
+// prepared; and concurrent record creations share a transaction.
+func (db *DB) SetSingleWriter() { db.writeGate, db.stmts, db.group = &gate{}, &stmtCache{}, &group{} }
 
 // SetSingleEngine tells the store that no other process delivers from
 // this database (see RecoverClaims).
