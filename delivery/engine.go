@@ -266,11 +266,11 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	}
 	e.mu.Lock()
 	var lanes []herald.Lane
+	// A lane holds up to buffer claims and is topped up once half of them
+	// are done: fewer, larger claims keep the single SQLite writer free
+	// for the API. Many lanes share maxBuffered, so memory stays bounded.
+	buffer := min(e.laneBuffer(), max(maxBuffered/len(due), 2*e.cfg.PerEndpoint))
 	for _, id := range due {
-		// A lane holds up to laneBuffer claims and is topped up once half
-		// of them are done: fewer, larger claims keep the single SQLite
-		// writer free for the API.
-		buffer := e.laneBuffer()
 		room := buffer
 		if l := e.lanes[id]; l != nil {
 			room -= l.inFlight + len(l.waiting)
@@ -301,8 +301,13 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	return len(claims), nil
 }
 
-// laneBuffer is how many claims a lane holds: in flight and waiting.
-func (e *Engine) laneBuffer() int { return max(4*e.cfg.PerEndpoint, 64) }
+// laneBuffer is how many claims a lane holds, in flight and waiting, when
+// few lanes are busy.
+func (e *Engine) laneBuffer() int { return max(16*e.cfg.PerEndpoint, 256) }
+
+// maxBuffered bounds the claims all lanes hold together, beyond those in
+// flight, when many are busy: each holds its event's body in memory.
+const maxBuffered = 8192
 
 // startWaitingLocked starts waiting claims while their lane and the engine
 // have room. e.mu must be held.

@@ -23,8 +23,14 @@ type group struct {
 	queue   []*groupReq
 }
 
-// maxGroup bounds the requests of one transaction.
-const maxGroup = 256
+// Limits of grouping. A creation of more than maxGroupedRecords records
+// already shares its commit among them and runs alone; a group stops at
+// maxGroupRecords records. Each savepoint keeps the pages it changes in
+// memory until the commit, so large groups would cost memory, not time.
+const (
+	maxGroupedRecords = 8
+	maxGroupRecords   = 256
+)
 
 type groupReq struct {
 	ctx    context.Context
@@ -54,7 +60,11 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	case <-req.lead:
 	}
 	g.mu.Lock()
-	n := min(len(g.queue), maxGroup)
+	n, records := 0, 0
+	for n < len(g.queue) && (n == 0 || records+len(g.queue[n].recs) <= maxGroupRecords) {
+		records += len(g.queue[n].recs)
+		n++
+	}
 	batch := g.queue[:n:n]
 	g.queue = g.queue[n:]
 	g.mu.Unlock()

@@ -58,7 +58,7 @@ func nullTimeText(t *time.Time) sql.NullString {
 // On a single writer, concurrent calls share one transaction (group.go).
 func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events []*herald.Event) error {
 	var err error
-	if db.group != nil {
+	if db.group != nil && len(recs) <= maxGroupedRecords {
 		err = db.group.do(ctx, db, &groupReq{recs: recs, events: events})
 	} else {
 		err = db.inTx(ctx, func(tx conn) error { return createRecords(ctx, tx, recs, events) })
