@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/heraldhq/herald"
@@ -378,15 +377,4 @@ func baseSchemas() doc {
 		}),
 		"EventInput": obj(doc{"event": doc{"type": "string", "example": "invoice.paid"}, "data": doc{"type": "object"}}, "event"),
 	}
-}
-
-// sortedPaths lists a document's paths, for tests.
-func sortedPaths(d doc) []string {
-	paths := d["paths"].(doc)
-	out := make([]string, 0, len(paths))
-	for p := range paths {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
 }

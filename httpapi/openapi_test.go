@@ -85,8 +85,8 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			t.Errorf("route %s appears %d times in the document, want %d", p, documented[p], want)
 		}
 	}
-	if got := sortedPaths(s.OpenAPI(context.Background(), objs)); !slices.Contains(got, "/rest/pets/{id}") || !slices.Contains(got, "/rest/batch/pets") {
-		t.Errorf("custom object pet has no paths: %v", got)
+	if loaded.Paths.Value("/rest/pets/{id}") == nil || loaded.Paths.Value("/rest/batch/pets") == nil {
+		t.Error("custom object pet has no paths")
 	}
 	petSchema := loaded.Components.Schemas["Pet"].Value
 	if petSchema == nil || petSchema.Properties["age"].Value.Type.Slice()[0] != "number" || len(petSchema.Properties["kind"].Value.Enum) != 3 {

@@ -306,8 +306,6 @@ func waitDelivered(ctx context.Context, rc *bench.Receiver, n int64) error {
 	return nil
 }
 
-func newSecret() string { return webhook.NewSecret() }
-
 // hooks makes n webhooks to the receiver, one path each.
 func hooks(ctx context.Context, api *bench.API, rc *bench.Receiver, n int, prefix string) error {
 	for i := range n {
@@ -331,7 +329,7 @@ func (b *benchRun) ceiling(ctx context.Context, rc *bench.Receiver, n int) (floa
 
 func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	c := b.cfg
-	rc, err := bench.NewReceiver(newSecret())
+	rc, err := bench.NewReceiver(webhook.NewSecret())
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +388,7 @@ type rateResult struct {
 // slow one when slow) and returns the receiver's figures.
 func (b *benchRun) atRate(ctx context.Context, slow bool) (rateResult, error) {
 	c := b.cfg
-	rc, err := bench.NewReceiver(newSecret())
+	rc, err := bench.NewReceiver(webhook.NewSecret())
 	if err != nil {
 		return rateResult{}, err
 	}
@@ -466,7 +464,7 @@ func (b *benchRun) slow(ctx context.Context) (map[string]any, error) {
 // drain queues events with delivery off, then starts a delivering Herald
 // and times the drain. It returns deliveries/s and the drainer's peak RSS.
 func (b *benchRun) drain(ctx context.Context, events int) (float64, float64, error) {
-	rc, err := bench.NewReceiver(newSecret())
+	rc, err := bench.NewReceiver(webhook.NewSecret())
 	if err != nil {
 		return 0, 0, err
 	}

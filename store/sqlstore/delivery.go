@@ -226,17 +226,14 @@ func scanClaim(s scanner) (*herald.Claim, error) {
 	return c, err
 }
 
+const completeDeliverySQL = `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
+	last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
+	WHERE id = ? AND lease_owner = ?`
+
 // CompleteDeliveries records attempts, the deliveries' new states and
 // their webhooks' health.
 func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome) error {
 	err := db.inTx(ctx, func(tx conn) error {
-		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
-			last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
-			WHERE id = ? AND lease_owner = ?`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
 		now := time.Now()
 		var health herald.HealthBatch
 		recorded := make([]herald.Outcome, 0, len(outcomes))
@@ -248,7 +245,8 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 			} else {
 				done = sql.NullInt64{Int64: ms(now), Valid: true}
 			}
-			res, err := upd.ExecContext(ctx, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner)
+			// The single writer's statement cache keeps this prepared.
+			res, err := tx.ExecContext(ctx, completeDeliverySQL, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner)
 			if err != nil {
 				return err
 			}
