@@ -36,3 +36,25 @@ func HashAPIKey(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
 }
+
+// Session is a web UI sign-in: the browser holds a random token in a
+// cookie, the store keeps its hash. It acts as the API key it was opened
+// with, and ends when that key is revoked.
+type Session struct {
+	// Hash is HashAPIKey of the cookie's token.
+	Hash        string
+	APIKeyID    string
+	WorkspaceID string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// NewSession returns a cookie token and the session it opens for key,
+// valid for ttl.
+func NewSession(key *APIKey, now time.Time, ttl time.Duration) (string, *Session) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	now = now.UTC().Truncate(time.Millisecond)
+	return token, &Session{Hash: HashAPIKey(token), APIKeyID: key.ID, WorkspaceID: key.WorkspaceID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+}

@@ -34,6 +34,15 @@ type WorkspaceStore interface {
 	FindAPIKey(ctx context.Context, hash string) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, workspaceID string) ([]*APIKey, error)
 	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+	// CreateSession stores a web UI session, and deletes the sessions
+	// that expired before it began.
+	CreateSession(ctx context.Context, s *Session) error
+	// FindSession returns the API key of the session with this hash, or
+	// ENOTFOUND when there is none, it expired, or its key was revoked.
+	FindSession(ctx context.Context, hash string, now time.Time) (*APIKey, error)
+	// DeleteSession ends a session; ending one that does not exist is
+	// not an error (signing out twice).
+	DeleteSession(ctx context.Context, hash string) error
 }
 
 // ObjectStore keeps custom objects. Each change is written with its
@@ -99,6 +108,10 @@ type WebhookStore interface {
 	// since a time and its pending deliveries. Webhooks with neither are
 	// missing from the map.
 	WebhookStats(ctx context.Context, workspaceID string, since time.Time) (map[string]WebhookStats, error)
+	// AttemptHistogram counts a webhook's attempts since a time in buckets
+	// of the given width, the first starting at since. Every bucket up to
+	// now is present, empty ones too.
+	AttemptHistogram(ctx context.Context, workspaceID, webhookID string, since, now time.Time, width time.Duration) ([]AttemptBucket, error)
 }
 
 // DeliveryStore keeps deliveries and their attempts, and is the queue the

@@ -54,6 +54,13 @@ type WebhookStats struct {
 	Pending int
 }
 
+// AttemptBucket counts the attempts that started in [Start, Start+width).
+type AttemptBucket struct {
+	Start     time.Time
+	Attempts  int
+	Succeeded int
+}
+
 // ReasonGone is why a webhook whose endpoint answered 410 Gone is disabled.
 const ReasonGone = "the endpoint answered 410 Gone"
 

@@ -29,7 +29,11 @@ func (s *Server) routes() {
 		s.handle("POST "+p+"/{id}/rotate-secret", s.authed(s.rotateSecret))
 		s.handle("POST "+p+"/{id}/replay", s.authed(s.replay))
 		s.handle("GET "+p+"/{id}/deliveries", s.authed(s.listDeliveries))
+		s.handle("GET "+p+"/{id}/stats", s.authed(s.webhookHistogram))
 	}
+	s.handle("GET /rest/api-keys", s.authed(s.listAPIKeys))
+	s.handle("POST /rest/api-keys", s.authed(s.createAPIKey))
+	s.handle("DELETE /rest/api-keys/{id}", s.authed(s.revokeAPIKey))
 	s.handle("GET /rest/metadata/objects", s.authed(s.listObjects))
 	s.handle("POST /rest/metadata/objects", s.authed(s.createObject))
 	s.handle("GET /rest/metadata/objects/{id}", s.authed(s.getObject))

@@ -348,3 +348,63 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
 		"attempt":    toAttemptJSON(&o.Attempt),
 	}}})
 }
+
+// maxHistogramBuckets bounds the work and size of one stats answer.
+const maxHistogramBuckets = 1000
+
+// webhookHistogram counts a webhook's attempts over time, in buckets
+// aligned to their width (hours start on the hour), the last one holding
+// now: what the UI's chart draws.
+func (s *Server) webhookHistogram(w http.ResponseWriter, r *http.Request) {
+	ws, id := apiKey(r).WorkspaceID, r.PathValue("id")
+	window, err := durationParam(r, "window", healthWindow)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	width, err := durationParam(r, "bucket", time.Hour)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if width < time.Second || window < width || window/width > maxHistogramBuckets {
+		s.error(w, r, herald.FieldErrorf("bucket", "bucket must be at least 1s and at most window, with at most %d buckets in window", maxHistogramBuckets))
+		return
+	}
+	if _, err := s.Store.FindWebhook(r.Context(), ws, id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	end := time.Now().UTC().Truncate(width).Add(width)
+	buckets, err := s.Store.AttemptHistogram(r.Context(), ws, id, end.Add(-window/width*width), end, width)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	type bucketJSON struct {
+		Start     string `json:"start"`
+		Attempts  int    `json:"attempts"`
+		Succeeded int    `json:"succeeded"`
+		Failed    int    `json:"failed"`
+	}
+	out := make([]bucketJSON, len(buckets))
+	for i, b := range buckets {
+		out[i] = bucketJSON{herald.FormatTime(b.Start), b.Attempts, b.Succeeded, b.Attempts - b.Succeeded}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"webhookStats": map[string]any{
+		"webhookId": id, "window": window.String(), "bucket": width.String(), "buckets": out,
+	}}})
+}
+
+// durationParam reads a query parameter such as 24h or 15m.
+func durationParam(r *http.Request, name string, def time.Duration) (time.Duration, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, herald.FieldErrorf(name, "%s must be a positive duration such as 24h, 90m or 30s", name)
+	}
+	return d, nil
+}

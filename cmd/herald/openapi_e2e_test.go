@@ -93,6 +93,31 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	dlv := dig(list, "data", "deliveries").([]any)[0].(map[string]any)["id"].(string)
 	check("GET", "/rest/deliveries/{id}", "/rest/deliveries/"+dlv, "", 200)
 	check("POST", "/rest/deliveries/{id}/retry", "/rest/deliveries/"+dlv+"/retry", "", 202)
+	stats := check("GET", "/rest/webhooks/{id}/stats", "/rest/webhooks/"+hookID+"/stats?window=2h&bucket=30m", "", 200)
+	buckets := dig(stats, "data", "webhookStats", "buckets").([]any)
+	var attempts float64
+	for _, b := range buckets {
+		attempts += b.(map[string]any)["attempts"].(float64)
+	}
+	if len(buckets) != 4 || attempts < 5 {
+		t.Errorf("stats: %d buckets with %v attempts, want 4 buckets holding the %d+ deliveries", len(buckets), attempts, 5)
+	}
+	made := check("POST", "/rest/api-keys", "/rest/api-keys", `{"name":"ci"}`, 201)
+	if k, _ := dig(made, "data", "createApiKey", "key").(string); !strings.HasPrefix(k, "hk_") {
+		t.Errorf("created API key answer holds no key: %v", made)
+	}
+	keys := check("GET", "/rest/api-keys", "/rest/api-keys", "", 200)
+	for _, k := range dig(keys, "data", "apiKeys").([]any) {
+		if id := k.(map[string]any)["id"].(string); k.(map[string]any)["name"] == "default" {
+			if code, out := call(t, "DELETE", p.URL+"/rest/api-keys/"+id, key, ""); code != 409 {
+				t.Errorf("a key revoking itself: %d %v, want 409", code, out)
+			}
+		}
+	}
+	if code, out := call(t, "POST", p.URL+"/rest/api-keys", key, `{"name":"  "}`); code != 400 || dig(out, "error", "field") != "name" {
+		t.Errorf("API key without a name: %d %v, want 400 on name", code, out)
+	}
+	check("DELETE", "/rest/api-keys/{id}", "/rest/api-keys/"+dig(made, "data", "createApiKey", "id").(string), "", 200)
 	check("DELETE", "/rest/metadata/objects/{id}", "/rest/metadata/objects/pet?withRecords=true", "", 200)
 	check("DELETE", "/rest/webhooks/{id}", "/rest/webhooks/"+hookID, "", 200)
 

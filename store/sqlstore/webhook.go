@@ -170,3 +170,31 @@ func (db *DB) DisableFailingWebhooks(ctx context.Context, failingSince, now time
 	}
 	return out, nil
 }
+
+// AttemptHistogram counts a webhook's attempts per bucket since a time,
+// through the attempts_webhook index.
+func (db *DB) AttemptHistogram(ctx context.Context, workspaceID, webhookID string, since, now time.Time, width time.Duration) ([]herald.AttemptBucket, error) {
+	if width < time.Millisecond || !now.After(since) {
+		return nil, fmt.Errorf("attempt histogram: bad window %s..%s by %s", since, now, width)
+	}
+	type count struct{ bucket, n, ok int64 }
+	scan := func(s scanner) (c count, err error) { return c, s.Scan(&c.bucket, &c.n, &c.ok) }
+	from, step := ms(since), width.Milliseconds()
+	counts, err := queryAll(ctx, db.read, scan, `SELECT (a.started_at - ?) / ?, count(*), sum(CASE WHEN a.error = '' AND a.status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END)
+		FROM attempts a JOIN webhooks w ON w.id = a.webhook_id
+		WHERE a.webhook_id = ? AND w.workspace_id = ? AND a.started_at >= ? AND a.started_at < ? GROUP BY 1`,
+		from, step, webhookID, workspaceID, from, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("attempt histogram: %w", err)
+	}
+	out := make([]herald.AttemptBucket, int((now.Sub(since)+width-1)/width))
+	for i := range out {
+		out[i].Start = since.Add(time.Duration(i) * width).UTC()
+	}
+	for _, c := range counts {
+		if c.bucket >= 0 && c.bucket < int64(len(out)) {
+			out[c.bucket].Attempts, out[c.bucket].Succeeded = int(c.n), int(c.ok)
+		}
+	}
+	return out, nil
+}

@@ -105,3 +105,40 @@ func (db *DB) RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.
 	}
 	return nil
 }
+
+// CreateSession stores a UI session and sweeps the expired ones: sign-ins
+// are rare, so this keeps the table small without a background job.
+func (db *DB) CreateSession(ctx context.Context, s *herald.Session) error {
+	return db.inTx(ctx, func(tx conn) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, ms(s.CreatedAt)); err != nil {
+			return fmt.Errorf("sweep sessions: %w", err)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, api_key_id, workspace_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			s.Hash, s.APIKeyID, s.WorkspaceID, ms(s.CreatedAt), ms(s.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindSession returns the unrevoked key of an unexpired session.
+func (db *DB) FindSession(ctx context.Context, hash string, now time.Time) (*herald.APIKey, error) {
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, `SELECT k.id, k.workspace_id, k.name, k.hash, k.prefix, k.created_at, k.revoked_at FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
+		WHERE s.hash = ? AND s.expires_at > ? AND k.revoked_at IS NULL`, hash, ms(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("session")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find session: %w", err)
+	}
+	return k, nil
+}
+
+// DeleteSession ends a session.
+func (db *DB) DeleteSession(ctx context.Context, hash string) error {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}

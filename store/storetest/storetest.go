@@ -181,6 +181,36 @@ func testWorkspaces(t *testing.T, s herald.Store) {
 	if len(keys) != 1 || keys[0].RevokedAt == nil {
 		t.Fatalf("ListAPIKeys = %+v", keys)
 	}
+
+	// Sessions act as their key, end on sign-out, expiry or revocation.
+	now := time.Now()
+	_, key2 := herald.NewAPIKey(ws.ID, "ui", now)
+	must(t, s.CreateAPIKey(ctx, key2))
+	token, sess := herald.NewSession(key2, now, time.Hour)
+	must(t, s.CreateSession(ctx, sess))
+	k, err := s.FindSession(ctx, herald.HashAPIKey(token), now)
+	must(t, err)
+	if k.ID != key2.ID || k.WorkspaceID != ws.ID {
+		t.Fatalf("FindSession = %+v, want key %s", k, key2.ID)
+	}
+	_, err = s.FindSession(ctx, herald.HashAPIKey(token), now.Add(2*time.Hour))
+	wantCode(t, err, herald.ENOTFOUND)
+	// A sign-in after the first expired sweeps it away.
+	_, later := herald.NewSession(key2, now.Add(3*time.Hour), time.Hour)
+	must(t, s.CreateSession(ctx, later))
+	_, err = s.FindSession(ctx, sess.Hash, now)
+	wantCode(t, err, herald.ENOTFOUND)
+	_, err = s.FindSession(ctx, later.Hash, now.Add(3*time.Hour))
+	must(t, err)
+	must(t, s.DeleteSession(ctx, later.Hash))
+	must(t, s.DeleteSession(ctx, later.Hash))
+	_, err = s.FindSession(ctx, later.Hash, now.Add(3*time.Hour))
+	wantCode(t, err, herald.ENOTFOUND)
+	_, third := herald.NewSession(key2, now, time.Hour)
+	must(t, s.CreateSession(ctx, third))
+	must(t, s.RevokeAPIKey(ctx, ws.ID, key2.ID, now))
+	_, err = s.FindSession(ctx, third.Hash, now)
+	wantCode(t, err, herald.ENOTFOUND)
 }
 
 func testRecordsCRUD(t *testing.T, s herald.Store) {
@@ -615,6 +645,28 @@ func testHealth(t *testing.T, s herald.Store) {
 	}
 	// A success clears it.
 	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{attemptAt(cs[3], herald.DeliveryDelivered, 200, t0.Add(3*time.Hour), "")}))
+	// Hourly buckets from t0: failures at +0h and +1h, a 502 at +2h, the
+	// success at +3h, nothing at +4h; another workspace sees nothing.
+	hist, err := s.AttemptHistogram(b.ctx, b.ws.ID, w.ID, t0, t0.Add(4*time.Hour+time.Minute), time.Hour)
+	must(t, err)
+	want := [][2]int{{1, 0}, {1, 0}, {1, 0}, {1, 1}, {0, 0}}
+	if len(hist) != len(want) {
+		t.Fatalf("AttemptHistogram: %d buckets, want %d", len(hist), len(want))
+	}
+	for i, h := range hist {
+		if !h.Start.Equal(t0.Add(time.Duration(i)*time.Hour)) || h.Attempts != want[i][0] || h.Succeeded != want[i][1] {
+			t.Fatalf("AttemptHistogram[%d] = %+v, want attempts and successes %v", i, h, want[i])
+		}
+	}
+	stranger := setup(t, s, "health-stranger")
+	hist, err = s.AttemptHistogram(b.ctx, stranger.ws.ID, w.ID, t0, t0.Add(4*time.Hour), time.Hour)
+	must(t, err)
+	for _, h := range hist {
+		if h.Attempts != 0 {
+			t.Fatalf("another workspace sees attempts: %+v", hist)
+		}
+	}
+
 	got = b.findWebhook(w.ID)
 	if got.FailingSince != nil || got.LastSuccessAt == nil || !got.LastSuccessAt.Equal(t0.Add(3*time.Hour)) || got.LastError != "HTTP 502 Bad Gateway" {
 		t.Fatalf("after a success: failingSince %v, lastSuccess %v, lastError %q", got.FailingSince, got.LastSuccessAt, got.LastError)
