@@ -84,12 +84,12 @@ func (w *Webhook) Matches(name string) bool {
 // action is what follows the last dot, so "metadata.object.created"
 // matches "*.created" and "metadata.object.*".
 func MatchOperations(ops []string, name string) bool {
-	obj, action, ok := cutLast(name)
+	obj, action, ok := CutEventName(name)
 	if !ok {
 		return false
 	}
 	for _, op := range ops {
-		o, a, ok := cutLast(op)
+		o, a, ok := CutEventName(op)
 		if !ok {
 			continue
 		}
@@ -100,7 +100,9 @@ func MatchOperations(ops []string, name string) bool {
 	return false
 }
 
-func cutLast(s string) (before, after string, found bool) {
+// CutEventName splits an event name or operation into object and action
+// at the last dot, as matching does.
+func CutEventName(s string) (before, after string, found bool) {
 	i := strings.LastIndexByte(s, '.')
 	if i < 0 {
 		return s, "", false

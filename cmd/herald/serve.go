@@ -18,6 +18,7 @@ import (
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/netguard"
+	"github.com/heraldhq/herald/ui"
 )
 
 type serveConfig struct {
@@ -138,6 +139,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "Created workspace %q. Its first API key, shown only once:\n\nAPI key: %s\n\n", ws.Name, secret)
 		fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n\n", secret, url)
 	}
+	fmt.Fprintf(stdout, "Web UI: %s%s/ (sign in with an API key)\n", url, ui.Prefix)
 	// Printed last: scripts and tests wait for this line.
 	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, describeDatabase(c.database))
 
@@ -156,18 +158,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Store: store, Deliverer: engine, Logger: log, Version: version(),
 		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap, Metrics: meters.Handler(),
 	})
-	var handler http.Handler = api
+	web, err := ui.New(ui.Config{API: api, Sessions: store, Logger: log, Version: version()})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(ui.Prefix+"/", web)
+	mux.Handle("GET /{$}", http.RedirectHandler(ui.Prefix+"/", http.StatusSeeOther))
+	mux.Handle("/", api)
 	if c.pprof {
-		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.Handle("/", api)
-		handler = mux
 		log.Warn("the profiler is served at /debug/pprof/ without authentication (--pprof)")
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// A test send waits for the receiver, up to the delivery timeout.

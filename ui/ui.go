@@ -1,0 +1,313 @@
+// Package ui serves Herald's web UI, Settings → API & Webhooks: webhooks,
+// their delivery logs and the workspace's API keys, as server-rendered
+// pages embedded in the binary.
+//
+// The UI is a client of the REST API: every page calls the API in-process
+// as the signed-in session's key (httpapi.WithAPIKey), so the UI and the
+// API share every rule and every error message. A session is opened by
+// pasting an API key; the browser keeps only a random token in an
+// HttpOnly, SameSite cookie, and the store keeps its hash. Forms are
+// protected against cross-site requests by http.CrossOriginProtection.
+// htmx, vendored under static/, only refreshes the delivery log in place:
+// every page works without JavaScript.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/httpapi"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Prefix is the path the UI is served under.
+const Prefix = "/ui"
+
+// Sessions is what the UI needs of the store: API keys to sign in with
+// and the sessions they open.
+type Sessions interface {
+	FindAPIKey(ctx context.Context, hash string) (*herald.APIKey, error)
+	CreateSession(ctx context.Context, s *herald.Session) error
+	FindSession(ctx context.Context, hash string, now time.Time) (*herald.APIKey, error)
+	DeleteSession(ctx context.Context, hash string) error
+}
+
+// Config is what a UI is built from.
+type Config struct {
+	// API is the REST API; pages call it in-process.
+	API      http.Handler
+	Sessions Sessions
+	Logger   *slog.Logger
+	// SessionTTL is how long a sign-in lasts; default 12h.
+	SessionTTL time.Duration
+	// Version is Herald's, shown in the footer and used for the
+	// User-Agent the delivery page shows.
+	Version string
+}
+
+// UI is the web UI's handler, to be mounted at Prefix.
+type UI struct {
+	Config
+	handler http.Handler
+	pages   map[string]*template.Template
+}
+
+const cookieName = "herald_session"
+
+// New returns the UI handler.
+func New(cfg Config) (*UI, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	u := &UI{Config: cfg}
+	if err := u.parseTemplates(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET "+Prefix+"/static/", cacheFor(24*time.Hour, http.StripPrefix(Prefix+"/static/", http.FileServerFS(static))))
+	mux.HandleFunc("GET "+Prefix+"/sign-in", u.signInPage)
+	mux.HandleFunc("POST "+Prefix+"/sign-in", u.signIn)
+	mux.HandleFunc("POST "+Prefix+"/sign-out", u.signOut)
+	mux.HandleFunc("GET "+Prefix+"/{$}", u.authed(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix+"/webhooks", http.StatusSeeOther)
+	}))
+	u.webhookRoutes(mux)
+	u.keyRoutes(mux)
+	mux.HandleFunc(Prefix+"/", u.authed(func(w http.ResponseWriter, r *http.Request) {
+		u.fail(w, r, &apiError{Status: http.StatusNotFound, Message: "There is no page at " + r.URL.Path + "."})
+	}))
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.render(w, r, http.StatusForbidden, "error", page{Title: "Request refused", Data: &apiError{Status: http.StatusForbidden,
+			Message: "This form was sent from another site, so Herald refused it (cross-site request forgery protection). Open the page in Herald and send it again."}})
+	}))
+	u.handler = securityHeaders(csrf.Handler(mux))
+	return u, nil
+}
+
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.handler.ServeHTTP(w, r) }
+
+// securityHeaders keeps pages from being framed, sniffed or running
+// scripts other than the embedded ones.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func cacheFor(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(d.Seconds())))
+		h.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const sessionKey ctxKey = 0
+
+// session is the signed-in state of a request.
+type session struct {
+	Key  *herald.APIKey
+	Hash string
+}
+
+func sessionOf(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey).(*session)
+	return s
+}
+
+// authed lets only signed-in requests through; the others go to the
+// sign-in page, which brings them back.
+func (u *UI) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(cookieName)
+		if err == nil {
+			hash := herald.HashAPIKey(c.Value)
+			key, err := u.Sessions.FindSession(r.Context(), hash, time.Now())
+			if err == nil {
+				h(w, r.WithContext(context.WithValue(r.Context(), sessionKey, &session{Key: key, Hash: hash})))
+				return
+			}
+			if herald.ErrorCode(err) != herald.ENOTFOUND {
+				u.fail(w, r, err)
+				return
+			}
+		}
+		next := r.URL.RequestURI()
+		if r.Method != http.MethodGet {
+			next = Prefix + "/"
+		}
+		if r.Header.Get("HX-Request") == "true" {
+			// htmx follows redirects itself and would put the sign-in
+			// page inside the log: make it load the whole page instead.
+			w.Header().Set("HX-Redirect", Prefix+"/sign-in")
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, Prefix+"/sign-in?next="+url.QueryEscape(next), http.StatusSeeOther)
+	}
+}
+
+func (u *UI) signInPage(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, http.StatusOK, "sign-in", page{Title: "Sign in", Data: signInData{Next: safeNext(r.URL.Query().Get("next"))}})
+}
+
+type signInData struct {
+	Next, Error string
+}
+
+func (u *UI) signIn(w http.ResponseWriter, r *http.Request) {
+	d := signInData{Next: safeNext(r.PostFormValue("next"))}
+	token := strings.TrimSpace(r.PostFormValue("apiKey"))
+	var key *herald.APIKey
+	var err error
+	switch {
+	case token == "":
+		d.Error = "Paste an API key to sign in."
+	case !strings.HasPrefix(token, herald.APIKeyPrefix):
+		d.Error = "That is not an API key: Herald's keys start with " + herald.APIKeyPrefix + "."
+	default:
+		key, err = u.Sessions.FindAPIKey(r.Context(), herald.HashAPIKey(token))
+		if herald.ErrorCode(err) == herald.ENOTFOUND {
+			d.Error, err = "That API key is not valid, or it was revoked.", nil
+		}
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if d.Error != "" {
+		u.render(w, r, http.StatusUnauthorized, "sign-in", page{Title: "Sign in", Data: d})
+		return
+	}
+	cookie, s := herald.NewSession(key, time.Now(), u.SessionTTL)
+	if err := u.Sessions.CreateSession(r.Context(), s); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: cookie, Path: Prefix, Expires: s.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
+	})
+	next := d.Next
+	if next == "" {
+		next = Prefix + "/webhooks"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// safeNext keeps a post-sign-in redirect inside the UI.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, Prefix+"/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return ""
+	}
+	return next
+}
+
+func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(cookieName); err == nil {
+		if err := u.Sessions.DeleteSession(r.Context(), herald.HashAPIKey(c.Value)); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, Prefix+"/sign-in", http.StatusSeeOther)
+}
+
+// apiError is an error answer of the REST API, or one the UI makes in
+// the same terms.
+type apiError struct {
+	Status                int
+	Code, Message, Field string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// call makes an API request as the session's key and decodes the answer's
+// JSON into out. An error answer comes back as *apiError.
+func (u *UI) call(r *http.Request, method, path string, in, out any) error {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(httpapi.WithAPIKey(r.Context(), sessionOf(r).Key), method, path, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	u.API.ServeHTTP(rec, req)
+	if rec.status >= 400 {
+		var e struct {
+			Error struct{ Code, Message, Field string }
+		}
+		if err := json.Unmarshal(rec.body.Bytes(), &e); err != nil || e.Error.Message == "" {
+			return fmt.Errorf("%s %s: status %d: %s", method, path, rec.status, rec.body.Bytes())
+		}
+		return &apiError{Status: rec.status, Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// recorder is the in-process response of an API call.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+
+// fail shows err as an error page: the API's own message for its
+// errors, a generic one (and a log line) for the rest.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *apiError
+	if !errors.As(err, &e) {
+		if errors.Is(r.Context().Err(), context.Canceled) {
+			return
+		}
+		u.Logger.Error("ui request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &apiError{Status: http.StatusInternalServerError, Message: "Something went wrong on Herald's side; the details are in its log. Try again in a moment."}
+	}
+	u.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Data: e})
+}

@@ -1,0 +1,361 @@
+package ui
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+func (u *UI) webhookRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+Prefix+"/webhooks", u.authed(u.listWebhooks))
+	mux.HandleFunc("GET "+Prefix+"/webhooks/new", u.authed(u.newWebhook))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/new", u.authed(u.saveWebhook))
+	mux.HandleFunc("GET "+Prefix+"/webhooks/{id}", u.authed(u.showWebhook))
+	mux.HandleFunc("GET "+Prefix+"/webhooks/{id}/activity", u.authed(u.webhookActivity))
+	mux.HandleFunc("GET "+Prefix+"/webhooks/{id}/edit", u.authed(u.editWebhook))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/edit", u.authed(u.saveWebhook))
+	mux.HandleFunc("GET "+Prefix+"/webhooks/{id}/delete", u.authed(u.confirmDeleteWebhook))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/delete", u.authed(u.deleteWebhook))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/status", u.authed(u.setWebhookStatus))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/rotate-secret", u.authed(u.rotateSecret))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/test", u.authed(u.testWebhook))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/replay", u.authed(u.replay))
+	mux.HandleFunc("GET "+Prefix+"/deliveries/{id}", u.authed(u.showDelivery))
+	mux.HandleFunc("POST "+Prefix+"/deliveries/{id}/retry", u.authed(u.retryDelivery))
+}
+
+// hook is a webhook as the API answers it.
+type hook struct {
+	ID                      string   `json:"id"`
+	TargetURL               string   `json:"targetUrl"`
+	Operations              []string `json:"operations"`
+	Description             string   `json:"description"`
+	Secret                  string   `json:"secret"`
+	Status                  string   `json:"status"`
+	PayloadFormat           string   `json:"payloadFormat"`
+	DisabledReason          string   `json:"disabledReason"`
+	DisabledAt              *string  `json:"disabledAt"`
+	PreviousSecretExpiresAt *string  `json:"previousSecretExpiresAt"`
+	Health                  *struct {
+		Attempts      int      `json:"attempts"`
+		Succeeded     int      `json:"succeeded"`
+		SuccessRate   *float64 `json:"successRate"`
+		Pending       int      `json:"pending"`
+		LastSuccessAt *string  `json:"lastSuccessAt"`
+		LastFailureAt *string  `json:"lastFailureAt"`
+		LastError     string   `json:"lastError"`
+		FailingSince  *string  `json:"failingSince"`
+	} `json:"health"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+func webhookPath(id string) string { return Prefix + "/webhooks/" + url.PathEscape(id) }
+
+func (u *UI) findWebhook(r *http.Request, id string) (*hook, error) {
+	var out struct {
+		Data struct{ Webhook hook }
+	}
+	if err := u.call(r, "GET", "/rest/webhooks/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Data.Webhook, nil
+}
+
+func (u *UI) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	var out struct {
+		Data struct{ Webhooks []hook }
+	}
+	if err := u.call(r, "GET", "/rest/webhooks", nil, &out); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "webhooks", page{Title: "Webhooks", Nav: "webhooks", Data: out.Data.Webhooks})
+}
+
+// webhookForm is the create and edit form: the webhook's fields and its
+// event filter as object × action rows, as Twenty's settings page has.
+type webhookForm struct {
+	// ID is empty when creating.
+	ID            string
+	TargetURL     string
+	Description   string
+	PayloadFormat string
+	Rows          []filterRow
+	// Objects and Actions are the rows' choices, from the workspace's
+	// event types (custom objects and events included).
+	Objects, Actions []string
+	// Error is the API's refusal; Field names the input it is about.
+	Error, Field string
+}
+
+type filterRow struct{ Object, Action string }
+
+// choices fills the form's object and action lists from the event
+// types the workspace can emit, plus whatever its rows already hold.
+func (u *UI) choices(r *http.Request, f *webhookForm) error {
+	var out struct {
+		Data struct{ EventTypes []string }
+	}
+	if err := u.call(r, "GET", "/rest/webhooks/event-types", nil, &out); err != nil {
+		return err
+	}
+	objects, actions := []string{}, []string{}
+	for _, name := range out.Data.EventTypes {
+		if o, a, ok := herald.CutEventName(name); ok {
+			objects, actions = append(objects, o), append(actions, a)
+		}
+	}
+	for _, row := range f.Rows {
+		objects, actions = append(objects, row.Object), append(actions, row.Action)
+	}
+	f.Objects, f.Actions = sortedChoices(objects), sortedChoices(actions)
+	return nil
+}
+
+// sortedChoices dedups a choice list, "*" (any) first.
+func sortedChoices(list []string) []string {
+	list = append(list, "*")
+	slices.SortFunc(list, func(a, b string) int {
+		if (a == "*") != (b == "*") {
+			if a == "*" {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a, b)
+	})
+	return slices.Compact(list)
+}
+
+func rowsOf(ops []string) []filterRow {
+	rows := make([]filterRow, 0, len(ops))
+	for _, op := range ops {
+		if o, a, ok := herald.CutEventName(op); ok {
+			rows = append(rows, filterRow{o, a})
+		}
+	}
+	return rows
+}
+
+func (u *UI) newWebhook(w http.ResponseWriter, r *http.Request) {
+	f := &webhookForm{PayloadFormat: herald.PayloadHerald, Rows: []filterRow{{"*", "*"}}}
+	u.renderForm(w, r, http.StatusOK, f)
+}
+
+func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) {
+	hook, err := u.findWebhook(r, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	f := &webhookForm{ID: hook.ID, TargetURL: hook.TargetURL, Description: hook.Description, PayloadFormat: hook.PayloadFormat, Rows: rowsOf(hook.Operations)}
+	u.renderForm(w, r, http.StatusOK, f)
+}
+
+func (u *UI) renderForm(w http.ResponseWriter, r *http.Request, status int, f *webhookForm) {
+	if err := u.choices(r, f); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	title := "Create webhook"
+	if f.ID != "" {
+		title = "Edit webhook"
+	}
+	u.render(w, r, status, "webhook-form", page{Title: title, Nav: "webhooks", Data: f})
+}
+
+// saveWebhook handles the form's buttons: add or remove a filter row
+// (the form comes back with the change, nothing saved), or save.
+func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
+	f := &webhookForm{
+		ID:            r.PathValue("id"),
+		TargetURL:     strings.TrimSpace(r.PostFormValue("targetUrl")),
+		Description:   r.PostFormValue("description"),
+		PayloadFormat: r.PostFormValue("payloadFormat"),
+	}
+	objects, actions := r.PostForm["object"], r.PostForm["action"]
+	for i := range min(len(objects), len(actions)) {
+		f.Rows = append(f.Rows, filterRow{objects[i], actions[i]})
+	}
+	intent := r.PostFormValue("intent")
+	switch {
+	case intent == "add-row":
+		f.Rows = append(f.Rows, filterRow{"*", "*"})
+		u.renderForm(w, r, http.StatusOK, f)
+		return
+	case strings.HasPrefix(intent, "remove-row-"):
+		if i, err := strconv.Atoi(strings.TrimPrefix(intent, "remove-row-")); err == nil && i >= 0 && i < len(f.Rows) {
+			f.Rows = slices.Delete(f.Rows, i, i+1)
+		}
+		u.renderForm(w, r, http.StatusOK, f)
+		return
+	}
+
+	ops := []string{}
+	for _, row := range f.Rows {
+		ops = append(ops, row.Object+"."+row.Action)
+	}
+	if len(ops) == 0 {
+		f.Error, f.Field = "Add at least one event filter row; object “All objects” and action “All actions” sends every event.", "operations"
+		u.renderForm(w, r, http.StatusUnprocessableEntity, f)
+		return
+	}
+	slices.Sort(ops)
+	in := map[string]any{"targetUrl": f.TargetURL, "description": f.Description, "operations": slices.Compact(ops)}
+	if f.PayloadFormat != "" {
+		in["payloadFormat"] = f.PayloadFormat
+	}
+	var out struct {
+		Data map[string]hook
+	}
+	method, path, outcome := "POST", "/rest/webhooks", "created"
+	if f.ID != "" {
+		method, path, outcome = "PATCH", "/rest/webhooks/"+url.PathEscape(f.ID), "updated"
+	}
+	if err := u.call(r, method, path, in, &out); err != nil {
+		if e, ok := err.(*apiError); ok && e.Status < 500 && e.Status != http.StatusNotFound {
+			f.Error, f.Field = e.Message, e.Field
+			u.renderForm(w, r, http.StatusUnprocessableEntity, f)
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	for _, hook := range out.Data {
+		http.Redirect(w, r, done(webhookPath(hook.ID), outcome), http.StatusSeeOther)
+	}
+}
+
+// webhookPage is a webhook with its recent activity.
+type webhookPage struct {
+	Hook     *hook
+	Activity *activity
+	// ReplayDefault is the replay form's preset time, an hour ago.
+	ReplayDefault string
+}
+
+func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request) {
+	hook, err := u.findWebhook(r, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	act, err := u.activity(r, hook.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "webhook", page{Title: hook.TargetURL, Nav: "webhooks", Data: webhookPage{
+		Hook: hook, Activity: act, ReplayDefault: time.Now().UTC().Add(-time.Hour).Format(datetimeLocal),
+	}})
+}
+
+// webhookActivity is the chart and log alone, which htmx polls.
+func (u *UI) webhookActivity(w http.ResponseWriter, r *http.Request) {
+	act, err := u.activity(r, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.renderBlock(w, r, "webhook", "activity", act)
+}
+
+func (u *UI) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) {
+	hook, err := u.findWebhook(r, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "confirm", page{Title: "Delete webhook", Nav: "webhooks", Data: confirmation{
+		Question: "Delete the webhook to " + hook.TargetURL + "?",
+		Detail:   "Its delivery log goes with it, and deliveries still waiting are dropped. Events from now on are not sent to this URL. This cannot be undone.",
+		Action:   webhookPath(hook.ID) + "/delete", Button: "Delete webhook", Cancel: webhookPath(hook.ID),
+	}})
+}
+
+// confirmation asks before something that cannot be undone.
+type confirmation struct {
+	Question, Detail, Action, Button, Cancel string
+}
+
+func (u *UI) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	if err := u.call(r, "DELETE", "/rest/webhooks/"+url.PathEscape(r.PathValue("id")), nil, nil); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, done(Prefix+"/webhooks", "deleted"), http.StatusSeeOther)
+}
+
+func (u *UI) setWebhookStatus(w http.ResponseWriter, r *http.Request) {
+	id, status := r.PathValue("id"), r.PostFormValue("status")
+	if err := u.call(r, "PATCH", "/rest/webhooks/"+url.PathEscape(id), map[string]string{"status": status}, nil); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	outcome := "enabled"
+	if status == herald.WebhookDisabled {
+		outcome = "disabled"
+	}
+	http.Redirect(w, r, done(webhookPath(id), outcome), http.StatusSeeOther)
+}
+
+func (u *UI) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var out struct {
+		Data struct{ RotateWebhookSecret hook }
+	}
+	if err := u.call(r, "POST", "/rest/webhooks/"+url.PathEscape(id)+"/rotate-secret", nil, &out); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, done(webhookPath(id), "rotated", "detail", when(out.Data.RotateWebhookSecret.PreviousSecretExpiresAt)), http.StatusSeeOther)
+}
+
+func (u *UI) testWebhook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var out struct {
+		Data struct {
+			TestWebhook struct {
+				DeliveryID string `json:"deliveryId"`
+				Status     string
+				Attempt    attempt
+			}
+		}
+	}
+	if err := u.call(r, "POST", "/rest/webhooks/"+url.PathEscape(id)+"/test", nil, &out); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	t := out.Data.TestWebhook
+	result, failed := describeAttempt(&t.Attempt), !t.Attempt.Succeeded()
+	http.Redirect(w, r, done(webhookPath(id), "tested", "detail", result, "delivery", t.DeliveryID, "failed", strconv.FormatBool(failed)), http.StatusSeeOther)
+}
+
+// datetimeLocal is the format of an <input type="datetime-local">.
+const datetimeLocal = "2006-01-02T15:04"
+
+func (u *UI) replay(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	since, err := time.Parse(datetimeLocal, r.PostFormValue("since"))
+	if err != nil {
+		u.fail(w, r, &apiError{Status: http.StatusBadRequest, Message: "Pick the time to replay from (UTC), e.g. 2025-02-10 15:30."})
+		return
+	}
+	var out struct {
+		Data struct {
+			ReplayWebhook struct{ Replayed int }
+		}
+	}
+	if err := u.call(r, "POST", "/rest/webhooks/"+url.PathEscape(id)+"/replay", map[string]string{"since": since.UTC().Format(time.RFC3339)}, &out); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, done(webhookPath(id), "replayed", "detail", strconv.Itoa(out.Data.ReplayWebhook.Replayed)), http.StatusSeeOther)
+}
