@@ -126,8 +126,8 @@ type bucket struct {
 // chart is a bar chart of attempts per hour, drawn as inline SVG by the
 // template: delivered in green under failed in red.
 type chart struct {
-	Bars                        []bar
-	Width, Height               int
+	Bars          []bar
+	Width, Height int
 	// ViewHeight adds the axis labels under the bars, at LabelY.
 	ViewHeight, LabelY          int
 	Attempts, Succeeded, Failed int

@@ -245,7 +245,7 @@ func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
 // apiError is an error answer of the REST API, or one the UI makes in
 // the same terms.
 type apiError struct {
-	Status                int
+	Status               int
 	Code, Message, Field string
 }
 
