@@ -446,6 +446,11 @@ func TestWebhookLifecycle(t *testing.T) {
 	e.mu.Lock()
 	e.status = 200
 	e.mu.Unlock()
+	// The log filters by status.
+	failed := text(b.get("/ui/webhooks/" + id + "?status=failed").body)
+	if !strings.Contains(failed, "webhook.test") || strings.Contains(failed, "person.created") {
+		t.Errorf("failed deliveries only: %s", failed)
+	}
 
 	// Replay since an hour ago: the person event again.
 	p = b.follow("/ui/webhooks/"+id+"/replay", url.Values{"since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}})
