@@ -345,10 +345,12 @@ func (db *DB) ExpireLeases(ctx context.Context, owner string, now time.Time) (in
 	return int(n), nil
 }
 
-// NextDue returns when the earliest unleased pending delivery is due.
+// NextDue returns when the earliest unleased pending delivery is due:
+// the earliest of each webhook's, found by a seek in its lane.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL`).Scan(&at)
+	err := db.read.QueryRowContext(ctx, `SELECT min((SELECT d.next_attempt_at FROM deliveries d
+		WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.lease_owner IS NULL ORDER BY d.next_attempt_at LIMIT 1)) FROM webhooks w`).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
