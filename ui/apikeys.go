@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,7 +63,8 @@ func (u *UI) createKey(w http.ResponseWriter, r *http.Request) {
 		Data struct{ CreateAPIKey apiKey }
 	}
 	if err := u.call(r, "POST", "/rest/api-keys", map[string]string{"name": p.Name}, &out); err != nil {
-		if e, ok := err.(*apiError); ok && e.Status < 500 {
+		var e *apiError
+		if errors.As(err, &e) && e.Status < 500 {
 			p.Error = e.Message
 			u.renderKeys(w, r, http.StatusUnprocessableEntity, p)
 			return

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -215,12 +217,13 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 	var out struct {
 		Data map[string]hook
 	}
-	method, path, outcome := "POST", "/rest/webhooks", "created"
+	method, path, key, outcome := "POST", "/rest/webhooks", "createWebhook", "created"
 	if f.ID != "" {
-		method, path, outcome = "PATCH", "/rest/webhooks/"+url.PathEscape(f.ID), "updated"
+		method, path, key, outcome = "PATCH", "/rest/webhooks/"+url.PathEscape(f.ID), "updateWebhook", "updated"
 	}
 	if err := u.call(r, method, path, in, &out); err != nil {
-		if e, ok := err.(*apiError); ok && e.Status < 500 && e.Status != http.StatusNotFound {
+		var e *apiError
+		if errors.As(err, &e) && e.Status < 500 && e.Status != http.StatusNotFound {
 			f.Error, f.Field = e.Message, e.Field
 			u.renderForm(w, r, http.StatusUnprocessableEntity, f)
 			return
@@ -228,9 +231,12 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	for _, hook := range out.Data {
-		http.Redirect(w, r, done(webhookPath(hook.ID), outcome), http.StatusSeeOther)
+	saved, ok := out.Data[key]
+	if !ok {
+		u.fail(w, r, fmt.Errorf("%s %s: answer without the webhook", method, path))
+		return
 	}
+	http.Redirect(w, r, done(webhookPath(saved.ID), outcome), http.StatusSeeOther)
 }
 
 // webhookPage is a webhook with its recent activity.
