@@ -163,7 +163,7 @@ func TestUIInBrowser(t *testing.T) {
 		t.Fatalf("create person: %d %v", code, out)
 	}
 	waitText("#activity", "person.created")
-	waitText("#activity", "delivered")
+	waitText("#activity figcaption", "1 delivered")
 	shot("05-webhook-with-delivery")
 
 	// Retry it from the log: sent a second time.
