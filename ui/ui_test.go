@@ -409,7 +409,9 @@ func TestWebhookLifecycle(t *testing.T) {
 
 	e.api("POST", "/rest/people", `{"firstName":"Ada"}`)
 	e.api("POST", "/rest/companies", `{"name":"Not for this webhook"}`)
-	waitFor(t, "the delivery", func() bool { return strings.Contains(b.get("/ui/webhooks/"+id).body, `<span class="badge badge-delivered">delivered</span>`) })
+	waitFor(t, "the delivery", func() bool {
+		return strings.Contains(b.get("/ui/webhooks/"+id).body, `<span class="badge badge-delivered">delivered</span>`)
+	})
 	p = b.get("/ui/webhooks/" + id)
 	wantText(t, p, "person.created", "delivered", "200", "1 delivered 0 failed")
 	if strings.Contains(p.body, "company.created") {
