@@ -16,7 +16,8 @@ func WithAPIKey(ctx context.Context, key *herald.APIKey) context.Context {
 	return context.WithValue(ctx, keyCtxKey, key)
 }
 
-type apiKeyJSON struct {
+// APIKeyJSON is an API key as the API shows it.
+type APIKeyJSON struct {
 	ID        string  `json:"id"`
 	Name      string  `json:"name"`
 	Prefix    string  `json:"prefix"`
@@ -27,8 +28,8 @@ type apiKeyJSON struct {
 	Key string `json:"key,omitempty"`
 }
 
-func toAPIKeyJSON(k *herald.APIKey) apiKeyJSON {
-	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: herald.FormatTime(k.CreatedAt), RevokedAt: timePtr(k.RevokedAt)}
+func toAPIKeyJSON(k *herald.APIKey) APIKeyJSON {
+	return APIKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: herald.FormatTime(k.CreatedAt), RevokedAt: timePtr(k.RevokedAt)}
 }
 
 // maxKeyName bounds an API key's label.
@@ -40,7 +41,7 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	out := make([]apiKeyJSON, len(keys))
+	out := make([]APIKeyJSON, len(keys))
 	for i, k := range keys {
 		out[i] = toAPIKeyJSON(k)
 	}

@@ -10,7 +10,8 @@ import (
 	"github.com/heraldhq/herald/webhook"
 )
 
-type deliveryJSON struct {
+// DeliveryJSON is a delivery as the API shows it.
+type DeliveryJSON struct {
 	ID             string  `json:"id"`
 	WebhookID      string  `json:"webhookId"`
 	EventID        string  `json:"eventId"`
@@ -26,8 +27,8 @@ type deliveryJSON struct {
 	CompletedAt    *string `json:"completedAt"`
 }
 
-func toDeliveryJSON(d *herald.Delivery) deliveryJSON {
-	out := deliveryJSON{
+func toDeliveryJSON(d *herald.Delivery) DeliveryJSON {
+	out := DeliveryJSON{
 		ID: herald.FormatDeliveryID(d.ID), WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName,
 		Status: d.Status, AttemptCount: d.Attempts, NextAttemptAt: timePtr(d.NextAttemptAt), LastError: d.LastError,
 		LastLatencyMs: ms(d.LastLatency), CreatedAt: herald.FormatTime(d.CreatedAt), UpdatedAt: herald.FormatTime(d.UpdatedAt),
@@ -42,7 +43,8 @@ func toDeliveryJSON(d *herald.Delivery) deliveryJSON {
 	return out
 }
 
-type attemptJSON struct {
+// AttemptJSON is one attempt of a delivery as the API shows it.
+type AttemptJSON struct {
 	Number       int     `json:"number"`
 	StartedAt    string  `json:"startedAt"`
 	StatusCode   *int    `json:"statusCode"`
@@ -51,8 +53,14 @@ type attemptJSON struct {
 	ResponseBody string  `json:"responseBody"`
 }
 
-func toAttemptJSON(a *herald.Attempt) attemptJSON {
-	out := attemptJSON{Number: a.Number, StartedAt: herald.FormatTime(a.StartedAt), LatencyMs: ms(a.Latency), Error: a.Error, ResponseBody: a.ResponseBody}
+// Succeeded reports whether the attempt counts as delivered: a 2xx answer
+// and no error, as herald.Attempt.Succeeded.
+func (a AttemptJSON) Succeeded() bool {
+	return a.Error == "" && a.StatusCode != nil && *a.StatusCode >= 200 && *a.StatusCode < 300
+}
+
+func toAttemptJSON(a *herald.Attempt) AttemptJSON {
+	out := AttemptJSON{Number: a.Number, StartedAt: herald.FormatTime(a.StartedAt), LatencyMs: ms(a.Latency), Error: a.Error, ResponseBody: a.ResponseBody}
 	if a.StatusCode != 0 {
 		out.StatusCode = &a.StatusCode
 	}
@@ -108,7 +116,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	out := make([]deliveryJSON, len(list))
+	out := make([]DeliveryJSON, len(list))
 	for i, d := range list {
 		out[i] = toDeliveryJSON(d)
 	}
@@ -140,14 +148,14 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	list := make([]attemptJSON, len(attempts))
+	list := make([]AttemptJSON, len(attempts))
 	for i, a := range attempts {
 		list[i] = toAttemptJSON(a)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"delivery": struct {
-		deliveryJSON
+		DeliveryJSON
 		Payload  json.RawMessage `json:"payload"`
-		Attempts []attemptJSON   `json:"attempts"`
+		Attempts []AttemptJSON   `json:"attempts"`
 	}{toDeliveryJSON(d), webhook.AppendBody(nil, ev, hook), list}}})
 }
 

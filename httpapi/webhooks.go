@@ -13,8 +13,8 @@ import (
 	"github.com/heraldhq/herald/webhook"
 )
 
-// webhookJSON is a webhook as the API shows it (DESIGN.md §4).
-type webhookJSON struct {
+// WebhookJSON is a webhook as the API shows it (DESIGN.md §4).
+type WebhookJSON struct {
 	ID             string   `json:"id"`
 	TargetURL      string   `json:"targetUrl"`
 	Operations     []string `json:"operations"`
@@ -26,14 +26,14 @@ type webhookJSON struct {
 	DisabledAt     *string  `json:"disabledAt"`
 	// PreviousSecretExpiresAt is set while a rotated-out secret still signs.
 	PreviousSecretExpiresAt *string     `json:"previousSecretExpiresAt,omitempty"`
-	Health                  *healthJSON `json:"health,omitempty"`
+	Health                  *HealthJSON `json:"health,omitempty"`
 	CreatedAt               string      `json:"createdAt"`
 	UpdatedAt               string      `json:"updatedAt"`
 }
 
-// healthJSON is a webhook's delivery health: attempts in the last
+// HealthJSON is a webhook's delivery health: attempts in the last
 // healthWindow and how the latest ones went.
-type healthJSON struct {
+type HealthJSON struct {
 	Window        string   `json:"window"`
 	Attempts      int      `json:"attempts"`
 	Succeeded     int      `json:"succeeded"`
@@ -48,8 +48,8 @@ type healthJSON struct {
 const healthWindow = 24 * time.Hour
 
 // toWebhookJSON renders w; stats, when not nil, fill its health.
-func toWebhookJSON(w *herald.Webhook, stats map[string]herald.WebhookStats) webhookJSON {
-	out := webhookJSON{
+func toWebhookJSON(w *herald.Webhook, stats map[string]herald.WebhookStats) WebhookJSON {
+	out := WebhookJSON{
 		ID: w.ID, TargetURL: w.TargetURL, Operations: w.Operations, Description: w.Description,
 		Secret: w.Secret, Status: w.Status, PayloadFormat: w.PayloadFormat, DisabledReason: w.DisabledReason,
 		DisabledAt: timePtr(w.DisabledAt), CreatedAt: herald.FormatTime(w.CreatedAt), UpdatedAt: herald.FormatTime(w.UpdatedAt),
@@ -59,7 +59,7 @@ func toWebhookJSON(w *herald.Webhook, stats map[string]herald.WebhookStats) webh
 	}
 	if stats != nil {
 		st := stats[w.ID]
-		h := &healthJSON{
+		h := &HealthJSON{
 			Window: "24h", Attempts: st.Attempts, Succeeded: st.Succeeded, Pending: st.Pending,
 			LastSuccessAt: timePtr(w.LastSuccessAt), LastFailureAt: timePtr(w.LastFailureAt),
 			LastError: w.LastError, FailingSince: timePtr(w.FailingSince),
@@ -165,7 +165,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	out := make([]webhookJSON, len(hooks))
+	out := make([]WebhookJSON, len(hooks))
 	for i, h := range hooks {
 		out[i] = toWebhookJSON(h, stats)
 	}

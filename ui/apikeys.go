@@ -14,16 +14,6 @@ func (u *UI) keyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"/api-keys/{id}/revoke", u.authed(u.revokeKey))
 }
 
-// apiKey is an API key as the API answers it.
-type apiKey struct {
-	ID        string  `json:"id"`
-	Name      string  `json:"name"`
-	Prefix    string  `json:"prefix"`
-	CreatedAt string  `json:"createdAt"`
-	RevokedAt *string `json:"revokedAt"`
-	Key       string  `json:"key"`
-}
-
 type keysPage struct {
 	Keys []apiKey
 	// Created is a key just made, shown this once.

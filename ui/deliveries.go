@@ -15,36 +15,6 @@ import (
 	"github.com/heraldhq/herald/webhook"
 )
 
-// delivery is a delivery as the API answers it.
-type delivery struct {
-	ID             string  `json:"id"`
-	WebhookID      string  `json:"webhookId"`
-	EventID        string  `json:"eventId"`
-	Event          string  `json:"event"`
-	Status         string  `json:"status"`
-	AttemptCount   int     `json:"attemptCount"`
-	NextAttemptAt  *string `json:"nextAttemptAt"`
-	LastStatusCode *int    `json:"lastStatusCode"`
-	LastError      string  `json:"lastError"`
-	LastLatencyMs  float64 `json:"lastLatencyMs"`
-	CreatedAt      string  `json:"createdAt"`
-	CompletedAt    *string `json:"completedAt"`
-}
-
-type attempt struct {
-	Number       int     `json:"number"`
-	StartedAt    string  `json:"startedAt"`
-	StatusCode   *int    `json:"statusCode"`
-	LatencyMs    float64 `json:"latencyMs"`
-	Error        string  `json:"error"`
-	ResponseBody string  `json:"responseBody"`
-}
-
-// Succeeded reports whether the attempt counts as delivered.
-func (a attempt) Succeeded() bool {
-	return a.Error == "" && a.StatusCode != nil && *a.StatusCode >= 200 && *a.StatusCode < 300
-}
-
 // describeAttempt says how an attempt went in a few words.
 func describeAttempt(a *attempt) string {
 	lat := strconv.FormatFloat(a.LatencyMs, 'f', 1, 64) + " ms"

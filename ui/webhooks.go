@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/httpapi"
 )
 
 func (u *UI) webhookRoutes(mux *http.ServeMux) {
@@ -32,31 +33,13 @@ func (u *UI) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"/deliveries/{id}/retry", u.authed(u.retryDelivery))
 }
 
-// hook is a webhook as the API answers it.
-type hook struct {
-	ID                      string   `json:"id"`
-	TargetURL               string   `json:"targetUrl"`
-	Operations              []string `json:"operations"`
-	Description             string   `json:"description"`
-	Secret                  string   `json:"secret"`
-	Status                  string   `json:"status"`
-	PayloadFormat           string   `json:"payloadFormat"`
-	DisabledReason          string   `json:"disabledReason"`
-	DisabledAt              *string  `json:"disabledAt"`
-	PreviousSecretExpiresAt *string  `json:"previousSecretExpiresAt"`
-	Health                  *struct {
-		Attempts      int      `json:"attempts"`
-		Succeeded     int      `json:"succeeded"`
-		SuccessRate   *float64 `json:"successRate"`
-		Pending       int      `json:"pending"`
-		LastSuccessAt *string  `json:"lastSuccessAt"`
-		LastFailureAt *string  `json:"lastFailureAt"`
-		LastError     string   `json:"lastError"`
-		FailingSince  *string  `json:"failingSince"`
-	} `json:"health"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
-}
+// The API's answers are decoded into the types it encodes them from.
+type (
+	hook     = httpapi.WebhookJSON
+	delivery = httpapi.DeliveryJSON
+	attempt  = httpapi.AttemptJSON
+	apiKey   = httpapi.APIKeyJSON
+)
 
 func webhookPath(id string) string { return Prefix + "/webhooks/" + url.PathEscape(id) }
 
