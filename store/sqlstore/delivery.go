@@ -175,21 +175,9 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 	}
 	var claims []*herald.Claim
 	err := db.inTx(ctx, func(tx conn) error {
-		b := &sqlbuild.Builder{D: db.d}
-		parts := make([]string, len(req.Lanes))
-		for i, l := range req.Lanes {
-			// Each lane is its own limited subquery; on PostgreSQL its rows
-			// are locked, and rows another process is claiming are skipped.
-			parts[i] = `SELECT id FROM (SELECT d.id FROM deliveries d
-				WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + b.Bind(ms(req.Now)) + ` AND d.lease_owner IS NULL
-				AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key
-					AND p.status = 'pending' AND p.event_seq < d.event_seq)
-				ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + db.d.SkipLocked() + `) AS lane` + strconv.Itoa(i)
-		}
+		query, args := db.claimSQL(req)
 		var err error
-		claims, err = queryAll(ctx, tx, scanClaim, `SELECT d.id, d.attempts, d.attempts - d.round_base, `+eventColumns+`, `+claimWebhookColumns+`
-			FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id
-			WHERE w.status = 'active' AND d.id IN (`+strings.Join(parts, " UNION ALL ")+`) ORDER BY d.next_attempt_at, d.id`, b.Args...)
+		claims, err = queryAll(ctx, tx, scanClaim, query, args...)
 		if err != nil || len(claims) == 0 {
 			return err
 		}
@@ -206,6 +194,25 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return claims, nil
+}
+
+// claimSQL selects req's due deliveries, lane by lane, with their events
+// and webhooks.
+func (db *DB) claimSQL(req herald.ClaimRequest) (string, []any) {
+	b := &sqlbuild.Builder{D: db.d}
+	parts := make([]string, len(req.Lanes))
+	for i, l := range req.Lanes {
+		// Each lane is its own limited subquery; on PostgreSQL its rows
+		// are locked, and rows another process is claiming are skipped.
+		parts[i] = `SELECT id FROM (SELECT d.id FROM deliveries d
+			WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + b.Bind(ms(req.Now)) + ` AND d.lease_owner IS NULL
+			AND d.event_seq = (SELECT min(p.event_seq) FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key
+				AND p.status = 'pending')
+			ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + db.d.SkipLocked() + `) AS lane` + strconv.Itoa(i)
+	}
+	return `SELECT d.id, d.attempts, d.attempts - d.round_base, ` + eventColumns + `, ` + claimWebhookColumns + `
+		FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id
+		WHERE w.status = 'active' AND d.id IN (` + strings.Join(parts, " UNION ALL ") + `) ORDER BY d.next_attempt_at, d.id`, b.Args
 }
 
 const claimWebhookColumns = `w.id, w.workspace_id, w.target_url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.payload_format`

@@ -1,0 +1,10 @@
+package sqlstore
+
+import "github.com/heraldhq/herald"
+
+// ClaimSQL is the claim's statement as the engine receives it, for tests
+// that read its plan.
+func ClaimSQL(db *DB, req herald.ClaimRequest) (string, []any) {
+	q, args := db.claimSQL(req)
+	return db.d.Rebind(q), args
+}

@@ -1,0 +1,165 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/postgres"
+	"github.com/heraldhq/herald/store/postgres/pgtest"
+	"github.com/heraldhq/herald/store/sqlite"
+	"github.com/heraldhq/herald/store/sqlstore"
+	"github.com/heraldhq/herald/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// TestClaimPlanIgnoresStaleStatistics: a backlog that builds up faster
+// than autovacuum analyzes the table leaves PostgreSQL believing that
+// almost nothing is pending. The claim must still read rows in proportion
+// to its batch, not to the backlog: a plan that scans the webhook's whole
+// queue for each candidate turns draining into O(n²).
+func TestClaimPlanIgnoresStaleStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+
+	const records, perRecord = 1000, 10
+	hook := storetest.Seed(t, db, records)
+	exec := func(q string) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Each record gets perRecord pending deliveries, so the per-record
+	// order check has real work: only the earliest of each may go.
+	exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`)
+	exec(`INSERT INTO events (id, workspace_id, name, object, object_plural, record_id, data, occurred_at)
+		SELECT e.id || '~' || g, e.workspace_id, e.name, e.object, e.object_plural, e.record_id, e.data, e.occurred_at
+		FROM events e, generate_series(2, ` + strconv.Itoa(perRecord) + `) g`)
+	exec(`INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, created_at, updated_at)
+		SELECT d.workspace_id, d.webhook_id, e.seq, d.order_key, 'pending', d.next_attempt_at, d.created_at, d.updated_at
+		FROM events e JOIN events o ON o.id = split_part(e.id, '~', 1) JOIN deliveries d ON d.event_seq = o.seq
+		WHERE e.id LIKE '%~%'`)
+	// Statistics taken when nothing was pending, then the backlog.
+	exec(`UPDATE deliveries SET status = 'delivered', completed_at = 1`)
+	exec(`ANALYZE deliveries`)
+	exec(`UPDATE deliveries SET status = 'pending', completed_at = NULL`)
+
+	const limit = 256
+	query, args := sqlstore.ClaimSQL(db.DB, herald.ClaimRequest{
+		Owner: "plan", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute),
+		Lanes: []herald.Lane{{WebhookID: hook, Limit: limit}},
+	})
+	var out []byte
+	if err := raw.QueryRowContext(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+query, args...).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	var plans []struct{ Plan planNode }
+	if err := json.Unmarshal(out, &plans); err != nil {
+		t.Fatal(err)
+	}
+	read := plans[0].Plan.rowsRead()
+	// The lane's scan passes over the records' later deliveries, and each
+	// row it passes costs one probe of deliveries_order: a few rows per
+	// row of the scan. A plan that scans the queue for every candidate
+	// reads about limit × perRecord × records × perRecord.
+	if bound := 4.0 * perRecord * limit; read > bound {
+		t.Errorf("claiming %d of %d pending deliveries read %.0f rows, want at most %.0f; plan:\n%s",
+			limit, records*perRecord, read, bound, out)
+	}
+	t.Logf("claiming %d of %d pending deliveries read %.0f rows", limit, records*perRecord, read)
+}
+
+// planNode is one node of EXPLAIN (ANALYZE, FORMAT JSON).
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	Relation     string     `json:"Relation Name"`
+	Rows         float64    `json:"Actual Rows"`
+	Loops        float64    `json:"Actual Loops"`
+	Filtered     float64    `json:"Rows Removed by Filter"`
+	JoinFiltered float64    `json:"Rows Removed by Join Filter"`
+	Index        float64    `json:"Rows Removed by Index Recheck"`
+	Plans        []planNode `json:"Plans"`
+}
+
+// rowsRead totals, over every scan of a table, the rows it produced or
+// threw away, across all loops (EXPLAIN reports both per loop).
+func (n planNode) rowsRead() float64 {
+	var sum float64
+	if n.Relation != "" {
+		sum = (n.Rows + n.Filtered + n.Index) * n.Loops
+	}
+	sum += n.JoinFiltered * n.Loops
+	for _, c := range n.Plans {
+		sum += c.rowsRead()
+	}
+	return sum
+}
+
+// TestClaimPlanSQLite: SQLite answers the order check from
+// deliveries_order, whatever ANALYZE has recorded.
+func TestClaimPlanSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "herald.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	hook := storetest.Seed(t, db, 100)
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	query, args := sqlstore.ClaimSQL(db.DB, herald.ClaimRequest{
+		Owner: "plan", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute),
+		Lanes: []herald.Lane{{WebhookID: hook, Limit: 256}},
+	})
+	rows, err := raw.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	text := strings.Join(plan, "\n")
+	for _, want := range []string{
+		"SEARCH d USING INDEX deliveries_lane (webhook_id=? AND next_attempt_at<?)",
+		"SEARCH p USING COVERING INDEX deliveries_order (webhook_id=? AND order_key=?)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the claim's plan lacks %q:\n%s", want, text)
+		}
+	}
+}
