@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,6 +230,21 @@ func testRecordsCRUD(t *testing.T, s herald.Store) {
 	// The same id again is a conflict, and writes nothing.
 	dup := r.Clone()
 	wantCode(t, s.CreateRecords(b.ctx, []*herald.Record{dup}, nil), herald.ECONFLICT)
+	// So is a batch with one taken id among new ones, and it writes none
+	// of them.
+	batch := make([]*herald.Record, 20)
+	for i := range batch {
+		batch[i] = r.Clone()
+		batch[i].ID = uuid.NewString()
+	}
+	batch[13] = dup
+	err = s.CreateRecords(b.ctx, batch, nil)
+	wantCode(t, err, herald.ECONFLICT)
+	if !strings.Contains(err.Error(), r.ID) {
+		t.Errorf("conflict %q does not name the taken id %s", err, r.ID)
+	}
+	_, err = s.FindRecord(b.ctx, b.ws.ID, "person", batch[0].ID)
+	wantCode(t, err, herald.ENOTFOUND)
 
 	u := b.update(r.ID, `{"jobTitle":"CTO","firstName":"Ada"}`)
 	if string(u.Values["jobTitle"]) != `"CTO"` {
