@@ -14,8 +14,9 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -45,9 +46,9 @@ func IsURL(s string) bool {
 // Open connects to the database at url and brings its schema up to date.
 // Processes starting together take turns migrating (an advisory lock).
 func Open(ctx context.Context, url string) (*DB, error) {
-	db, err := sql.Open("pgx", url)
+	db, err := Connect(url)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, err
 	}
 	db.SetMaxOpenConns(MaxConns)
 	db.SetMaxIdleConns(MaxConns)
@@ -60,6 +61,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{DB: sqlstore.New(db, db, dialect{})}, nil
+}
+
+// Connect opens a pool on url whose sessions run with Herald's settings,
+// unless url sets them itself:
+//
+//   - jit=off. Herald's statements are short, but the planner's cost of a
+//     claim grows with the queue until it passes jit_above_cost, and then
+//     each claim spent about 500 ms compiling for 5 ms of work (measured
+//     on a 300k backlog).
+func Connect(url string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if _, set := cfg.RuntimeParams["jit"]; !set {
+		cfg.RuntimeParams["jit"] = "off"
+	}
+	return stdlib.OpenDB(*cfg), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

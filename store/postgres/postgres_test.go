@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,4 +146,86 @@ func schema(t *testing.T, db *sql.DB, query string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestConnectTurnsJITOff: Herald's sessions run without JIT compilation
+// unless the database URL asks for it.
+func TestConnectTurnsJITOff(t *testing.T) {
+	t.Parallel()
+	u, err := neturl.Parse(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withJIT := *u
+	q := withJIT.Query()
+	q.Set("jit", "on")
+	withJIT.RawQuery = q.Encode()
+	for url, want := range map[string]string{u.String(): "off", withJIT.String(): "on"} {
+		db, err := postgres.Connect(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = db.QueryRow("SHOW jit").Scan(&got)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: jit = %s, want %s", url, got, want)
+		}
+	}
+}
+
+// TestExtendLeasesDuringCompletions: extending a process's leases while
+// it completes batches of them (each batch one transaction, in any order)
+// neither fails nor waits on a deadlock.
+func TestExtendLeasesDuringCompletions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	const n = 600
+	hookID := storetest.Seed(t, db, n)
+	now := time.Now()
+	cs, err := db.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "p", Now: now, LeaseUntil: now.Add(time.Minute),
+		Lanes: []herald.Lane{{WebhookID: hookID, Limit: n}}})
+	if err != nil || len(cs) != n {
+		t.Fatalf("claimed %d of %d: %v", len(cs), n, err)
+	}
+	// Completions go from the highest id down, against the order in which
+	// an extension would meet the rows.
+	slices.Reverse(cs)
+	done := make(chan error, 1)
+	go func() {
+		for batch := range slices.Chunk(cs, 20) {
+			outcomes := make([]herald.Outcome, len(batch))
+			for i, c := range batch {
+				outcomes[i] = herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: hookID, Owner: "p", Status: herald.DeliveryDelivered,
+					Attempt: herald.Attempt{Number: 1, StartedAt: time.Now(), StatusCode: 200}}
+			}
+			if err := db.CompleteDeliveries(ctx, outcomes); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for extended := 0; ; extended++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d extensions while completing", extended)
+			return
+		default:
+		}
+		if err := db.ExtendLeases(ctx, "p", time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -157,10 +157,18 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 	return c, nil
 }
 
+// laneHead is when webhook w's earliest unleased pending delivery is due.
+const laneHead = `(SELECT d.next_attempt_at FROM deliveries d
+	WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.lease_owner IS NULL ORDER BY d.next_attempt_at LIMIT 1)`
+
+// dueWebhooksSQL asks each webhook's lane for its head: a seek per
+// webhook. Written as an EXISTS, PostgreSQL answered it by hashing the
+// whole pending queue once statistics showed it large.
+const dueWebhooksSQL = `SELECT w.id FROM webhooks w WHERE w.status = 'active' AND ` + laneHead + ` <= ?`
+
 // DueWebhooks returns active webhooks with due, unleased deliveries.
 func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]string, error) {
-	ids, err := queryAll(ctx, db.read, scanString, `SELECT w.id FROM webhooks w WHERE w.status = 'active' AND EXISTS (
-		SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_owner IS NULL)`, ms(now))
+	ids, err := queryAll(ctx, db.read, scanString, dueWebhooksSQL, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("due webhooks: %w", err)
 	}
@@ -305,9 +313,13 @@ func insertAttempts(ctx context.Context, tx conn, outcomes []herald.Outcome) err
 
 const attemptInsertColumns = `delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body`
 
-// ExtendLeases pushes back every lease owner holds.
+// ExtendLeases pushes back every lease owner holds. On PostgreSQL, rows
+// that a completion has locked are skipped: it is clearing their lease,
+// and waiting for it while it waits for a row this statement locked was
+// a deadlock.
 func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE lease_owner = ?`, ms(until), owner); err != nil {
+	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id IN (
+		SELECT id FROM deliveries WHERE lease_owner = ?`+db.d.SkipLocked()+`)`, ms(until), owner); err != nil {
 		return fmt.Errorf("extend leases: %w", err)
 	}
 	return nil
@@ -356,8 +368,7 @@ func (db *DB) ExpireLeases(ctx context.Context, owner string, now time.Time) (in
 // the earliest of each webhook's, found by a seek in its lane.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT min((SELECT d.next_attempt_at FROM deliveries d
-		WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.lease_owner IS NULL ORDER BY d.next_attempt_at LIMIT 1)) FROM webhooks w`).Scan(&at)
+	err := db.read.QueryRowContext(ctx, `SELECT min(`+laneHead+`) FROM webhooks w`).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}

@@ -8,3 +8,6 @@ func ClaimSQL(db *DB, req herald.ClaimRequest) (string, []any) {
 	q, args := db.claimSQL(req)
 	return db.d.Rebind(q), args
 }
+
+// DueWebhooksSQL is DueWebhooks' statement as the engine receives it.
+func DueWebhooksSQL(db *DB) string { return db.d.Rebind(dueWebhooksSQL) }
