@@ -407,7 +407,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	}
 	wantText(t, b.get("/ui/webhooks"), e.receiver+"/hook", "CRM sync", "person (any action)", "active", "no attempts")
 
-	e.api("POST", "/rest/people", `{"firstName":"Ada"}`)
+	ada := e.api("POST", "/rest/people", `{"firstName":"Ada"}`)["data"].(map[string]any)["createPerson"].(map[string]any)["id"].(string)
 	e.api("POST", "/rest/companies", `{"name":"Not for this webhook"}`)
 	waitFor(t, "the delivery", func() bool {
 		return strings.Contains(b.get("/ui/webhooks/"+id).body, `<span class="badge badge-delivered">delivered</span>`)
@@ -441,6 +441,11 @@ func TestWebhookLifecycle(t *testing.T) {
 	waitFor(t, "the failed attempt in the log", func() bool {
 		return strings.Contains(text(b.get("/ui/deliveries/"+dlv).body), "503")
 	})
+	// A change of the same person now waits behind the failing delivery.
+	e.api("PATCH", "/rest/people/"+ada, `{"city":"Paris"}`)
+	wantText(t, b.get("/ui/webhooks/"+id), "person.updated", "after the record's earlier delivery")
+	waiting := regexp.MustCompile(`/ui/deliveries/(dlv_\d+)`).FindStringSubmatch(b.get("/ui/webhooks/" + id).body)[1]
+	wantText(t, b.get("/ui/deliveries/"+waiting), "person.updated", "waiting for an earlier delivery of this record")
 
 	// Test event: the outcome is on the page, with a link to it.
 	p = b.follow("/ui/webhooks/"+id+"/test", url.Values{})

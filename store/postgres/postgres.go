@@ -128,6 +128,7 @@ func (dialect) Like(expr, param string, insensitive bool) string {
 
 func (dialect) Rebind(q string) string { return sqlstore.RebindNumbered(q) }
 func (dialect) ForUpdate() string      { return " FOR UPDATE" }
+func (dialect) ForShare() string       { return " FOR SHARE" }
 func (dialect) SkipLocked() string     { return " FOR UPDATE SKIP LOCKED" }
 
 func (dialect) IsUniqueViolation(err error) bool {

@@ -117,8 +117,13 @@ func deliveryDest(d **herald.Delivery) []any {
 func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, now time.Time) (*herald.Delivery, error) {
 	var d *herald.Delivery
 	err := db.inTx(ctx, func(tx conn) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, completed_at = NULL, updated_at = ?,
-			round_base = attempts WHERE id = ? AND workspace_id = ?`, ms(now), ms(now), id, workspaceID)
+		// A pending delivery keeps its place: it waits if it did. Any other
+		// becomes pending behind its record's pending deliveries, if any.
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = CASE
+				WHEN status = 'pending' THEN CASE WHEN next_attempt_at IS NULL AND lease_owner IS NULL THEN NULL ELSE CAST(? AS BIGINT) END
+				ELSE `+waitingNext(db.d, "deliveries.webhook_id", "deliveries.order_key", "?")+` END,
+			status = 'pending', completed_at = NULL, updated_at = ?, round_base = attempts
+			WHERE id = ? AND workspace_id = ?`, ms(now), ms(now), ms(now), id, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -159,7 +164,8 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 
 // laneHead is when webhook w's earliest unleased pending delivery is due.
 const laneHead = `(SELECT d.next_attempt_at FROM deliveries d
-	WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.lease_owner IS NULL ORDER BY d.next_attempt_at LIMIT 1)`
+	WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.lease_owner IS NULL AND d.next_attempt_at IS NOT NULL
+	ORDER BY d.next_attempt_at LIMIT 1)`
 
 // dueWebhooksSQL asks each webhook's lane for its head: a seek per
 // webhook. Written as an EXISTS, PostgreSQL answered it by hashing the
@@ -205,7 +211,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 }
 
 // claimSQL selects req's due deliveries, lane by lane, with their events
-// and webhooks.
+// and webhooks. Deliveries waiting behind an earlier one of their record
+// have no next_attempt_at, so the lane's range never meets them.
 func (db *DB) claimSQL(req herald.ClaimRequest) (string, []any) {
 	b := &sqlbuild.Builder{D: db.d}
 	parts := make([]string, len(req.Lanes))
@@ -214,8 +221,6 @@ func (db *DB) claimSQL(req herald.ClaimRequest) (string, []any) {
 		// are locked, and rows another process is claiming are skipped.
 		parts[i] = `SELECT id FROM (SELECT d.id FROM deliveries d
 			WHERE d.webhook_id = ` + b.Bind(l.WebhookID) + ` AND d.status = 'pending' AND d.next_attempt_at <= ` + b.Bind(ms(req.Now)) + ` AND d.lease_owner IS NULL
-			AND d.event_seq = (SELECT min(p.event_seq) FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key
-				AND p.status = 'pending')
 			ORDER BY d.next_attempt_at, d.id LIMIT ` + b.Bind(l.Limit) + db.d.SkipLocked() + `) AS lane` + strconv.Itoa(i)
 	}
 	return `SELECT d.id, d.attempts, d.attempts - d.round_base, ` + eventColumns + `, ` + claimWebhookColumns + `
@@ -274,6 +279,9 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 		if err := insertAttempts(ctx, tx, recorded); err != nil {
 			return err
 		}
+		if err := promoteNext(ctx, tx, recorded, now); err != nil {
+			return err
+		}
 		for _, h := range health.Webhooks() {
 			_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_success_at = coalesce(?, last_success_at), last_failure_at = coalesce(?, last_failure_at),
 				last_error = coalesce(?, last_error),
@@ -294,6 +302,31 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 	})
 	if err != nil {
 		return fmt.Errorf("complete deliveries: %w", err)
+	}
+	return nil
+}
+
+// promoteNext schedules, for each outcome that took its delivery out of
+// pending, the earliest delivery of the same record and webhook that was
+// waiting behind it.
+func promoteNext(ctx context.Context, tx conn, outcomes []herald.Outcome, now time.Time) error {
+	var finished []int64
+	for _, o := range outcomes {
+		if o.Status != herald.DeliveryPending {
+			finished = append(finished, o.DeliveryID)
+		}
+	}
+	if len(finished) == 0 {
+		return nil
+	}
+	b := &sqlbuild.Builder{D: tx.d}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = `+b.Bind(ms(now))+`
+		WHERE status = 'pending' AND next_attempt_at IS NULL AND id IN (
+			SELECT (SELECT p.id FROM deliveries p WHERE p.webhook_id = c.webhook_id AND p.order_key = c.order_key AND p.status = 'pending'
+				ORDER BY p.event_seq LIMIT 1)
+			FROM deliveries c WHERE c.id IN (`+sqlbuild.BindList(b, finished)+`))`, b.Args...)
+	if err != nil {
+		return fmt.Errorf("schedule waiting deliveries: %w", err)
 	}
 	return nil
 }
@@ -341,7 +374,17 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 // RecoverClaims releases leases whose holder is gone: expired ones, or
 // every lease when this process is the single engine (SQLite's engine
 // lock), since then every lease belongs to a process that died.
+//
+// It also schedules any delivery left waiting with nothing to wait for:
+// completions schedule what waits behind them in the same transaction, so
+// there should be none, but a delivery stuck unscheduled would never go.
 func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
+	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
+		WHERE status = 'pending' AND lease_owner IS NULL AND next_attempt_at IS NULL AND NOT EXISTS (
+			SELECT 1 FROM deliveries p WHERE p.webhook_id = deliveries.webhook_id AND p.order_key = deliveries.order_key
+				AND p.status = 'pending' AND (p.next_attempt_at IS NOT NULL OR p.event_seq < deliveries.event_seq))`, ms(now)); err != nil {
+		return 0, fmt.Errorf("schedule orphaned deliveries: %w", err)
+	}
 	if !db.singleEngine {
 		return db.ExpireLeases(ctx, "", now)
 	}
@@ -416,7 +459,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 			}
 			seen = len(evs)
 			stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+				VALUES (?, ?, ?, ?, 'pending', `+waitingNext(db.d, "?", "?", "?")+`, ?, ?)
 				ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
 					completed_at = NULL, round_base = deliveries.attempts, updated_at = excluded.updated_at
 				WHERE deliveries.status <> 'pending'`)
@@ -428,7 +471,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 				if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) {
 					continue
 				}
-				res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), ms(now), ms(now), ms(now))
+				res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), webhookID, ev.OrderKey(), ms(now), ms(now), ms(now))
 				if err != nil {
 					return err
 				}

@@ -254,6 +254,7 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	hooks := map[string][]hookRoute{}
 	var rows [][]any
 	now := time.Now()
+	pending := map[[2]string]bool{} // (webhook, order key) given a pending delivery here
 	for _, ev := range events {
 		routes, ok := hooks[ev.WorkspaceID]
 		if !ok {
@@ -264,12 +265,20 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 			hooks[ev.WorkspaceID] = routes
 		}
 		for _, h := range routes {
-			if herald.MatchOperations(h.operations, ev.Name) {
-				rows = append(rows, deliveryRow(ev, h.id, h.status == herald.WebhookActive, nil, now))
+			if !herald.MatchOperations(h.operations, ev.Name) {
+				continue
 			}
+			active := h.status == herald.WebhookActive
+			row := deliveryRow(ev, h.id, active, nil, now)
+			if key := [2]string{h.id, ev.OrderKey()}; active && pending[key] {
+				row[deliveryNextColumn] = nil // waits for the earlier one in this batch
+			} else if active {
+				pending[key] = true
+			}
+			rows = append(rows, waitingRow(row))
 		}
 	}
-	if err := insertRows(ctx, tx, "deliveries", deliveryInsertColumns, rows, deliveryConflict, nil); err != nil {
+	if err := insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, tx.waitingTuple(), rows, deliveryConflict, nil); err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	return nil
@@ -306,10 +315,19 @@ const rowsPerInsert = 100
 // VALUES (ON CONFLICT, RETURNING); when scan is set, the returned rows go
 // through it.
 func insertRows(ctx context.Context, tx conn, table, columns string, rows [][]any, suffix string, scan func(scanner) error) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	tuple := "(?" + strings.Repeat(", ?", len(rows[0])-1) + ")"
+	return insertTuples(ctx, tx, table, columns, tuple, rows, suffix, scan)
+}
+
+// insertTuples is insertRows with each row written as tuple, whose
+// placeholders take the row's values in order.
+func insertTuples(ctx context.Context, tx conn, table, columns, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
 	for chunk := range slices.Chunk(rows, rowsPerInsert) {
 		var q strings.Builder
 		q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-		tuple := "(?" + strings.Repeat(", ?", len(chunk[0])-1) + ")"
 		args := make([]any, 0, len(chunk)*len(chunk[0]))
 		for i, row := range chunk {
 			if i > 0 {
@@ -369,7 +387,40 @@ func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 const (
 	deliveryInsertColumns = `workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, lease_owner, lease_until, created_at, updated_at, completed_at`
 	deliveryConflict      = ` ON CONFLICT (webhook_id, event_seq) DO NOTHING`
+	// deliveryNextColumn is next_attempt_at's place in a deliveryRow.
+	deliveryNextColumn = 5
 )
+
+// Per-record order is kept by the schedule itself: of a record's pending
+// deliveries to one webhook, only the earliest (its head) has a
+// next_attempt_at; the later ones wait with none, out of every claim's
+// way, however many pile up behind a failing head. When the head leaves
+// pending, promoteNext schedules the earliest that waits.
+//
+// waitingNext is the next_attempt_at of a delivery becoming pending: none
+// while webhook has a pending delivery with the same order key, else
+// next. On PostgreSQL the pending delivery found is share-locked: a
+// completion that is finishing it, and will look for what waits behind
+// it, either commits first (and the row no longer counts) or waits for
+// this transaction (and then sees the row this one waits with).
+func waitingNext(d Dialect, webhook, key, next string) string {
+	return `CASE WHEN EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = ` + webhook + ` AND p.order_key = ` + key +
+		` AND p.status = 'pending'` + d.ForShare() + `) THEN NULL ELSE CAST(` + next + ` AS BIGINT) END`
+}
+
+// waitingTuple is a deliveries VALUES tuple that computes next_attempt_at
+// with waitingNext; its rows come from waitingRow.
+func (c conn) waitingTuple() string {
+	return "(?, ?, ?, ?, ?, " + waitingNext(c.d, "?", "?", "?") + ", ?, ?, ?, ?, ?)"
+}
+
+// waitingRow turns a deliveryRow into waitingTuple's arguments.
+func waitingRow(row []any) []any {
+	out := make([]any, 0, len(row)+2)
+	out = append(out, row[:deliveryNextColumn]...)
+	out = append(out, row[1], row[3]) // webhook_id, order_key
+	return append(out, row[deliveryNextColumn:]...)
+}
 
 // deliveryRow is the delivery of ev to a webhook: pending and due at once
 // when active, skipped otherwise; with a claim, leased at once.

@@ -30,6 +30,9 @@ type Dialect interface {
 	// ForUpdate is appended to a select of rows a transaction will change,
 	// where concurrent writers are possible ("" on SQLite's single writer).
 	ForUpdate() string
+	// ForShare is appended to a select of rows whose state a transaction
+	// relies on ("" on SQLite's single writer).
+	ForShare() string
 	// SkipLocked is appended to the claim's per-lane selects, so that
 	// concurrent claimers skip each other's rows instead of waiting.
 	SkipLocked() string

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 	t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStore(t)) })
 	t.Run("Claiming", func(t *testing.T) { t.Parallel(); testClaiming(t, newStore(t)) })
 	t.Run("PerRecordOrder", func(t *testing.T) { t.Parallel(); testPerRecordOrder(t, newStore(t)) })
+	t.Run("OrderWhileChanging", func(t *testing.T) { t.Parallel(); testOrderWhileChanging(t, newStore(t)) })
 	t.Run("Leases", func(t *testing.T) { t.Parallel(); testLeases(t, newStore(t)) })
 	t.Run("DeliveryLog", func(t *testing.T) { t.Parallel(); testDeliveryLog(t, newStore(t)) })
 	t.Run("Health", func(t *testing.T) { t.Parallel(); testHealth(t, newStore(t)) })
@@ -519,12 +521,32 @@ func testPerRecordOrder(t *testing.T, s herald.Store) {
 	r2 := b.create(`{"firstName":"B"}`)
 
 	lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+	// The updates wait unscheduled behind the creation.
+	waiting := 0
+	for _, d := range b.deliveries(w, herald.DeliveryPending) {
+		if d.NextAttemptAt == nil {
+			waiting++
+		}
+	}
+	if waiting != 2 {
+		t.Fatalf("%d deliveries wait unscheduled, want r1's 2 updates", waiting)
+	}
+	due, err := s.DueWebhooks(b.ctx, time.Now())
+	must(t, err)
+	if !slices.Contains(due, w.ID) {
+		t.Fatalf("DueWebhooks = %v, want %s", due, w.ID)
+	}
 	cs := b.claim("a", lane)
 	if len(cs) != 2 || cs[0].Event.RecordID != r1.ID || cs[1].Event.RecordID != r2.ID {
 		t.Fatalf("first claim: %d deliveries, want the first event of each record", len(cs))
 	}
+	// With the heads leased, nothing of this webhook is due.
+	if due, err := s.DueWebhooks(b.ctx, time.Now()); err != nil || slices.Contains(due, w.ID) {
+		t.Fatalf("DueWebhooks with the heads in flight = %v, %v", due, err)
+	}
 	// A retry keeps the record's later events waiting.
-	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "a", herald.DeliveryPending, 503, time.Now().Add(-time.Second))}))
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "a", herald.DeliveryPending, 503, time.Now().Add(-time.Second)),
+		outcome(cs[1], "a", herald.DeliveryDelivered, 200, time.Time{})}))
 	cs2 := b.claim("a", lane)
 	if len(cs2) != 1 || cs2[0].DeliveryID != cs[0].DeliveryID {
 		t.Fatalf("after a retry was scheduled, claimed %d; want only the retry", len(cs2))
@@ -539,6 +561,108 @@ func testPerRecordOrder(t *testing.T, s herald.Store) {
 	cs4 := b.claim("a", lane)
 	if len(cs4) != 1 || string(cs4[0].Event.PreviousData) != `{"city":"One"}` {
 		t.Fatalf("after a final failure, want the second update; got %d", len(cs4))
+	}
+
+	// Retrying an old delivery by hand while the record has one in flight
+	// queues it behind that one.
+	retried, err := s.RetryDelivery(b.ctx, b.ws.ID, cs[0].DeliveryID, time.Now())
+	must(t, err)
+	if retried.NextAttemptAt != nil {
+		t.Fatalf("a retry behind a delivery in flight is scheduled at %v", retried.NextAttemptAt)
+	}
+	if got := b.claim("a", lane); len(got) != 0 {
+		t.Fatalf("claimed %d while the record's delivery is in flight", len(got))
+	}
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs4[0], "a", herald.DeliveryDelivered, 200, time.Time{})}))
+	cs5 := b.claim("a", lane)
+	if len(cs5) != 1 || cs5[0].DeliveryID != cs[0].DeliveryID {
+		t.Fatalf("after the delivery in flight, want the retried one; got %d", len(cs5))
+	}
+	// Retrying the head itself keeps it the head.
+	again, err := s.RetryDelivery(b.ctx, b.ws.ID, cs5[0].DeliveryID, time.Now())
+	must(t, err)
+	if again.NextAttemptAt == nil {
+		t.Fatal("retrying the record's head left it unscheduled")
+	}
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs5[0], "a", herald.DeliveryDelivered, 200, time.Time{})}))
+
+	// A replay queues each record's events in order again: one head each.
+	n, err := s.ReplayDeliveries(b.ctx, b.ws.ID, w.ID, time.Now().Add(-time.Hour), time.Now())
+	must(t, err)
+	if n != 4 {
+		t.Fatalf("replayed %d, want 4", n)
+	}
+	cs6 := b.claim("a", lane)
+	if len(cs6) != 2 || cs6[0].Event.Name != "person.created" || cs6[1].Event.Name != "person.created" {
+		t.Fatalf("after a replay, claimed %d; want each record's creation", len(cs6))
+	}
+	for i := 0; i < 2; i++ { // r1's updates follow one by one
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs6[0], "a", herald.DeliveryDelivered, 200, time.Time{})}))
+		next := b.claim("a", lane)
+		if len(next) != 1 || next[0].Event.Name != "person.updated" || next[0].Event.RecordID != r1.ID {
+			t.Fatalf("after r1's event %d, claimed %d; want its next update", i+1, len(next))
+		}
+		cs6[0] = next[0]
+	}
+}
+
+// testOrderWhileChanging: a record keeps changing while its deliveries go
+// out as fast as they can. Each change's delivery becomes pending just as
+// the one before it may be completing; every one must still go, one at a
+// time, in order.
+func testOrderWhileChanging(t *testing.T, s herald.Store) {
+	b := setup(t, s, "changing")
+	w := b.webhook()
+	r := b.create(`{"firstName":"Hot"}`)
+	const changes = 150
+	updated := make(chan error, 1)
+	go func() {
+		for i := range changes {
+			in, err := record.ParseInput(person, json.RawMessage(fmt.Sprintf(`{"city":"C%d"}`, i)), false)
+			if err == nil {
+				_, err = s.UpdateRecord(b.ctx, b.ws.ID, "person", r.ID, func(r *herald.Record) (*herald.Event, error) {
+					return record.Apply(person, r, in, time.Now()), nil
+				})
+			}
+			if err != nil {
+				updated <- err
+				return
+			}
+		}
+		updated <- nil
+	}()
+	lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+	var lastSeq int64
+	delivered, writing := 0, true
+	deadline := time.Now().Add(time.Minute)
+	for delivered < changes+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries went in a minute: the rest never became due", delivered, changes+1)
+		}
+		select {
+		case err := <-updated:
+			must(t, err)
+			writing = false
+		default:
+		}
+		cs := b.claim("a", lane)
+		if len(cs) > 1 {
+			t.Fatalf("claimed %d deliveries of one record at once", len(cs))
+		}
+		if len(cs) == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if seq := cs[0].Event.Seq; seq <= lastSeq {
+			t.Fatalf("event %d delivered after event %d", seq, lastSeq)
+		} else {
+			lastSeq = seq
+		}
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "a", herald.DeliveryDelivered, 200, time.Time{})}))
+		delivered++
+	}
+	if writing {
+		must(t, <-updated)
 	}
 }
 
