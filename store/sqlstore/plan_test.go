@@ -36,11 +36,7 @@ func TestClaimPlanIgnoresStaleStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	raw := rawDB(t, "pgx", url)
 
 	const records, perRecord = 1000, 10
 	hook := storetest.Seed(t, db, records)
@@ -142,11 +138,7 @@ func TestClaimPlanSQLite(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	hook := storetest.Seed(t, db, 100)
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	raw := rawDB(t, "sqlite", path)
 	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
