@@ -85,28 +85,38 @@ func BenchmarkClaimComplete(b *testing.B) {
 	for done := 0; done < b.N; done += 50 {
 		writeBatch(b, s, ws, min(50, b.N-done))
 	}
-	ctx := context.Background()
 	b.ResetTimer()
 	for done := 0; done < b.N; {
-		now := time.Now()
-		claims, err := s.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "bench", Now: now.Add(time.Second), LeaseUntil: now.Add(time.Minute),
-			Lanes: []herald.Lane{{WebhookID: w.ID, Limit: 128}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(claims) == 0 {
+		n := deliverDue(b, s, w, 128)
+		if n == 0 {
 			b.Fatalf("nothing to claim after %d of %d", done, b.N)
 		}
-		outs := make([]herald.Outcome, len(claims))
-		for i, c := range claims {
-			outs[i] = herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: w.ID, Owner: "bench", Status: herald.DeliveryDelivered,
-				Attempt: herald.Attempt{DeliveryID: c.DeliveryID, Number: 1, StartedAt: now, StatusCode: 204, Latency: time.Millisecond}}
-		}
-		if err := s.CompleteDeliveries(ctx, outs); err != nil {
-			b.Fatal(err)
-		}
-		done += len(claims)
+		done += n
 	}
+}
+
+// deliverDue claims up to limit due deliveries of w and records each as
+// delivered; it returns how many there were.
+func deliverDue(b *testing.B, s *sqlite.DB, w *herald.Webhook, limit int) int {
+	ctx := context.Background()
+	now := time.Now()
+	claims, err := s.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "bench", Now: now.Add(time.Second), LeaseUntil: now.Add(time.Minute),
+		Lanes: []herald.Lane{{WebhookID: w.ID, Limit: limit}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(claims) == 0 {
+		return 0
+	}
+	outs := make([]herald.Outcome, len(claims))
+	for i, c := range claims {
+		outs[i] = herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: w.ID, Owner: "bench", Status: herald.DeliveryDelivered,
+			Attempt: herald.Attempt{DeliveryID: c.DeliveryID, Number: 1, StartedAt: now, StatusCode: 204, Latency: time.Millisecond}}
+	}
+	if err := s.CompleteDeliveries(ctx, outs); err != nil {
+		b.Fatal(err)
+	}
+	return len(claims)
 }
 
 // BenchmarkClaimCompleteHotRecord: b.N changes of one record wait for one
@@ -138,21 +148,9 @@ func BenchmarkClaimCompleteHotRecord(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
-	for done := 0; done < b.N; {
-		now := time.Now()
-		claims, err := s.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "bench", Now: now.Add(time.Second), LeaseUntil: now.Add(time.Minute),
-			Lanes: []herald.Lane{{WebhookID: w.ID, Limit: 128}}})
-		if err != nil {
-			b.Fatal(err)
+	for done := range b.N {
+		if n := deliverDue(b, s, w, 128); n != 1 {
+			b.Fatalf("claimed %d of one record's deliveries at once, after %d of %d", n, done, b.N)
 		}
-		if len(claims) != 1 {
-			b.Fatalf("claimed %d of one record's deliveries at once, after %d of %d", len(claims), done, b.N)
-		}
-		c := claims[0]
-		if err := s.CompleteDeliveries(ctx, []herald.Outcome{{DeliveryID: c.DeliveryID, WebhookID: w.ID, Owner: "bench", Status: herald.DeliveryDelivered,
-			Attempt: herald.Attempt{DeliveryID: c.DeliveryID, Number: 1, StartedAt: now, StatusCode: 204, Latency: time.Millisecond}}}); err != nil {
-			b.Fatal(err)
-		}
-		done++
 	}
 }
