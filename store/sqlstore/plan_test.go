@@ -5,16 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald"
-	"github.com/heraldhq/herald/store/postgres"
 	"github.com/heraldhq/herald/store/postgres/pgtest"
-	"github.com/heraldhq/herald/store/sqlite"
 	"github.com/heraldhq/herald/store/sqlstore"
 	"github.com/heraldhq/herald/store/storetest"
 )
@@ -30,13 +27,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func TestClaimPlanIgnoresStaleStatistics(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw := rawDB(t, "pgx", url)
+	db, raw := engines["postgres"](t)
 
 	const records, perRecord = 1000, 10
 	hook := storetest.Seed(t, db, records)
@@ -63,7 +54,7 @@ func TestClaimPlanIgnoresStaleStatistics(t *testing.T) {
 	exec(`UPDATE deliveries SET status = 'pending', completed_at = NULL`)
 
 	const limit = 256
-	query, args := sqlstore.ClaimSQL(db.DB, herald.ClaimRequest{
+	query, args := sqlstore.ClaimSQL(db, herald.ClaimRequest{
 		Owner: "plan", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute),
 		Lanes: []herald.Lane{{WebhookID: hook, Limit: limit}},
 	})
@@ -80,7 +71,7 @@ func TestClaimPlanIgnoresStaleStatistics(t *testing.T) {
 	// With statistics that show the backlog, finding the webhooks with
 	// due deliveries still reads a lane head per webhook, not the queue.
 	exec(`ANALYZE deliveries`)
-	if read, plan := rowsRead(t, raw, sqlstore.DueWebhooksSQL(db.DB), time.Now().UnixMilli()); read > 10 {
+	if read, plan := rowsRead(t, raw, sqlstore.DueWebhooksSQL(db), time.Now().UnixMilli()); read > 10 {
 		t.Errorf("finding due webhooks read %.0f rows; plan:\n%s", read, plan)
 	}
 }
@@ -131,18 +122,12 @@ func (n planNode) rowsRead() float64 {
 func TestClaimPlanSQLite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "herald.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, raw := engines["sqlite"](t)
 	hook := storetest.Seed(t, db, 100)
-	raw := rawDB(t, "sqlite", path)
 	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
-	query, args := sqlstore.ClaimSQL(db.DB, herald.ClaimRequest{
+	query, args := sqlstore.ClaimSQL(db, herald.ClaimRequest{
 		Owner: "plan", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute),
 		Lanes: []herald.Lane{{WebhookID: hook, Limit: 256}},
 	})

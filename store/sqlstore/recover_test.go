@@ -11,29 +11,30 @@ import (
 	"github.com/heraldhq/herald/store/postgres"
 	"github.com/heraldhq/herald/store/postgres/pgtest"
 	"github.com/heraldhq/herald/store/sqlite"
+	"github.com/heraldhq/herald/store/sqlstore"
 	"github.com/heraldhq/herald/store/storetest"
 )
 
 // engines opens an empty store on each engine, with a plain connection
 // to its database for what the store would never do.
-var engines = map[string]func(t *testing.T) (herald.Store, *sql.DB){
-	"sqlite": func(t *testing.T) (herald.Store, *sql.DB) {
+var engines = map[string]func(t *testing.T) (*sqlstore.DB, *sql.DB){
+	"sqlite": func(t *testing.T) (*sqlstore.DB, *sql.DB) {
 		path := filepath.Join(t.TempDir(), "herald.db")
 		s, err := sqlite.Open(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		return s, rawDB(t, "sqlite", path)
+		return s.DB, rawDB(t, "sqlite", path)
 	},
-	"postgres": func(t *testing.T) (herald.Store, *sql.DB) {
+	"postgres": func(t *testing.T) (*sqlstore.DB, *sql.DB) {
 		url := pgtest.NewDatabase(t)
 		s, err := postgres.Open(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		return s, rawDB(t, "pgx", url)
+		return s.DB, rawDB(t, "pgx", url)
 	},
 }
 
