@@ -85,6 +85,29 @@ type Lane struct {
 	Limit     int
 }
 
+// Taker takes deliveries as they are written, so that they need no claim:
+// the store leases each new delivery it has room for to the taker in the
+// transaction that writes its event, and hands the claims over once that
+// transaction commits. The local delivery engine is the taker; a delivery
+// it has no room for is written unleased, for a claim to find.
+//
+// Every Reserve that returned true is followed by exactly one Take of its
+// claim or one Unreserve of it: when the transaction rolls back, or when
+// the delivery must wait behind an earlier one of its record.
+type Taker interface {
+	// Owner is the name the leases are held under.
+	Owner() string
+	// LeaseUntil is when a lease taken now lapses unless extended.
+	LeaseUntil(now time.Time) time.Time
+	// Reserve asks for room for one new delivery to the webhook.
+	Reserve(webhookID string) bool
+	// Take receives committed deliveries, leased to Owner.
+	Take(claims []*Claim)
+	// Unreserve gives back n reservations of the webhook that no claim
+	// will fill.
+	Unreserve(webhookID string, n int)
+}
+
 // Outcome is the result of one attempt, as the store records it.
 type Outcome struct {
 	DeliveryID int64

@@ -137,6 +137,10 @@ type DeliveryStore interface {
 	// already claimed by owner: the caller sends it itself (test events).
 	DeliverNow(ctx context.Context, ev *Event, webhookID string, req ClaimRequest) (*Claim, error)
 
+	// SetTaker makes t take the deliveries written from now on, as far as
+	// it has room (see Taker); nil stops it.
+	SetTaker(t Taker)
+
 	// DueWebhooks returns the active webhooks that have unleased pending
 	// deliveries whose time has come.
 	DueWebhooks(ctx context.Context, now time.Time) ([]string, error)

@@ -8,6 +8,10 @@
 // its own lane. Per-record order comes from the store, which never hands
 // out a delivery while an earlier one of the same record to the same
 // webhook is pending.
+//
+// New deliveries mostly skip the claim: the engine is the store's
+// herald.Taker, and takes each one it has room for as the API writes it
+// (taker.go).
 package delivery
 
 import (
@@ -133,6 +137,14 @@ type Engine struct {
 	mu       sync.Mutex
 	lanes    map[string]*lane
 	inFlight int
+	// buffered counts the claims held, reserved included, that are not in
+	// flight: each holds its event's body in memory.
+	buffered int
+	// taking is set while the engine takes new deliveries from the store.
+	taking bool
+	// backlog marks the webhooks whose queue in the store may hold due
+	// deliveries: new ones are not taken then, or they would overtake them.
+	backlog map[string]bool
 	// attemptCtx outlives Run's context so that attempts in flight can
 	// finish during shutdown; cancelAttempts ends them after the grace.
 	attemptCtx     context.Context
@@ -145,7 +157,13 @@ type Engine struct {
 type lane struct {
 	inFlight int
 	waiting  []*herald.Claim
+	// reserved counts deliveries the store is writing leased to this
+	// engine (Reserve), not handed over yet.
+	reserved int
 }
+
+// held is how many claims the lane holds, in flight, waiting or reserved.
+func (l *lane) held() int { return l.inFlight + len(l.waiting) + l.reserved }
 
 // New returns an engine that claims from store.
 func New(store herald.DeliveryStore, cfg Config) *Engine {
@@ -159,6 +177,7 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 		bufs:           sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
 		wake:           make(chan struct{}, 1),
 		lanes:          map[string]*lane{},
+		backlog:        map[string]bool{},
 		attemptCtx:     ctx,
 		cancelAttempts: cancel,
 		results:        make(chan finished, 4096),
@@ -196,9 +215,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); e.extendLeases(leaseCtx) }()
 	go func() { defer bg.Done(); e.maintain(ctx) }()
 
+	e.startTaking()
 	e.claimLoop(ctx)
 
 	// Shutdown: hand back what never started, wait for what did.
+	e.stopTaking()
 	e.releaseWaiting()
 	done := make(chan struct{})
 	go func() { e.attempts.Wait(); close(done) }()
@@ -273,7 +294,7 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	for _, id := range due {
 		room := buffer
 		if l := e.lanes[id]; l != nil {
-			room -= l.inFlight + len(l.waiting)
+			room -= l.held()
 		}
 		if room >= buffer/2 {
 			lanes = append(lanes, herald.Lane{WebhookID: id, Limit: room})
@@ -288,13 +309,20 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	e.mu.Lock()
+	got := map[string]int{}
 	for _, c := range claims {
-		l := e.lanes[c.Webhook.ID]
-		if l == nil {
-			l = &lane{}
-			e.lanes[c.Webhook.ID] = l
-		}
+		l := e.laneLocked(c.Webhook.ID)
 		l.waiting = append(l.waiting, c)
+		got[c.Webhook.ID]++
+	}
+	e.buffered += len(claims)
+	// A lane that got all it asked for may have more due in the store.
+	for _, l := range lanes {
+		if got[l.WebhookID] >= l.Limit {
+			e.backlog[l.WebhookID] = true
+		} else {
+			delete(e.backlog, l.WebhookID)
+		}
 	}
 	e.startWaitingLocked()
 	e.mu.Unlock()
@@ -309,6 +337,23 @@ func (e *Engine) laneBuffer() int { return max(16*e.cfg.PerEndpoint, 256) }
 // flight, when many are busy: each holds its event's body in memory.
 const maxBuffered = 8192
 
+// laneLocked returns the webhook's lane, made if need be. e.mu must be held.
+func (e *Engine) laneLocked(id string) *lane {
+	l := e.lanes[id]
+	if l == nil {
+		l = &lane{}
+		e.lanes[id] = l
+	}
+	return l
+}
+
+// dropIdleLocked forgets a lane that holds nothing. e.mu must be held.
+func (e *Engine) dropIdleLocked(id string, l *lane) {
+	if l.held() == 0 {
+		delete(e.lanes, id)
+	}
+}
+
 // startWaitingLocked starts waiting claims while their lane and the engine
 // have room. e.mu must be held.
 func (e *Engine) startWaitingLocked() {
@@ -317,6 +362,7 @@ func (e *Engine) startWaitingLocked() {
 			c := l.waiting[0]
 			l.waiting[0] = nil
 			l.waiting = l.waiting[1:]
+			e.buffered--
 			l.inFlight++
 			e.inFlight++
 			e.attempts.Add(1)
@@ -337,20 +383,23 @@ func (e *Engine) run(laneID string, c *herald.Claim) {
 	l := e.lanes[laneID]
 	l.inFlight--
 	e.inFlight--
+	var giveBack []*herald.Claim
 	if o.DisableWebhook != "" {
 		// The webhook is being disabled: what waits in its lane goes back
 		// unattempted, to be sent if it is enabled again.
-		for _, w := range l.waiting {
-			e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID}, canceled: true}
-		}
+		giveBack = l.waiting
+		e.buffered -= len(l.waiting)
 		l.waiting = nil
 		e.log.Warn("webhook disabled", "webhook", laneID, "reason", o.DisableWebhook)
 	}
-	if l.inFlight == 0 && len(l.waiting) == 0 {
-		delete(e.lanes, laneID)
-	}
+	e.dropIdleLocked(laneID, l)
 	e.startWaitingLocked()
 	e.mu.Unlock()
+	// Not under e.mu: the completer may be waiting for the writer, held by
+	// a transaction that waits for e.mu to reserve.
+	for _, w := range giveBack {
+		e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID}, canceled: true}
+	}
 }
 
 // finished is an attempt on its way to the store.
@@ -505,6 +554,7 @@ func (e *Engine) releaseWaiting() {
 		for _, c := range l.waiting {
 			ids = append(ids, c.DeliveryID)
 		}
+		e.buffered -= len(l.waiting)
 		l.waiting = nil
 	}
 	e.mu.Unlock()

@@ -250,6 +250,24 @@ func (p *heraldProc) peakRSS() float64 {
 	return 0
 }
 
+// cpuSeconds is the CPU time the process has used so far, user and
+// system (/proc/PID/stat, in USER_HZ ticks, 100 a second on Linux).
+func (p *heraldProc) cpuSeconds() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count after it.
+	_, rest, _ := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseFloat(f[11], 64)
+	sys, _ := strconv.ParseFloat(f[12], 64)
+	return (user + sys) / 100
+}
+
 func (p *heraldProc) stop() {
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {
@@ -350,7 +368,7 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	total := int64(c.events) * int64(c.webhooks)
 	b.logf("writing %d events for %d webhooks (%d deliveries)", c.events, c.webhooks, total)
 	prof := b.profile(ctx, p)
-	start := time.Now()
+	start, cpu0 := time.Now(), p.cpuSeconds()
 	if err := api.WriteEvents(ctx, c.events, c.batch, c.clients); err != nil {
 		return nil, err
 	}
@@ -362,7 +380,7 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	if err := <-prof; err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	st, rss := rc.Stats(), p.peakRSS()
+	st, rss, cpu := rc.Stats(), p.peakRSS(), p.cpuSeconds()-cpu0
 	p.stop()
 	ceiling, err := b.ceiling(ctx, rc, int(total))
 	if err != nil {
@@ -372,7 +390,7 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	return map[string]any{
 		"webhooks": c.webhooks, "events": c.events, "deliveries": st.Unique, "duplicates": st.Duplicates, "badSignatures": st.BadSigs,
 		"seconds": round(elapsed.Seconds()), "deliveriesPerSec": round(rate), "apiEventsPerSec": round(float64(c.events) / written.Seconds()),
-		"latencyMs": st.Latency, "peakRssMB": round(rss),
+		"latencyMs": st.Latency, "peakRssMB": round(rss), "heraldCpuUsPerDelivery": round(cpu * 1e6 / float64(total)),
 		"ceilingPerSec": round(ceiling), "ratioToCeiling": round(rate / ceiling),
 	}, nil
 }

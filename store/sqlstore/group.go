@@ -92,7 +92,9 @@ func (g *group) commit(ctx context.Context, db *DB, batch []*groupReq) {
 			if _, err := tx.ExecContext(tctx, "SAVEPOINT req"); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
+			mark := tx.h.mark()
 			if results[i] = createRecords(r.ctx, tx, r.recs, r.events); results[i] != nil {
+				tx.h.undo(mark)
 				if _, err := tx.ExecContext(tctx, "ROLLBACK TO req"); err != nil {
 					return fmt.Errorf("roll back to savepoint: %w", err)
 				}

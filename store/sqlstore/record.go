@@ -255,6 +255,7 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	var rows [][]any
 	now := time.Now()
 	pending := map[[2]string]bool{} // (webhook, order key) given a pending delivery here
+	var reserved map[deliveryKey]reservation
 	for _, ev := range events {
 		routes, ok := hooks[ev.WorkspaceID]
 		if !ok {
@@ -268,38 +269,57 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 			if !herald.MatchOperations(h.operations, ev.Name) {
 				continue
 			}
-			active := h.status == herald.WebhookActive
-			row := deliveryRow(ev, h.id, active, nil, now)
-			if key := [2]string{h.id, ev.OrderKey()}; active && pending[key] {
+			active := h.Status == herald.WebhookActive
+			row := deliveryRow(ev, h.ID, active, nil, now)
+			if key := [2]string{h.ID, ev.OrderKey()}; active && pending[key] {
 				row[deliveryNextColumn] = nil // waits for the earlier one in this batch
 			} else if active {
 				pending[key] = true
+				if tx.h != nil && tx.h.taker.Reserve(h.ID) {
+					row = deliveryRow(ev, h.ID, true, &tx.h.lease, now)
+					if reserved == nil {
+						reserved = map[deliveryKey]reservation{}
+					}
+					reserved[deliveryKey{h.ID, ev.Seq}] = reservation{hook: h.Webhook, ev: ev}
+				}
 			}
 			rows = append(rows, waitingRow(row))
 		}
 	}
-	if err := insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, tx.waitingTuple(), rows, deliveryConflict, nil); err != nil {
+	var err error
+	if reserved != nil {
+		err = tx.h.insertLeased(ctx, tx, rows, reserved)
+	} else {
+		err = insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, tx.waitingTuple(), rows, deliveryConflict, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	return nil
 }
 
+// hookRoute is a webhook as fan-out needs it: what it wants, and what a
+// claim of one of its deliveries carries.
 type hookRoute struct {
-	id, status string
+	*herald.Webhook
 	operations []string
 }
 
 func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, error) {
 	routes, err := queryAll(ctx, tx, func(s scanner) (h hookRoute, err error) {
 		var ops string
-		if err := s.Scan(&h.id, &h.status, &ops); err != nil {
+		var prevExp sql.NullInt64
+		w := &herald.Webhook{}
+		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat); err != nil {
 			return h, err
 		}
+		w.PreviousSecretExpiresAt = fromNullMS(prevExp)
 		if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
-			return h, fmt.Errorf("webhook %s: bad operations: %w", h.id, err)
+			return h, fmt.Errorf("webhook %s: bad operations: %w", w.ID, err)
 		}
+		h.Webhook = w
 		return h, nil
-	}, `SELECT id, status, operations FROM webhooks WHERE workspace_id = ?`, workspaceID)
+	}, `SELECT w.status, w.operations, `+claimWebhookColumns+` FROM webhooks w WHERE w.workspace_id = ?`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}

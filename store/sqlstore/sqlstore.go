@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -56,6 +57,8 @@ type DB struct {
 	stmts     *stmtCache
 	// group, when set, commits concurrent record creations together.
 	group *group
+	// taker, when set, takes new deliveries as they are written.
+	taker atomic.Pointer[herald.Taker]
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -104,6 +107,8 @@ type conn struct {
 	d     Dialect
 	tx    *sql.Tx
 	cache *stmtCache
+	// h collects what the transaction leases to the taker.
+	h *handoff
 }
 
 // stmt returns the cached statement for query in c's transaction, or nil.
@@ -146,7 +151,16 @@ func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 }
 
 // inTx runs fn in a write transaction, committing when it returns nil.
+// Deliveries leased to the taker are handed over once the transaction
+// has committed and the writer is free again.
 func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
+	h := db.newHandoff(time.Now())
+	err := db.runTx(ctx, h, fn)
+	h.end(err == nil)
+	return err
+}
+
+func (db *DB) runTx(ctx context.Context, h *handoff, fn func(tx conn) error) error {
 	if db.writeGate != nil {
 		if err := db.writeGate.acquire(ctx, herald.IsUrgent(ctx)); err != nil {
 			return err
@@ -157,7 +171,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(conn{q: tx, d: db.d, tx: tx, cache: db.stmts}); err != nil {
+	if err := fn(conn{q: tx, d: db.d, tx: tx, cache: db.stmts, h: h}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, newStore(t)) })
 	t.Run("Objects", func(t *testing.T) { t.Parallel(); testObjects(t, newStore(t)) })
 	t.Run("ConcurrentCreates", func(t *testing.T) { t.Parallel(); testConcurrentCreates(t, newStore(t)) })
+	t.Run("Taking", func(t *testing.T) { t.Parallel(); testTaking(t, newStore(t)) })
 }
 
 // Seed makes a workspace in s with one webhook for every event and n

@@ -1,0 +1,167 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
+)
+
+// claimCounter counts the deliveries claimed from a real store.
+type claimCounter struct {
+	herald.DeliveryStore
+	claimed atomic.Int64
+}
+
+func (c *claimCounter) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*herald.Claim, error) {
+	cs, err := c.DeliveryStore.ClaimDeliveries(ctx, req)
+	c.claimed.Add(int64(len(cs)))
+	return cs, err
+}
+
+// receiver records the record ids of what it receives, in order.
+type receiver struct {
+	mu    sync.Mutex
+	order []string
+	delay time.Duration
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var p struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&p)
+	time.Sleep(rc.delay)
+	rc.mu.Lock()
+	rc.order = append(rc.order, p.Data.ID)
+	rc.mu.Unlock()
+}
+
+func (rc *receiver) received() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.order...)
+}
+
+// create writes one person through the store, as the API does, and
+// returns its id.
+func (b *testBundle) create(t *testing.T) string {
+	t.Helper()
+	person := herald.StandardObjects()[0]
+	in, _ := record.ParseInput(person, json.RawMessage(`{"firstName":"New"}`), true)
+	r, ev := record.New(person, b.ws.ID, "actor", in, time.Now())
+	if err := b.db.CreateRecords(context.Background(), []*herald.Record{r}, []*herald.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+func TestNewDeliveriesAreTakenWithoutAClaim(t *testing.T) {
+	t.Parallel()
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	b := setup(t, srv.URL, 0)
+	counter := &claimCounter{DeliveryStore: b.db}
+	e := New(counter, Config{PollInterval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = e.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the engine to take", func() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.taking })
+
+	const n = 20
+	for range n {
+		b.create(t)
+	}
+	waitFor(t, "every delivery", func() bool { return len(rc.received()) == n })
+	for _, d := range b.deliveries(t) {
+		if d.Status != herald.DeliveryDelivered {
+			t.Fatalf("delivery %d is %s", d.ID, d.Status)
+		}
+	}
+	if got := counter.claimed.Load(); got != 0 {
+		t.Fatalf("%d deliveries were claimed; new ones must be taken as they are written", got)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.buffered != 0 || len(e.lanes) != 0 {
+		t.Fatalf("after the work: %d claims buffered, %d lanes; want none", e.buffered, len(e.lanes))
+	}
+}
+
+// New deliveries must not overtake a webhook's queue in the store: the
+// engine takes them only once a claim has found the queue drained.
+func TestNewDeliveriesDoNotOvertakeTheQueue(t *testing.T) {
+	t.Parallel()
+	rc := &receiver{delay: time.Millisecond}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	b := setup(t, srv.URL, 0)
+	// More than a lane holds, queued before the engine starts.
+	var queued []string
+	for range 300 {
+		queued = append(queued, b.create(t))
+	}
+	runEngineOn(t, b, Config{PerEndpoint: 2, PollInterval: 20 * time.Millisecond})
+	waitFor(t, "the drain to start", func() bool { return len(rc.received()) > 0 })
+	fresh := map[string]bool{}
+	for range 40 {
+		fresh[b.create(t)] = true
+		time.Sleep(time.Millisecond)
+	}
+	waitFor(t, "every delivery", func() bool { return len(rc.received()) == len(queued)+len(fresh) })
+	got := rc.received()
+	for i, id := range got[:len(queued)] {
+		if fresh[id] {
+			t.Fatalf("delivery %d of %d was a new event, sent before the queue had drained", i+1, len(got))
+		}
+	}
+}
+
+// runEngineOn runs an engine on b's store until the test ends, and
+// returns it.
+func runEngineOn(t *testing.T, b *testBundle, cfg Config) *Engine {
+	e := New(b.db, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = e.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return e
+}
+
+// A delivery reserved before the engine stopped and handed over after is
+// given back to the store, for the next engine.
+func TestTakeAfterStopReleases(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "http://127.0.0.1:1/", 1)
+	e := New(b.db, Config{Owner: "stopping", PollInterval: 20 * time.Millisecond})
+	now := time.Now()
+	claims, err := b.db.ClaimDeliveries(context.Background(), herald.ClaimRequest{Owner: "stopping", Now: now, LeaseUntil: now.Add(time.Minute),
+		Lanes: []herald.Lane{{WebhookID: b.hook.ID, Limit: 1}}})
+	if err != nil || len(claims) != 1 {
+		t.Fatalf("claim: %v, %v", claims, err)
+	}
+	e.startTaking()
+	if !e.Reserve(b.hook.ID) {
+		t.Fatal("an idle engine refused a reservation")
+	}
+	e.stopTaking()
+	e.Take(claims)
+	due, err := b.db.DueWebhooks(context.Background(), time.Now())
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due webhooks after a late hand-over: %v, %v; want the delivery released", due, err)
+	}
+	if e.buffered != 0 || len(e.lanes) != 0 {
+		t.Fatalf("after a late hand-over: %d buffered, %d lanes", e.buffered, len(e.lanes))
+	}
+}

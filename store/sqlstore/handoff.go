@@ -1,0 +1,142 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
+)
+
+// SetTaker makes t take the deliveries written from now on (herald.Taker).
+// A claim costs a write transaction that reads back what the API wrote a
+// moment ago; leasing a new delivery as it is written costs nothing more
+// than the insert, and the engine gets it without waiting for a claim.
+func (db *DB) SetTaker(t herald.Taker) {
+	if t == nil {
+		db.taker.Store(nil)
+		return
+	}
+	db.taker.Store(&t)
+}
+
+// handoff is what one write transaction leased to the taker: its claims
+// are handed over once the transaction commits, and their reservations
+// given back if it does not.
+type handoff struct {
+	taker  herald.Taker
+	lease  herald.ClaimRequest
+	claims []*herald.Claim
+}
+
+// newHandoff returns the handoff of a transaction starting now, or nil
+// when there is no taker.
+func (db *DB) newHandoff(now time.Time) *handoff {
+	t := db.taker.Load()
+	if t == nil {
+		return nil
+	}
+	return &handoff{taker: *t, lease: herald.ClaimRequest{Owner: (*t).Owner(), Now: now, LeaseUntil: (*t).LeaseUntil(now)}}
+}
+
+// mark is where a savepoint starts; undo(mark) rolls the handoff back to it.
+func (h *handoff) mark() int {
+	if h == nil {
+		return 0
+	}
+	return len(h.claims)
+}
+
+func (h *handoff) undo(to int) {
+	if h == nil {
+		return
+	}
+	for _, c := range h.claims[to:] {
+		h.taker.Unreserve(c.Webhook.ID, 1)
+	}
+	h.claims = h.claims[:to]
+}
+
+// end hands the claims over when the transaction committed, and gives
+// their reservations back when it did not.
+func (h *handoff) end(committed bool) {
+	if h == nil || len(h.claims) == 0 {
+		return
+	}
+	if !committed {
+		h.undo(0)
+		return
+	}
+	h.taker.Take(h.claims)
+	h.claims = nil
+}
+
+// reservation is a delivery row leased to the taker before its insert.
+type reservation struct {
+	hook *herald.Webhook
+	ev   *herald.Event
+}
+
+type deliveryKey struct {
+	webhookID string
+	seq       int64
+}
+
+// insertLeased inserts delivery rows of which those in reserved are leased
+// to h's taker, and turns each leased one that was written into a claim.
+// A leased row that must wait behind an earlier pending delivery of its
+// record is written unscheduled; its lease is dropped again, so that it
+// goes when that one is done, like any waiting delivery.
+func (h *handoff) insertLeased(ctx context.Context, tx conn, rows [][]any, reserved map[deliveryKey]reservation) error {
+	var waiting []int64
+	events := map[*herald.Event]*herald.Event{}
+	err := insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, tx.waitingTuple(), rows,
+		deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", func(s scanner) error {
+			var id int64
+			var k deliveryKey
+			var next sql.NullInt64
+			if err := s.Scan(&id, &k.webhookID, &k.seq, &next); err != nil {
+				return err
+			}
+			r, ok := reserved[k]
+			if !ok {
+				return nil
+			}
+			delete(reserved, k)
+			if !next.Valid {
+				waiting = append(waiting, id)
+				h.taker.Unreserve(k.webhookID, 1)
+				return nil
+			}
+			ev := events[r.ev]
+			if ev == nil {
+				ev = claimEvent(r.ev)
+				events[r.ev] = ev
+			}
+			h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook})
+			return nil
+		})
+	// What was not written (a conflict) or not read back is not taken.
+	for k := range reserved {
+		h.taker.Unreserve(k.webhookID, 1)
+	}
+	if err != nil || len(waiting) == 0 {
+		return err
+	}
+	b := &sqlbuild.Builder{D: tx.d}
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE id IN (`+sqlbuild.BindList(b, waiting)+`)`, b.Args...); err != nil {
+		return fmt.Errorf("unlease waiting deliveries: %w", err)
+	}
+	return nil
+}
+
+// claimEvent is ev as a claim reads it back from the store, so that the
+// first attempt sends the same bytes as a retry: the store keeps the
+// timestamp to the millisecond.
+func claimEvent(ev *herald.Event) *herald.Event {
+	c := *ev
+	c.Timestamp = fromMS(ms(ev.Timestamp))
+	return &c
+}
