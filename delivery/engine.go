@@ -492,11 +492,33 @@ func (e *Engine) complete(done <-chan struct{}) {
 		}
 		linger.Stop()
 		e.flush(batch, release)
+		// A completion that schedules a delivery waiting behind it tells
+		// the engine through the store (Taker.Notify). Look for work here
+		// when the lanes freed may have more queued in the store, or a
+		// retry or a released claim may be due before the engine wakes.
+		if len(release) > 0 || e.retrying(batch) || e.backlogged() {
+			e.Notify()
+		}
 		batch, release = batch[:0], release[:0]
-		// A completion can free a lane or unblock the next event of a
-		// record: look for work again.
-		e.Notify()
 	}
+}
+
+// retrying reports whether an outcome scheduled a retry.
+func (e *Engine) retrying(batch []herald.Outcome) bool {
+	for _, o := range batch {
+		if o.Status == herald.DeliveryPending {
+			return true
+		}
+	}
+	return false
+}
+
+// backlogged reports whether some webhook may have due deliveries queued
+// in the store.
+func (e *Engine) backlogged() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.backlog) > 0
 }
 
 // flush writes outcomes, retrying a few times: an outcome that cannot be

@@ -83,12 +83,14 @@ func TestNewDeliveriesAreTakenWithoutAClaim(t *testing.T) {
 	for range n {
 		b.create(t)
 	}
-	waitFor(t, "every delivery", func() bool { return len(rc.received()) == n })
-	for _, d := range b.deliveries(t) {
-		if d.Status != herald.DeliveryDelivered {
-			t.Fatalf("delivery %d is %s", d.ID, d.Status)
+	waitFor(t, "every delivery recorded", func() bool {
+		for _, d := range b.deliveries(t) {
+			if d.Status != herald.DeliveryDelivered {
+				return false
+			}
 		}
-	}
+		return len(rc.received()) == n
+	})
 	if got := counter.claimed.Load(); got != 0 {
 		t.Fatalf("%d deliveries were claimed; new ones must be taken as they are written", got)
 	}

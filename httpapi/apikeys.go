@@ -86,5 +86,6 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.keys.clear()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"revokeApiKey": map[string]string{"id": id}}})
 }

@@ -114,7 +114,6 @@ func (s *Server) createObject(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"createOneObject": metadata.Render(ws, o)}})
 }
 
@@ -151,7 +150,6 @@ func (s *Server) updateObject(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateOneObject": metadata.Render(ws, o)}})
 }
 
@@ -176,7 +174,6 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"deleteOneObject": map[string]string{"id": o.ID}}})
 }
 
@@ -253,7 +250,6 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"publishEvent": map[string]any{
 		"id": ev.ID, "event": ev.Name, "timestamp": herald.FormatTime(ev.Timestamp), "data": ev.Data,
 	}}})

@@ -133,7 +133,6 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"create" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
 }
 
@@ -179,7 +178,6 @@ func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	out := make([]json.RawMessage, len(recs))
 	for i, rec := range recs {
 		out[i] = record.Render(obj, rec)
@@ -227,7 +225,6 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"update" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
 }
 
@@ -260,7 +257,6 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"delete" + capitalize(obj.NameSingular): map[string]string{"id": id}}})
 }
 
@@ -282,6 +278,5 @@ func (s *Server) restoreRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"restore" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
 }

@@ -20,7 +20,8 @@ const MaxBodyBytes = 1 << 20
 
 // Deliverer is what the API needs of the delivery engine.
 type Deliverer interface {
-	// Notify says that deliveries may have become due.
+	// Notify says that deliveries may have become due. Writes of events
+	// need none: the store tells the engine of those (herald.Taker).
 	Notify()
 	// SendNow makes one recorded attempt of a claim and returns it.
 	SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error)
@@ -51,6 +52,7 @@ type Server struct {
 	mux *http.ServeMux
 	// patterns are the routes' ServeMux patterns, in registration order.
 	patterns []string
+	keys     keyCache
 }
 
 // New returns the API handler.
@@ -110,11 +112,19 @@ func (s *Server) authenticate(r *http.Request) (*herald.APIKey, error) {
 	if !ok || token == "" {
 		return nil, herald.Errorf(herald.EUNAUTHENTICATED, "malformed Authorization header: send Authorization: Bearer <key>")
 	}
-	k, err := s.Store.FindAPIKey(r.Context(), herald.HashAPIKey(token))
+	hash, now := herald.HashAPIKey(token), time.Now()
+	if k := s.keys.get(hash, now); k != nil {
+		return k, nil
+	}
+	k, err := s.Store.FindAPIKey(r.Context(), hash)
 	if herald.ErrorCode(err) == herald.ENOTFOUND {
 		return nil, herald.Errorf(herald.EUNAUTHENTICATED, "invalid or revoked API key")
 	}
-	return k, err
+	if err != nil {
+		return nil, err
+	}
+	s.keys.put(hash, k, now)
+	return k, nil
 }
 
 var statusOf = map[string]int{

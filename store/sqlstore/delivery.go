@@ -320,13 +320,16 @@ func promoteNext(ctx context.Context, tx conn, outcomes []herald.Outcome, now ti
 		return nil
 	}
 	b := &sqlbuild.Builder{D: tx.d}
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = `+b.Bind(ms(now))+`
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = `+b.Bind(ms(now))+`
 		WHERE status = 'pending' AND next_attempt_at IS NULL AND id IN (
 			SELECT (SELECT p.id FROM deliveries p WHERE p.webhook_id = c.webhook_id AND p.order_key = c.order_key AND p.status = 'pending'
 				ORDER BY p.event_seq LIMIT 1)
 			FROM deliveries c WHERE c.id IN (`+sqlbuild.BindList(b, finished)+`))`, b.Args...)
 	if err != nil {
 		return fmt.Errorf("schedule waiting deliveries: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		tx.h.madeDue()
 	}
 	return nil
 }

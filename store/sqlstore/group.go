@@ -83,6 +83,13 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 func (g *group) commit(ctx context.Context, db *DB, batch []*groupReq) {
 	results := make([]error, len(batch))
 	tctx := context.WithoutCancel(ctx) // one caller leaving does not end the others' transaction
+	if len(batch) == 1 {
+		// Alone, a request needs no savepoint: its failure undoes the
+		// transaction, which is its own.
+		r := batch[0]
+		r.done <- db.inTx(r.ctx, func(tx conn) error { return createRecords(r.ctx, tx, r.recs, r.events) })
+		return
+	}
 	err := db.inTx(tctx, func(tx conn) error {
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {

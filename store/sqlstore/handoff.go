@@ -29,6 +29,9 @@ type handoff struct {
 	taker  herald.Taker
 	lease  herald.ClaimRequest
 	claims []*herald.Claim
+	// due is set when the transaction made deliveries due that are not
+	// leased to the taker.
+	due bool
 }
 
 // newHandoff returns the handoff of a transaction starting now, or nil
@@ -62,15 +65,27 @@ func (h *handoff) undo(to int) {
 // end hands the claims over when the transaction committed, and gives
 // their reservations back when it did not.
 func (h *handoff) end(committed bool) {
-	if h == nil || len(h.claims) == 0 {
+	if h == nil {
 		return
 	}
 	if !committed {
 		h.undo(0)
 		return
 	}
-	h.taker.Take(h.claims)
-	h.claims = nil
+	if len(h.claims) > 0 {
+		h.taker.Take(h.claims)
+		h.claims = nil
+	}
+	if h.due {
+		h.taker.Notify()
+	}
+}
+
+// madeDue notes that the transaction made unleased deliveries due.
+func (h *handoff) madeDue() {
+	if h != nil {
+		h.due = true
+	}
 }
 
 // reservation is a delivery row leased to the taker before its insert.

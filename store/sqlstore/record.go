@@ -281,6 +281,8 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 						reserved = map[deliveryKey]reservation{}
 					}
 					reserved[deliveryKey{h.ID, ev.Seq}] = reservation{hook: h.Webhook, ev: ev}
+				} else {
+					tx.h.madeDue()
 				}
 			}
 			rows = append(rows, waitingRow(row))

@@ -186,6 +186,19 @@ func (db *DB) runTx(ctx context.Context, h *handoff, fn func(tx conn) error) err
 	return nil
 }
 
+// Exclusively runs fn while no write transaction runs: on a single writer,
+// fn waits its turn at the gate like a transaction; otherwise it runs at
+// once.
+func (db *DB) Exclusively(ctx context.Context, fn func() error) error {
+	if db.writeGate != nil {
+		if err := db.writeGate.acquire(ctx, false); err != nil {
+			return err
+		}
+		defer db.writeGate.release()
+	}
+	return fn()
+}
+
 // RebindNumbered rewrites "?" placeholders as $1, $2, ... (PostgreSQL).
 // Herald's queries hold no "?" inside string literals.
 func RebindNumbered(query string) string {

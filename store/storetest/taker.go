@@ -22,6 +22,7 @@ type taker struct {
 	taken    []*herald.Claim
 	// onReserve, when set, runs at each reservation granted.
 	onReserve func()
+	notified  int
 }
 
 func newTaker(room int) *taker {
@@ -50,6 +51,21 @@ func (k *taker) Unreserve(webhookID string, n int) {
 	defer k.mu.Unlock()
 	k.room += n
 	k.reserved[webhookID] -= n
+}
+
+func (k *taker) Notify() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.notified++
+}
+
+// wasNotified reports whether Notify was called since it last asked.
+func (k *taker) wasNotified() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := k.notified
+	k.notified = 0
+	return n > 0
 }
 
 func (k *taker) Take(claims []*herald.Claim) {
@@ -94,6 +110,9 @@ func testTaking(t *testing.T, s herald.Store) {
 	if len(taken) != 1 || taken[0].Webhook.ID != w.ID || taken[0].Event.RecordID != r1.ID || taken[0].Attempts != 0 {
 		t.Fatalf("taken after one create: %+v, want one claim for webhook %s", taken, w.ID)
 	}
+	if !k.wasNotified() {
+		t.Fatal("the refused webhook's delivery was written due, and the taker not told")
+	}
 	if got := len(b.deliveries(off, herald.DeliverySkipped)); got != 1 {
 		t.Fatalf("disabled webhook: %d skipped deliveries, want 1", got)
 	}
@@ -120,18 +139,32 @@ func testTaking(t *testing.T, s herald.Store) {
 	if taken := k.check(t); len(taken) != 0 {
 		t.Fatalf("a delivery waiting behind its record's earlier one was taken: %+v", taken)
 	}
+	if k.wasNotified() {
+		t.Fatal("told of a delivery that waits")
+	}
 	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(c, "taker", herald.DeliveryDelivered, 200, time.Time{})}))
+	if !k.wasNotified() {
+		t.Fatal("a completion scheduled the waiting update, and the taker was not told")
+	}
 	cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10})
 	if len(cs) != 1 || cs[0].Event.Name != "person.updated" {
 		t.Fatalf("after the taken creation was delivered, claimed %d, want the update", len(cs))
 	}
 	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "other", herald.DeliveryDelivered, 200, time.Time{})}))
+	// With every new delivery taken, there is nothing to tell.
+	k.wasNotified()
+	b.update(r1.ID, `{"city":"Lyon"}`)
+	if taken := k.check(t); len(taken) != 1 || k.wasNotified() {
+		t.Fatalf("an update taken whole: %d taken, want 1 and the taker not told", len(taken))
+	} else {
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(taken[0], "taker", herald.DeliveryDelivered, 200, time.Time{})}))
+	}
 
 	// Without room, deliveries are written unleased, for a claim.
 	k.room = 0
 	b.create(`{"firstName":"B"}`)
-	if taken := k.check(t); len(taken) != 0 {
-		t.Fatalf("taken with no room: %d", len(taken))
+	if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
+		t.Fatalf("with no room: %d taken, want none and the taker told", len(taken))
 	}
 	if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 1 {
 		t.Fatalf("with no room: %d claimable, want 1", len(cs))
@@ -151,8 +184,8 @@ func testTaking(t *testing.T, s herald.Store) {
 		recs, evs = append(recs, r), append(evs, ev)
 	}
 	wantCode(t, s.CreateRecords(b.ctx, recs, evs), herald.ECONFLICT)
-	if taken := k.check(t); len(taken) != 0 {
-		t.Fatalf("a failed batch handed over %d claims", len(taken))
+	if taken := k.check(t); len(taken) != 0 || k.wasNotified() {
+		t.Fatalf("a failed batch handed over %d claims, or told the taker", len(taken))
 	}
 
 	// So does one whose request ends after the reservation.
