@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,35 +247,18 @@ func scanClaim(s scanner) (*herald.Claim, error) {
 	return c, err
 }
 
-const completeDeliverySQL = `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
-	last_status_code = ?, last_error = ?, last_latency_us = ?, updated_at = ?, completed_at = ?
-	WHERE id = ? AND lease_owner = ?`
-
 // CompleteDeliveries records attempts, the deliveries' new states and
 // their webhooks' health.
 func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome) error {
 	err := db.inTx(ctx, func(tx conn) error {
 		now := time.Now()
+		recorded, err := recordOutcomes(ctx, tx, outcomes, now)
+		if err != nil {
+			return err
+		}
 		var health herald.HealthBatch
-		recorded := make([]herald.Outcome, 0, len(outcomes))
-		for _, o := range outcomes {
-			a := o.Attempt
-			var next, done sql.NullInt64
-			if o.Status == herald.DeliveryPending {
-				next = sql.NullInt64{Int64: ms(o.NextAttemptAt), Valid: true}
-			} else {
-				done = sql.NullInt64{Int64: ms(now), Valid: true}
-			}
-			// The single writer's statement cache keeps this prepared.
-			res, err := tx.ExecContext(ctx, completeDeliverySQL, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), ms(now), done, o.DeliveryID, o.Owner)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				continue // the lease was lost: whoever holds it now records its own attempt
-			}
-			recorded = append(recorded, o)
-			health.Add(o.WebhookID, &o)
+		for i := range recorded {
+			health.Add(recorded[i].WebhookID, &recorded[i])
 		}
 		if err := insertAttempts(ctx, tx, recorded); err != nil {
 			return err
@@ -305,6 +289,48 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 	}
 	return nil
 }
+
+// recordOutcomes sets the deliveries' new states, a statement per hundred
+// outcomes, and returns the outcomes whose delivery was still leased to
+// their owner: the others' lease was lost, and whoever holds it now records
+// its own attempt.
+func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now time.Time) ([]herald.Outcome, error) {
+	recorded := make([]herald.Outcome, 0, len(outcomes))
+	for chunk := range slices.Chunk(outcomes, rowsPerInsert) {
+		b := &sqlbuild.Builder{D: tx.d}
+		tuples := make([]string, len(chunk))
+		for i := range chunk {
+			o := &chunk[i]
+			var next, done sql.NullInt64
+			if o.Status == herald.DeliveryPending {
+				next = sql.NullInt64{Int64: ms(o.NextAttemptAt), Valid: true}
+			} else {
+				done = sql.NullInt64{Int64: ms(now), Valid: true}
+			}
+			a := o.Attempt
+			tuples[i] = "(CAST(" + b.Bind(o.DeliveryID) + " AS BIGINT), " + b.Bind(o.Owner) + ", " + b.Bind(o.Status) +
+				", CAST(" + b.Bind(next) + " AS BIGINT), CAST(" + b.Bind(a.StatusCode) + " AS INTEGER), " + b.Bind(a.Error) +
+				", CAST(" + b.Bind(a.Latency.Microseconds()) + " AS BIGINT), CAST(" + b.Bind(done) + " AS BIGINT))"
+		}
+		ids, err := queryAll(ctx, tx, scanInt64, `WITH v (id, owner, status, next_at, code, error, latency_us, done) AS (VALUES `+strings.Join(tuples, ", ")+`)
+			UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1, next_attempt_at = v.next_at,
+				lease_owner = NULL, lease_until = NULL, last_status_code = v.code, last_error = v.error,
+				last_latency_us = v.latency_us, updated_at = `+b.Bind(ms(now))+`, completed_at = v.done
+			FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner RETURNING deliveries.id`, b.Args...)
+		if err != nil {
+			return nil, err
+		}
+		// In the outcomes' order: health keeps the last error it is given.
+		for _, o := range chunk {
+			if slices.Contains(ids, o.DeliveryID) {
+				recorded = append(recorded, o)
+			}
+		}
+	}
+	return recorded, nil
+}
+
+func scanInt64(s scanner) (v int64, err error) { return v, s.Scan(&v) }
 
 // promoteNext schedules, for each outcome that took its delivery out of
 // pending, the earliest delivery of the same record and webhook that was
