@@ -42,7 +42,8 @@ type Config struct {
 	Timeout time.Duration
 	// PerEndpoint bounds the attempts in flight to one webhook; default 16.
 	PerEndpoint int
-	// MaxInFlight bounds attempts in flight overall; default 2048.
+	// MaxInFlight bounds attempts in flight overall; default
+	// DefaultMaxInFlight.
 	MaxInFlight int
 	// Lease is how long a claim lasts unless extended; default 1m. Leases
 	// are extended while the engine lives, so it only matters after a
@@ -67,10 +68,14 @@ type Config struct {
 	Observer Observer
 	// Version goes in the User-Agent.
 	Version string
-	// Client sends the requests; default NewClient(PerEndpoint, nil).
+	// Client sends the requests; default NewClient(MaxInFlight, nil).
 	Client *http.Client
 	Logger *slog.Logger
 }
+
+// DefaultMaxInFlight is how many attempts an engine makes at once unless
+// Config.MaxInFlight says otherwise.
+const DefaultMaxInFlight = 2048
 
 // Observer hears of every attempt the engine makes and what it decided.
 type Observer interface {
@@ -97,7 +102,7 @@ func (c *Config) setDefaults() {
 		c.PerEndpoint = 16
 	}
 	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = 2048
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.Lease <= 0 {
 		c.Lease = time.Minute
@@ -118,7 +123,7 @@ func (c *Config) setDefaults() {
 		c.MaintenanceInterval = time.Minute
 	}
 	if c.Client == nil {
-		c.Client = NewClient(c.PerEndpoint, nil)
+		c.Client = NewClient(c.MaxInFlight, nil)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

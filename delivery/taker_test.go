@@ -3,6 +3,8 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
+	"github.com/heraldhq/herald/webhook"
 )
 
 // claimCounter counts the deliveries claimed from a real store.
@@ -165,5 +170,45 @@ func TestTakeAfterStopReleases(t *testing.T) {
 	}
 	if e.buffered != 0 || len(e.lanes) != 0 {
 		t.Fatalf("after a late hand-over: %d buffered, %d lanes", e.buffered, len(e.lanes))
+	}
+}
+
+// Webhooks that share a host share its connections: each lane's requests
+// come back to a pool that keeps them all, instead of redialling.
+func TestLanesOnOneHostReuseConnections(t *testing.T) {
+	t.Parallel()
+	var dialled atomic.Int64
+	srv := httptest.NewUnstartedServer(&receiver{delay: time.Millisecond})
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialled.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	b := setup(t, srv.URL+"/0", 0)
+	const hooks, perEndpoint = 8, 2
+	for i := 1; i < hooks; i++ {
+		now := time.Now()
+		w := &herald.Webhook{ID: uuid.NewString(), WorkspaceID: b.ws.ID, TargetURL: fmt.Sprintf("%s/%d", srv.URL, i), Operations: []string{"*.*"},
+			Secret: webhook.NewSecret(), Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald, CreatedAt: now, UpdatedAt: now}
+		if err := b.db.CreateWebhook(context.Background(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const events = 100
+	for range events {
+		b.create(t)
+	}
+	runEngineOn(t, b, Config{PerEndpoint: perEndpoint, PollInterval: 20 * time.Millisecond})
+	waitFor(t, "every delivery", func() bool {
+		st, err := b.db.QueueStats(context.Background())
+		return err == nil && st.Pending == 0
+	})
+	// A request may start just before another's connection is back in the
+	// pool, so allow twice the concurrency; a pool of one lane's size made
+	// over four times as many.
+	if n := dialled.Load(); n > 2*hooks*perEndpoint {
+		t.Fatalf("%d connections for %d deliveries, at most %d at a time: connections were not reused", n, hooks*events, hooks*perEndpoint)
 	}
 }

@@ -151,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine := delivery.New(store, delivery.Config{
 		Observer: meters,
 		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,
-		Client:       delivery.NewClient(c.perEndpoint, guard.DialContext),
+		Client:       delivery.NewClient(delivery.DefaultMaxInFlight, guard.DialContext),
 		DisableAfter: never(c.disableAfter), Retention: never(c.retention), Lease: c.lease,
 	})
 	api := httpapi.New(httpapi.Config{
