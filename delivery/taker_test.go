@@ -119,7 +119,8 @@ func TestNewDeliveriesDoNotOvertakeTheQueue(t *testing.T) {
 	for range 300 {
 		queued = append(queued, b.create(t))
 	}
-	runEngineOn(t, b, Config{PerEndpoint: 2, PollInterval: 20 * time.Millisecond})
+	// One at a time, so that the order of receipt is the order of sending.
+	runEngineOn(t, b, Config{PerEndpoint: 1, PollInterval: 20 * time.Millisecond})
 	waitFor(t, "the drain to start", func() bool { return len(rc.received()) > 0 })
 	fresh := map[string]bool{}
 	for range 40 {
