@@ -17,7 +17,22 @@ func testConcurrentCreates(t *testing.T, s herald.Store) {
 	b := setup(t, s, "concurrent")
 	w := b.webhook()
 	taken := b.create(`{"firstName":"Taken"}`)
-	const n = 64
+	ok := b.createConcurrently(64, 8, taken.ID)
+	if got := len(b.deliveries(w, herald.DeliveryPending)); got != ok+1 {
+		t.Errorf("%d pending deliveries, want %d (one per created person)", got, ok+1)
+	}
+	got, err := s.FindRecord(b.ctx, b.ws.ID, "person", taken.ID)
+	must(t, err)
+	if string(got.Values["firstName"]) != `"Taken"` {
+		t.Errorf("a conflicting create changed the record: %v", got.Values)
+	}
+}
+
+// createConcurrently creates n people at once, every conflictEvery-th with
+// the id of an existing one; it checks that exactly those fail, with a
+// conflict, and returns how many were created.
+func (b *bundle) createConcurrently(n, conflictEvery int, takenID string) int {
+	b.t.Helper()
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -29,31 +44,24 @@ func testConcurrentCreates(t *testing.T, s herald.Store) {
 				errs[i] = err
 				return
 			}
-			if i%8 == 0 { // every eighth reuses an id: a conflict
-				in.ID = taken.ID
+			if i%conflictEvery == 0 {
+				in.ID = takenID
 			}
 			r, ev := record.New(person, b.ws.ID, b.actor, in, time.Now())
-			errs[i] = s.CreateRecords(b.ctx, []*herald.Record{r}, []*herald.Event{ev})
+			errs[i] = b.s.CreateRecords(b.ctx, []*herald.Record{r}, []*herald.Event{ev})
 		}()
 	}
 	wg.Wait()
-	ok := 0
+	created := 0
 	for i, err := range errs {
 		switch {
-		case i%8 == 0:
-			wantCode(t, err, herald.ECONFLICT)
+		case i%conflictEvery == 0:
+			wantCode(b.t, err, herald.ECONFLICT)
 		case err != nil:
-			t.Errorf("create %d: %v", i, err)
+			b.t.Errorf("create %d: %v", i, err)
 		default:
-			ok++
+			created++
 		}
 	}
-	if got := len(b.deliveries(w, herald.DeliveryPending)); got != ok+1 {
-		t.Errorf("%d pending deliveries, want %d (one per created person)", got, ok+1)
-	}
-	got, err := s.FindRecord(b.ctx, b.ws.ID, "person", taken.ID)
-	must(t, err)
-	if string(got.Values["firstName"]) != `"Taken"` {
-		t.Errorf("a conflicting create changed the record: %v", got.Values)
-	}
+	return created
 }

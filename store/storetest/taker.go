@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -205,36 +204,7 @@ func testTaking(t *testing.T, s herald.Store) {
 
 	// Concurrent creates, some failing: every reservation is accounted
 	// for, and every delivery written is taken exactly once.
-	var wg sync.WaitGroup
-	errs := make([]error, 24)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in, err := record.ParseInput(person, json.RawMessage(fmt.Sprintf(`{"firstName":"P%d"}`, i)), true)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			if i%4 == 0 {
-				in.ID = r1.ID
-			}
-			r, ev := record.New(person, b.ws.ID, b.actor, in, time.Now())
-			errs[i] = s.CreateRecords(b.ctx, []*herald.Record{r}, []*herald.Event{ev})
-		}()
-	}
-	wg.Wait()
-	created := 0
-	for i, err := range errs {
-		switch {
-		case i%4 == 0:
-			wantCode(t, err, herald.ECONFLICT)
-		case err != nil:
-			t.Fatalf("create %d: %v", i, err)
-		default:
-			created++
-		}
-	}
+	created := b.createConcurrently(24, 4, r1.ID)
 	taken = k.check(t)
 	seen := map[int64]bool{}
 	for _, c := range taken {
