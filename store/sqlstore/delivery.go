@@ -522,6 +522,12 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 // replayBatch is how many events one replay transaction looks at.
 const replayBatch = 1000
 
+// pruneEventsSQL finds old events nothing refers to through
+// events_workspace_time, one workspace at a time.
+const pruneEventsSQL = `DELETE FROM events WHERE seq IN (
+	SELECT e.seq FROM events e WHERE e.workspace_id IN (SELECT id FROM workspaces) AND e.occurred_at < ?
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) LIMIT ?)`
+
 // PruneDeliveries deletes finished deliveries (their attempts cascade) and
 // then events nothing refers to, both older than before, limit at a time.
 func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
@@ -531,8 +537,7 @@ func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) 
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	res, err = db.write.ExecContext(ctx, `DELETE FROM events WHERE seq IN (
-		SELECT seq FROM events e WHERE occurred_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) LIMIT ?)`, ms(before), limit)
+	res, err = db.write.ExecContext(ctx, pruneEventsSQL, ms(before), limit)
 	if err != nil {
 		return int(n), fmt.Errorf("prune events: %w", err)
 	}

@@ -11,3 +11,6 @@ func ClaimSQL(db *DB, req herald.ClaimRequest) (string, []any) {
 
 // DueWebhooksSQL is DueWebhooks' statement as the engine receives it.
 func DueWebhooksSQL(db *DB) string { return db.d.Rebind(dueWebhooksSQL) }
+
+// PruneEventsSQL is the statement retention deletes old events with.
+func PruneEventsSQL(db *DB) string { return db.d.Rebind(pruneEventsSQL) }

@@ -131,7 +131,38 @@ func TestClaimPlanSQLite(t *testing.T) {
 		Owner: "plan", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute),
 		Lanes: []herald.Lane{{WebhookID: hook, Limit: 256}},
 	})
-	rows, err := raw.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	text := sqlitePlan(t, raw, query, args...)
+	if want := "SEARCH d USING INDEX deliveries_lane (webhook_id=? AND next_attempt_at<?)"; !strings.Contains(text, want) {
+		t.Errorf("the claim's plan lacks %q:\n%s", want, text)
+	}
+	if strings.Contains(text, "SCAN d") || strings.Contains(text, "CORRELATED") {
+		t.Errorf("the claim scans deliveries or checks each candidate:\n%s", text)
+	}
+}
+
+// TestPruneEventsPlanSQLite: retention finds old events by a range of
+// events_workspace_time per workspace, not by reading every event.
+func TestPruneEventsPlanSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, raw := engines["sqlite"](t)
+	storetest.Seed(t, db, 100)
+	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	text := sqlitePlan(t, raw, sqlstore.PruneEventsSQL(db), time.Now().UnixMilli(), 1000)
+	if want := "INDEX events_workspace_time (workspace_id=? AND occurred_at<?)"; !strings.Contains(text, want) {
+		t.Errorf("the event pruning's plan lacks %q:\n%s", want, text)
+	}
+	if strings.Contains(text, "SCAN e") {
+		t.Errorf("the event pruning reads every event:\n%s", text)
+	}
+}
+
+// sqlitePlan is SQLite's EXPLAIN QUERY PLAN of query, a step a line.
+func sqlitePlan(t *testing.T, raw *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := raw.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +176,5 @@ func TestClaimPlanSQLite(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	text := strings.Join(plan, "\n")
-	if want := "SEARCH d USING INDEX deliveries_lane (webhook_id=? AND next_attempt_at<?)"; !strings.Contains(text, want) {
-		t.Errorf("the claim's plan lacks %q:\n%s", want, text)
-	}
-	if strings.Contains(text, "SCAN d") || strings.Contains(text, "CORRELATED") {
-		t.Errorf("the claim scans deliveries or checks each candidate:\n%s", text)
-	}
+	return strings.Join(plan, "\n")
 }
