@@ -270,13 +270,13 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 				continue
 			}
 			active := h.Status == herald.WebhookActive
-			row := deliveryRow(ev, h.ID, active, nil, now)
-			if key := [2]string{h.ID, ev.OrderKey()}; active && pending[key] {
-				row[deliveryNextColumn] = nil // waits for the earlier one in this batch
-			} else if active {
+			key := [2]string{h.ID, ev.OrderKey()}
+			waits := active && pending[key] // behind the earlier one in this batch
+			var lease *herald.ClaimRequest
+			if active && !waits {
 				pending[key] = true
 				if tx.h != nil && tx.h.taker.Reserve(h.ID) {
-					row = deliveryRow(ev, h.ID, true, &tx.h.lease, now)
+					lease = &tx.h.lease
 					if reserved == nil {
 						reserved = map[deliveryKey]reservation{}
 					}
@@ -284,6 +284,10 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 				} else {
 					tx.h.madeDue()
 				}
+			}
+			row := deliveryRow(ev, h.ID, active, lease, now)
+			if waits {
+				row[deliveryNextColumn] = nil
 			}
 			rows = append(rows, waitingRow(row))
 		}
