@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -334,10 +335,26 @@ func hooks(ctx context.Context, api *bench.API, rc *bench.Receiver, n int, prefi
 	return nil
 }
 
+// ceilingRequests is how many requests the ceiling sends for a run of n
+// deliveries: enough to measure, few enough to be quick.
+func ceilingRequests(n int64) int {
+	return int(min(max(n, 20000), 200000))
+}
+
+// selfCPUSeconds is the CPU time this process (the receiver and the API
+// clients, not Herald) has used so far, user and system.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
 // ceiling measures the bare signed-POST rate against rc, Herald stopped.
 func (b *benchRun) ceiling(ctx context.Context, rc *bench.Receiver, n int) (float64, error) {
 	rc.Reset()
-	n = min(max(n, 20000), 200000)
+	n = ceilingRequests(int64(n))
 	rate, err := bench.Ceiling(ctx, rc.URL+"/ceiling", rc.Secret, n, b.cfg.ceilingConns)
 	if err == nil && rc.Stats().BadSigs > 0 {
 		err = errors.New("the receiver refused the ceiling client's signatures")
@@ -368,7 +385,7 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	total := int64(c.events) * int64(c.webhooks)
 	b.logf("writing %d events for %d webhooks (%d deliveries)", c.events, c.webhooks, total)
 	prof := b.profile(ctx, p)
-	start, cpu0 := time.Now(), p.cpuSeconds()
+	start, cpu0, self0 := time.Now(), p.cpuSeconds(), selfCPUSeconds()
 	if err := api.WriteEvents(ctx, c.events, c.batch, c.clients); err != nil {
 		return nil, err
 	}
@@ -380,18 +397,22 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	if err := <-prof; err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	st, rss, cpu := rc.Stats(), p.peakRSS(), p.cpuSeconds()-cpu0
+	st, rss, cpu, self := rc.Stats(), p.peakRSS(), p.cpuSeconds()-cpu0, selfCPUSeconds()-self0
 	p.stop()
+	self1 := selfCPUSeconds()
 	ceiling, err := b.ceiling(ctx, rc, int(total))
 	if err != nil {
 		return nil, err
 	}
+	ceilingCPU := selfCPUSeconds() - self1
 	rate := float64(total) / elapsed.Seconds()
 	return map[string]any{
 		"webhooks": c.webhooks, "events": c.events, "deliveries": st.Unique, "duplicates": st.Duplicates, "badSignatures": st.BadSigs,
 		"seconds": round(elapsed.Seconds()), "deliveriesPerSec": round(rate), "apiEventsPerSec": round(float64(c.events) / written.Seconds()),
 		"latencyMs": st.Latency, "peakRssMB": round(rss), "heraldCpuUsPerDelivery": round(cpu * 1e6 / float64(total)),
-		"ceilingPerSec": round(ceiling), "ratioToCeiling": round(rate / ceiling),
+		"benchCpuUsPerDelivery": round(self * 1e6 / float64(total)),
+		"ceilingPerSec":         round(ceiling), "ceilingCpuUsPerRequest": round(ceilingCPU * 1e6 / float64(ceilingRequests(total))),
+		"ratioToCeiling": round(rate / ceiling),
 	}, nil
 }
 

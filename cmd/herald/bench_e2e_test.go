@@ -21,6 +21,8 @@ func TestBenchRuns(t *testing.T) {
 		var r struct {
 			Deliveries, Duplicates, BadSignatures float64
 			RatioToCeiling                        *float64
+			BenchCPUUsPerDelivery                 float64 `json:"benchCpuUsPerDelivery"`
+			CeilingCPUUsPerRequest                float64 `json:"ceilingCpuUsPerRequest"`
 			LatencyMs                             struct{ P50, P99 float64 }
 			PeakRssMB                             float64
 		}
@@ -35,8 +37,8 @@ func TestBenchRuns(t *testing.T) {
 		if r.Deliveries != want || r.BadSignatures != 0 || r.LatencyMs.P50 <= 0 || r.LatencyMs.P99 < r.LatencyMs.P50 || r.PeakRssMB <= 0 {
 			t.Errorf("herald bench %v: %+v", args, r)
 		}
-		if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0) {
-			t.Errorf("steady reports no ratio to the ceiling: %s", out)
+		if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0 || r.BenchCPUUsPerDelivery <= 0 || r.CeilingCPUUsPerRequest <= 0) {
+			t.Errorf("steady reports no ratio to the ceiling or no CPU figures: %s", out)
 		}
 	}
 }
