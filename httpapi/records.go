@@ -108,7 +108,7 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{obj.NameSingular: record.Render(obj, rec)}})
+	writeData(w, http.StatusOK, obj.NameSingular, record.Render(obj, rec))
 }
 
 func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +133,7 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"create" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
+	writeData(w, http.StatusCreated, "create"+capitalize(obj.NameSingular), record.Render(obj, rec))
 }
 
 func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
@@ -178,11 +178,14 @@ func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	out := make([]json.RawMessage, len(recs))
+	out := []byte{'['}
 	for i, rec := range recs {
-		out[i] = record.Render(obj, rec)
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, record.Render(obj, rec)...)
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"create" + capitalize(obj.NamePlural): out}})
+	writeData(w, http.StatusCreated, "create"+capitalize(obj.NamePlural), append(out, ']'))
 }
 
 // atIndex prefixes a batch item's error with its position.
@@ -225,7 +228,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"update" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
+	writeData(w, http.StatusOK, "update"+capitalize(obj.NameSingular), record.Render(obj, rec))
 }
 
 func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
@@ -278,5 +281,5 @@ func (s *Server) restoreRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"restore" + capitalize(obj.NameSingular): record.Render(obj, rec)}})
+	writeData(w, http.StatusOK, "restore"+capitalize(obj.NameSingular), record.Render(obj, rec))
 }

@@ -1,0 +1,38 @@
+package record_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/record"
+)
+
+// benchBody is the person herald bench writes.
+var benchBody = json.RawMessage(`{"firstName":"Bench","lastName":"Person 7","email":"bench7@example.com","city":"Paris"}`)
+
+// BenchmarkParseInput: validating one create body, as each record of a
+// batch create is.
+func BenchmarkParseInput(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := record.ParseInput(person, benchBody, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewRender: building a record and its event from a parsed body,
+// and rendering the record for the API's answer.
+func BenchmarkNewRender(b *testing.B) {
+	in, err := record.ParseInput(person, benchBody, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _ := record.New(person, "ws", "actor", in, now)
+		_ = record.Render(person, r)
+	}
+}
