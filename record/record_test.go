@@ -127,6 +127,13 @@ func TestParseInput(t *testing.T) {
 		{"read-only", `{"updatedAt":"2025-01-01T00:00:00Z"}`, false, "updatedAt", ""},
 		{"not an object", `["x"]`, true, "", "error"},
 		{"two objects", `{} {}`, true, "", "error"},
+		{"a value missing", `{"city":}`, true, "city", ""},
+		{"unterminated", `{"city":"a"`, true, "", "error"},
+		{"trailing text", `{"city":"a"} x`, true, "", "error"},
+		{"not JSON", `city=a`, true, "", "error"},
+		{"spaces around", " {\n \"city\" : \"Lyon\" } \n", true, "", `{"city":"Lyon"}`},
+		// As encoding/json does: invalid UTF-8 becomes U+FFFD.
+		{"invalid UTF-8", "{\"city\":\"Ly\xffon\"}", true, "", "{\"city\":\"Ly\uFFFDon\"}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
