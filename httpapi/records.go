@@ -133,7 +133,8 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeData(w, http.StatusCreated, "create"+capitalize(obj.NameSingular), record.Render(obj, rec))
+	// The created event carries the record as rendered: no need to render it twice.
+	writeData(w, http.StatusCreated, "create"+capitalize(obj.NameSingular), ev.Data)
 }
 
 func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
@@ -179,11 +180,11 @@ func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []byte{'['}
-	for i, rec := range recs {
+	for i, ev := range events {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, record.Render(obj, rec)...)
+		out = append(out, ev.Data...) // the record as rendered
 	}
 	writeData(w, http.StatusCreated, "create"+capitalize(obj.NamePlural), append(out, ']'))
 }

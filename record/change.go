@@ -84,6 +84,11 @@ func NewEventID() string {
 // order (null when unset), then the system fields.
 func Render(obj *herald.Object, r *herald.Record) json.RawMessage {
 	var b bytes.Buffer
+	size := 160 + len(r.CreatedBy)
+	for _, v := range r.Values {
+		size += len(v)
+	}
+	b.Grow(size + 16*len(obj.Fields))
 	b.WriteString(`{"id":`)
 	b.WriteString(strconv.Quote(r.ID))
 	for _, f := range obj.Fields {
