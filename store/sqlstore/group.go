@@ -8,11 +8,11 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// group commits concurrent record creations together (group commit). On a
-// single writer every transaction pays a commit that writes each touched
-// page to the WAL; one commit for many requests pays it once. Each request
-// runs under its own savepoint, so one that fails changes nothing and the
-// others still commit.
+// group commits concurrent record creations together (group commit).
+// Every transaction pays a fixed cost: on SQLite, a commit that writes each
+// page it touched to the WAL; on PostgreSQL, a round trip per statement
+// and a WAL flush. One transaction for many requests pays it once. A
+// request that fails changes nothing and the others still commit.
 //
 // There is no goroutine of its own: the first caller to find no leader
 // leads, commits everything queued, then hands the lead to the first
@@ -25,7 +25,7 @@ type group struct {
 
 // Limits of grouping. A creation of more than maxGroupedRecords records
 // already shares its commit among them and runs alone; a group stops at
-// maxGroupRecords records. Each savepoint keeps the pages it changes in
+// maxGroupRecords records. A transaction keeps the pages it changes in
 // memory until the commit, so large groups would cost memory, not time.
 const (
 	maxGroupedRecords = 8
@@ -81,8 +81,6 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 
 // commit writes batch in one transaction and answers each request.
 func (g *group) commit(ctx context.Context, db *DB, batch []*groupReq) {
-	results := make([]error, len(batch))
-	tctx := context.WithoutCancel(ctx) // one caller leaving does not end the others' transaction
 	if len(batch) == 1 {
 		// Alone, a request needs no savepoint: its failure undoes the
 		// transaction, which is its own.
@@ -90,32 +88,58 @@ func (g *group) commit(ctx context.Context, db *DB, batch []*groupReq) {
 		r.done <- db.inTx(r.ctx, func(tx conn) error { return createRecords(r.ctx, tx, r.recs, r.events) })
 		return
 	}
-	err := db.inTx(tctx, func(tx conn) error {
-		for i, r := range batch {
-			if err := r.ctx.Err(); err != nil {
-				results[i] = err
-				continue
-			}
-			if _, err := tx.ExecContext(tctx, "SAVEPOINT req"); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			mark := tx.h.mark()
-			if results[i] = createRecords(r.ctx, tx, r.recs, r.events); results[i] != nil {
-				tx.h.undo(mark)
-				if _, err := tx.ExecContext(tctx, "ROLLBACK TO req"); err != nil {
-					return fmt.Errorf("roll back to savepoint: %w", err)
-				}
-			}
-			if _, err := tx.ExecContext(tctx, "RELEASE req"); err != nil {
-				return fmt.Errorf("release savepoint: %w", err)
-			}
+	tctx := context.WithoutCancel(ctx) // one caller leaving does not end the others' transaction
+	results := make([]error, len(batch))
+	var recs []*herald.Record
+	var events []*herald.Event
+	for i, r := range batch {
+		if results[i] = r.ctx.Err(); results[i] == nil {
+			recs, events = append(recs, r.recs...), append(events, r.events...)
 		}
-		return nil
-	})
+	}
+	// Requests almost never fail here (a taken id is the usual cause), so
+	// the group is first written as one creation: a statement per table
+	// for all of them instead of a savepoint and statements per request.
+	// Only when that fails does each request get its own savepoint, to
+	// find which failed.
+	var err error
+	if len(recs) > 0 {
+		err = db.inTx(tctx, func(tx conn) error { return createRecords(tctx, tx, recs, events) })
+	}
+	if err != nil {
+		err = db.inTx(tctx, func(tx conn) error { return commitEach(tctx, tx, batch, results) })
+	}
 	for i, r := range batch {
 		if err != nil {
 			results[i] = err
 		}
 		r.done <- results[i]
 	}
+}
+
+// commitEach writes each request of batch whose result is still nil under
+// its own savepoint, recording its result.
+func commitEach(ctx context.Context, tx conn, batch []*groupReq, results []error) error {
+	for i, r := range batch {
+		if results[i] != nil {
+			continue
+		}
+		if results[i] = r.ctx.Err(); results[i] != nil {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		mark := tx.h.mark()
+		if results[i] = createRecords(r.ctx, tx, r.recs, r.events); results[i] != nil {
+			tx.h.undo(mark)
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
+				return fmt.Errorf("roll back to savepoint: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	return nil
 }

@@ -72,7 +72,14 @@ func New(write, read *sql.DB, d Dialect) *DB {
 // time (SQLite): transactions then queue in the store, urgent ones first
 // (herald.Urgent), instead of in the connection pool; their statements stay
 // prepared; and concurrent record creations share a transaction.
-func (db *DB) SetSingleWriter() { db.writeGate, db.stmts, db.group = &gate{}, &stmtCache{}, &group{} }
+func (db *DB) SetSingleWriter() {
+	db.writeGate, db.stmts = &gate{}, &stmtCache{}
+	db.GroupCreates()
+}
+
+// GroupCreates makes concurrent creations of a few records share a
+// transaction (group.go).
+func (db *DB) GroupCreates() { db.group = &group{} }
 
 // SetSingleEngine tells the store that no other process delivers from
 // this database (see RecoverClaims).

@@ -17,7 +17,13 @@ func testConcurrentCreates(t *testing.T, s herald.Store) {
 	b := setup(t, s, "concurrent")
 	w := b.webhook()
 	taken := b.create(`{"firstName":"Taken"}`)
-	ok := b.createConcurrently(64, 8, taken.ID)
+	// Without a conflict, a shared transaction writes its requests
+	// together; with some, each under a savepoint.
+	ok := b.createConcurrently(48, 0, "")
+	if ok != 48 {
+		t.Errorf("%d of 48 created without a conflict", ok)
+	}
+	ok += b.createConcurrently(64, 8, taken.ID)
 	if got := len(b.deliveries(w, herald.DeliveryPending)); got != ok+1 {
 		t.Errorf("%d pending deliveries, want %d (one per created person)", got, ok+1)
 	}
@@ -28,12 +34,12 @@ func testConcurrentCreates(t *testing.T, s herald.Store) {
 	}
 }
 
-// createConcurrently creates n people at once, every conflictEvery-th with
-// the id of an existing one; it checks that exactly those fail, with a
-// conflict, and returns how many were created.
+// createConcurrently creates n people at once, every conflictEvery-th
+// (none when 0) with the id of an existing one; it checks that exactly
+// those fail, with a conflict, and returns how many were created.
 func (b *bundle) createConcurrently(n, conflictEvery int, takenID string) int {
 	b.t.Helper()
-	errs := make([]error, n)
+	errs, ids := make([]error, n), make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -44,10 +50,11 @@ func (b *bundle) createConcurrently(n, conflictEvery int, takenID string) int {
 				errs[i] = err
 				return
 			}
-			if i%conflictEvery == 0 {
+			if conflicts(i, conflictEvery) {
 				in.ID = takenID
 			}
 			r, ev := record.New(person, b.ws.ID, b.actor, in, time.Now())
+			ids[i] = r.ID
 			errs[i] = b.s.CreateRecords(b.ctx, []*herald.Record{r}, []*herald.Event{ev})
 		}()
 	}
@@ -55,13 +62,19 @@ func (b *bundle) createConcurrently(n, conflictEvery int, takenID string) int {
 	created := 0
 	for i, err := range errs {
 		switch {
-		case i%conflictEvery == 0:
+		case conflicts(i, conflictEvery):
 			wantCode(b.t, err, herald.ECONFLICT)
 		case err != nil:
 			b.t.Errorf("create %d: %v", i, err)
 		default:
 			created++
+			got, err := b.s.FindRecord(b.ctx, b.ws.ID, "person", ids[i])
+			if err != nil || string(got.Values["firstName"]) != fmt.Sprintf(`"P%d"`, i) {
+				b.t.Errorf("create %d succeeded, then found %v, %v", i, got, err)
+			}
 		}
 	}
 	return created
 }
+
+func conflicts(i, every int) bool { return every > 0 && i%every == 0 }
