@@ -79,7 +79,7 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	return <-req.done
 }
 
-// commit writes batch in one transaction and answers each request.
+// commit writes batch and answers each request.
 func (g *group) commit(ctx context.Context, db *DB, batch []*groupReq) {
 	if len(batch) == 1 {
 		// Alone, a request needs no savepoint: its failure undoes the
