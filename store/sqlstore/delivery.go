@@ -335,6 +335,13 @@ func scanInt64(s scanner) (v int64, err error) { return v, s.Scan(&v) }
 // promoteNext schedules, for each outcome that took its delivery out of
 // pending, the earliest delivery of the same record and webhook that was
 // waiting behind it.
+//
+// It first reads the new head of each finished delivery's record queue,
+// a seek per finished delivery, and updates only when there is one. As one
+// statement (update the waiting rows whose id is among the heads),
+// PostgreSQL's planner read every pending row of the order index instead,
+// dead ones included, on each completion: 1–1.7 ms with a few hundred
+// pending, and growing with the queue.
 func promoteNext(ctx context.Context, tx conn, outcomes []herald.Outcome, now time.Time) error {
 	var finished []int64
 	for _, o := range outcomes {
@@ -346,11 +353,22 @@ func promoteNext(ctx context.Context, tx conn, outcomes []herald.Outcome, now ti
 		return nil
 	}
 	b := &sqlbuild.Builder{D: tx.d}
+	heads, err := queryAll(ctx, tx, scanNullInt64, waitingHeadsSQL(b, finished), b.Args...)
+	if err != nil {
+		return fmt.Errorf("find waiting deliveries: %w", err)
+	}
+	var next []int64
+	for _, h := range heads {
+		if h.Valid {
+			next = append(next, h.Int64)
+		}
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	b = &sqlbuild.Builder{D: tx.d}
 	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = `+b.Bind(ms(now))+`
-		WHERE status = 'pending' AND next_attempt_at IS NULL AND id IN (
-			SELECT (SELECT p.id FROM deliveries p WHERE p.webhook_id = c.webhook_id AND p.order_key = c.order_key AND p.status = 'pending'
-				ORDER BY p.event_seq LIMIT 1)
-			FROM deliveries c WHERE c.id IN (`+sqlbuild.BindList(b, finished)+`))`, b.Args...)
+		WHERE status = 'pending' AND next_attempt_at IS NULL AND id IN (`+sqlbuild.BindList(b, next)+`)`, b.Args...)
 	if err != nil {
 		return fmt.Errorf("schedule waiting deliveries: %w", err)
 	}
@@ -359,6 +377,17 @@ func promoteNext(ctx context.Context, tx conn, outcomes []herald.Outcome, now ti
 	}
 	return nil
 }
+
+// waitingHeadsSQL selects, for each delivery in ids, the earliest pending
+// delivery of the same record and webhook, or NULL.
+func waitingHeadsSQL(b *sqlbuild.Builder, ids []int64) string {
+	return `SELECT (SELECT p.id FROM deliveries p
+			WHERE p.webhook_id = c.webhook_id AND p.order_key = c.order_key AND p.status = 'pending'
+			ORDER BY p.event_seq LIMIT 1)
+		FROM deliveries c WHERE c.id IN (` + sqlbuild.BindList(b, ids) + `)`
+}
+
+func scanNullInt64(s scanner) (v sql.NullInt64, err error) { return v, s.Scan(&v) }
 
 // insertAttempts records the attempts of outcomes.
 func insertAttempts(ctx context.Context, tx conn, outcomes []herald.Outcome) error {

@@ -1,6 +1,9 @@
 package sqlstore
 
-import "github.com/heraldhq/herald"
+import (
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store/sqlbuild"
+)
 
 // ClaimSQL is the claim's statement as the engine receives it, for tests
 // that read its plan.
@@ -14,3 +17,11 @@ func DueWebhooksSQL(db *DB) string { return db.d.Rebind(dueWebhooksSQL) }
 
 // PruneEventsSQL is the statement retention deletes old events with.
 func PruneEventsSQL(db *DB) string { return db.d.Rebind(pruneEventsSQL) }
+
+// WaitingHeadsSQL is the statement a completion finds the deliveries
+// waiting behind ids with.
+func WaitingHeadsSQL(db *DB, ids []int64) (string, []any) {
+	b := &sqlbuild.Builder{D: db.d}
+	q := waitingHeadsSQL(b, ids)
+	return db.d.Rebind(q), b.Args
+}

@@ -68,6 +68,26 @@ func TestClaimPlanIgnoresStaleStatistics(t *testing.T) {
 	}
 	t.Logf("claiming %d of %d pending deliveries read %.0f rows", limit, records*perRecord, read)
 
+	// A completion looks behind each finished delivery for the next of
+	// its record: a seek per delivery, not a read of the queue.
+	var finished []int64
+	rows, err := raw.QueryContext(ctx, `SELECT id FROM deliveries ORDER BY id LIMIT 8`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		finished = append(finished, id)
+	}
+	rows.Close()
+	query, args = sqlstore.WaitingHeadsSQL(db, finished)
+	if read, plan := rowsRead(t, raw, query, args...); read > 6*float64(len(finished)) {
+		t.Errorf("finding what waits behind %d deliveries read %.0f rows; plan:\n%s", len(finished), read, plan)
+	}
+
 	// With statistics that show the backlog, finding the webhooks with
 	// due deliveries still reads a lane head per webhook, not the queue.
 	exec(`ANALYZE deliveries`)
