@@ -120,6 +120,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
+	if v, ok := store.(interface{ Vacuuming() error }); ok {
+		if err := v.Vacuuming(); err != nil {
+			log.Warn("the queue table is not vacuumed by Herald: " + err.Error())
+		}
+	}
 	ws, created, err := store.EnsureWorkspace(ctx, "default")
 	if err != nil {
 		return err

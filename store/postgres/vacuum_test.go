@@ -1,0 +1,173 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/store/postgres"
+	"github.com/heraldhq/herald/store/postgres/pgtest"
+	"github.com/heraldhq/herald/store/storetest"
+)
+
+// deliveryStats reads what PostgreSQL counts for the deliveries table.
+func deliveryStats(t *testing.T, db *sql.DB) (dead, vacuums int64) {
+	t.Helper()
+	err := db.QueryRow(`SELECT n_dead_tup, vacuum_count FROM pg_stat_user_tables WHERE relname = 'deliveries'`).Scan(&dead, &vacuums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dead, vacuums
+}
+
+// TestHeraldVacuumsDeadDeliveries: once the deliveries table holds more
+// dead rows than the threshold, the store vacuums it on its own, without
+// waiting for autovacuum (turned off for the table here, so that only
+// Herald's vacuum can clear them).
+func TestHeraldVacuumsDeadDeliveries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Vacuuming(); err != nil {
+		t.Fatalf("the owner of the tables does not vacuum: %v", err)
+	}
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, db, 400)
+	// 50 rounds over 400 rows: 20,000 dead versions, of which pruning
+	// clears some as it goes (10,557 were left of 12,000 in one run),
+	// well past the 10,000 (plus 1% of the live rows) a vacuum waits for.
+	for range 50 {
+		if _, err := admin.Exec(`UPDATE deliveries SET updated_at = updated_at + 1`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		dead, vacuums := deliveryStats(t, admin)
+		if vacuums > 0 {
+			if dead >= 400 {
+				t.Errorf("vacuumed, yet %d dead rows remain", dead)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no vacuum within 30 s; %d dead rows", dead)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestVacuumWaitsForThreshold: below the threshold the store does not
+// vacuum; at it, it does, and the dead rows are gone.
+func TestVacuumWaitsForThreshold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, db, 100)
+	if _, err := admin.Exec(`UPDATE deliveries SET updated_at = updated_at + 1`); err != nil {
+		t.Fatal(err)
+	}
+	// Backends report their counts within a second or so.
+	var dead int64
+	for deadline := time.Now().Add(10 * time.Second); dead < 100; {
+		if time.Now().After(deadline) {
+			t.Fatalf("PostgreSQL counts %d dead deliveries, want 100", dead)
+		}
+		time.Sleep(50 * time.Millisecond)
+		dead, _ = deliveryStats(t, admin)
+	}
+
+	if did, err := postgres.VacuumIfDead(ctx, db, 101, 0); err != nil || did {
+		t.Fatalf("100 dead rows, threshold 101: vacuumed %v, %v", did, err)
+	}
+	// 1% of 100 live rows raises a threshold of 100 past the dead count.
+	if did, err := postgres.VacuumIfDead(ctx, db, 100, 0.01); err != nil || did {
+		t.Fatalf("100 dead rows, threshold 100 + 1%% of 100 live: vacuumed %v, %v", did, err)
+	}
+	if _, vacuums := deliveryStats(t, admin); vacuums != 0 {
+		t.Fatalf("%d vacuums below the threshold", vacuums)
+	}
+	if did, err := postgres.VacuumIfDead(ctx, db, 100, 0); err != nil || !did {
+		t.Fatalf("100 dead rows, threshold 100: vacuumed %v, %v", did, err)
+	}
+	if dead, vacuums := deliveryStats(t, admin); vacuums != 1 || dead != 0 {
+		t.Fatalf("after the vacuum: %d vacuums, %d dead rows; want 1 and 0", vacuums, dead)
+	}
+}
+
+// TestVacuumingNeedsOwnership: a role that may use the tables but owns
+// neither them nor the database cannot vacuum; the store says so and
+// leaves the table to autovacuum.
+func TestVacuumingNeedsOwnership(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	owner, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.Close()
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	role := "herald_user_" + strings.TrimPrefix(dbURL[strings.LastIndex(dbURL, "/")+1:], "herald_test_")
+	role, _, _ = strings.Cut(role, "?")
+	if _, err := admin.Exec(`CREATE ROLE ` + role + ` LOGIN`); err != nil {
+		t.Skipf("cannot create a role on this server: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(`DROP OWNED BY ` + role)
+		_, _ = admin.Exec(`DROP ROLE ` + role)
+	})
+	for _, grant := range []string{
+		`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role,
+		`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + role,
+	} {
+		if _, err := admin.Exec(grant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Vacuuming(); err == nil || !strings.Contains(err.Error(), "autovacuum") {
+		t.Fatalf("Vacuuming() = %v, want why Herald leaves the table to autovacuum", err)
+	}
+}
