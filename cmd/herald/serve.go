@@ -122,7 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if v, ok := store.(interface{ Vacuuming() error }); ok {
 		if err := v.Vacuuming(); err != nil {
-			log.Warn("the queue table is not vacuumed by Herald: " + err.Error())
+			log.Warn("Herald does not vacuum the deliveries table itself", "reason", err)
 		}
 	}
 	ws, created, err := store.EnsureWorkspace(ctx, "default")

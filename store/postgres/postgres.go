@@ -75,7 +75,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	case err != nil:
 		s.vacuumErr = err
 	case !may:
-		s.vacuumErr = errors.New("the database role owns neither the deliveries table nor the database, so Herald cannot vacuum the table and leaves it to autovacuum, which lets a large backlog drain slower")
+		s.vacuumErr = errors.New("the database role owns neither the deliveries table nor the database; the table is left to autovacuum, and a large backlog drains slower")
 	default:
 		var loopCtx context.Context
 		loopCtx, s.stopVacuums = context.WithCancel(context.WithoutCancel(ctx))
