@@ -71,12 +71,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// round trips and commits (p99 commit→receipt 89–131 ms); grouped,
 	// p99 was 15–24 ms.
 	s.GroupCreates()
-	switch may, err := s.mayVacuum(ctx); {
-	case err != nil:
-		s.vacuumErr = err
-	case !may:
-		s.vacuumErr = errors.New("the database role owns neither the deliveries table nor the database; the table is left to autovacuum, and a large backlog drains slower")
-	default:
+	if s.vacuumErr = s.whyNoVacuum(ctx); s.vacuumErr == nil {
 		var loopCtx context.Context
 		loopCtx, s.stopVacuums = context.WithCancel(context.WithoutCancel(ctx))
 		s.vacuumsDone = make(chan struct{})

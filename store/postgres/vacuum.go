@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -71,16 +72,25 @@ func (db *DB) vacuumIfDead(ctx context.Context, minDead int64, perLive float64) 
 	return true, nil
 }
 
-// mayVacuum reports whether the session's role may vacuum deliveries: it
-// owns the table or the database, or is a superuser. Any other role's
-// VACUUM only warns and does nothing, and the table is left to autovacuum.
-func (db *DB) mayVacuum(ctx context.Context) (bool, error) {
+// whyNoVacuum returns nil when this process can vacuum deliveries, and
+// otherwise why not: the options it uses came with PostgreSQL 12, and only
+// a role that owns the table or the database, or a superuser, may vacuum
+// it (any other role's VACUUM warns and does nothing).
+func (db *DB) whyNoVacuum(ctx context.Context) error {
+	var version int
+	var name string
 	var may bool
-	err := db.pool.QueryRowContext(ctx, `SELECT pg_has_role(c.relowner, 'USAGE') OR pg_has_role(d.datdba, 'USAGE')
+	err := db.pool.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int, current_setting('server_version'),
+			pg_has_role(c.relowner, 'USAGE') OR pg_has_role(d.datdba, 'USAGE')
 			OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-		FROM pg_class c, pg_database d WHERE c.oid = 'deliveries'::regclass AND d.datname = current_database()`).Scan(&may)
-	if err != nil {
-		return false, fmt.Errorf("check vacuum permission: %w", err)
+		FROM pg_class c, pg_database d WHERE c.oid = 'deliveries'::regclass AND d.datname = current_database()`).Scan(&version, &name, &may)
+	switch {
+	case err != nil:
+		return fmt.Errorf("check whether the deliveries table may be vacuumed: %w", err)
+	case version < 120000:
+		return fmt.Errorf("PostgreSQL %s is older than 12; the table is left to autovacuum, and a large backlog drains slower", name)
+	case !may:
+		return errors.New("the database role owns neither the deliveries table nor the database; the table is left to autovacuum, and a large backlog drains slower")
 	}
-	return may, nil
+	return nil
 }
