@@ -23,29 +23,37 @@ func deliveryStats(t *testing.T, db *sql.DB) (dead, vacuums int64) {
 	return dead, vacuums
 }
 
+// openVacuumed opens a store on a new database and a second pool on it
+// for the test's own statements. Autovacuum is off for deliveries, so that
+// only Herald's vacuum can clear its dead rows.
+func openVacuumed(t *testing.T) (*postgres.DB, *sql.DB, string) {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	return db, admin, dbURL
+}
+
 // TestHeraldVacuumsDeadDeliveries: once the deliveries table holds more
 // dead rows than the threshold, the store vacuums it on its own, without
 // waiting for autovacuum (turned off for the table here, so that only
 // Herald's vacuum can clear them).
 func TestHeraldVacuumsDeadDeliveries(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	dbURL := pgtest.NewDatabase(t)
-	db, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, admin, _ := openVacuumed(t)
 	if err := db.Vacuuming(); err != nil {
 		t.Fatalf("the owner of the tables does not vacuum: %v", err)
-	}
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
-		t.Fatal(err)
 	}
 	storetest.Seed(t, db, 400)
 	// 50 rounds over 400 rows: 20,000 dead versions, of which pruning
@@ -77,20 +85,7 @@ func TestHeraldVacuumsDeadDeliveries(t *testing.T) {
 func TestVacuumWaitsForThreshold(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabase(t)
-	db, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
-		t.Fatal(err)
-	}
+	db, admin, _ := openVacuumed(t)
 	storetest.Seed(t, db, 100)
 	if _, err := admin.Exec(`UPDATE deliveries SET updated_at = updated_at + 1`); err != nil {
 		t.Fatal(err)
@@ -129,18 +124,9 @@ func TestVacuumWaitsForThreshold(t *testing.T) {
 func TestVacuumingNeedsOwnership(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabase(t)
-	owner, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner.Close()
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closed after the role is dropped: cleanups run last-in, first-out.
-	t.Cleanup(func() { admin.Close() })
+	// The admin pool is closed after the role is dropped: cleanups run
+	// last-in, first-out.
+	_, admin, dbURL := openVacuumed(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
