@@ -303,6 +303,11 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 		}
 		if room >= buffer/2 {
 			lanes = append(lanes, herald.Lane{WebhookID: id, Limit: room})
+		} else {
+			// Due work left in the store: the completions that drain the
+			// lane must wake the engine for it (complete), or it would
+			// wait for the poll.
+			e.backlog[id] = true
 		}
 	}
 	e.mu.Unlock()

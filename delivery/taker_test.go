@@ -213,3 +213,66 @@ func TestLanesOnOneHostReuseConnections(t *testing.T) {
 		t.Fatalf("%d connections for %d deliveries, at most %d at a time: connections were not reused", n, hooks*events, hooks*perEndpoint)
 	}
 }
+
+// A delivery that becomes due while its lane is too full to claim for is
+// claimed once the lane drains, without waiting for the poll: the claim
+// round that skips the lane marks it backlogged, so that completions wake
+// the engine. The poll here is an hour, so only that wake-up sends it.
+func TestDueDeliveryBehindAFullLaneIsNotForgotten(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Event string `json:"event"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		<-gate
+		time.Sleep(time.Millisecond) // the drain outlasts the claim round
+		mu.Lock()
+		got = append(got, p.Event)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	b := setup(t, srv.URL, 0)
+	e := runEngineOn(t, b, Config{PerEndpoint: 1, PollInterval: time.Hour})
+	waitFor(t, "the engine to take", func() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.taking })
+
+	// The record's update waits in the store behind its creation, which
+	// is in flight; a full lane's worth of other creations waits behind.
+	first := b.create(t)
+	person := herald.StandardObjects()[0]
+	_, err := b.db.UpdateRecord(context.Background(), b.ws.ID, person.NameSingular, first, func(r *herald.Record) (*herald.Event, error) {
+		in, err := record.ParseInput(person, json.RawMessage(`{"city":"Lyon"}`), false)
+		if err != nil {
+			return nil, err
+		}
+		return record.Apply(person, r, in, time.Now()), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := e.laneBuffer() - 1
+	for range others {
+		b.create(t)
+	}
+	// The creation completes: the update is due, but its lane still
+	// holds more than half its buffer.
+	gate <- struct{}{}
+	waitFor(t, "the first delivery recorded", func() bool {
+		st, err := b.db.QueueStats(context.Background())
+		return err == nil && st.Pending == others+1
+	})
+	close(gate)
+	waitFor(t, "every delivery, the update included", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == others+2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if got[0] != "person.created" || got[len(got)-1] != "person.updated" {
+		t.Fatalf("received %s first and %s last; want the update last, after the lane drained", got[0], got[len(got)-1])
+	}
+}
