@@ -106,9 +106,10 @@ type Taker interface {
 	// Unreserve gives back n reservations of the webhook that no claim
 	// will fill.
 	Unreserve(webhookID string, n int)
-	// Notify says that a committed transaction made deliveries due that
-	// the taker did not take (it had no room, or they were waiting behind
-	// one that just finished): a claim will find them.
+	// Notify says that deliveries became due that the taker did not take:
+	// it had no room, they waited behind one that just finished, a retry,
+	// replay or re-enabled webhook made them due, or another process
+	// wrote them (PostgreSQL). A claim will find them.
 	Notify()
 }
 

@@ -171,6 +171,5 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusAccepted, map[string]any{"data": map[string]any{"retryDelivery": toDeliveryJSON(d)}})
 }

@@ -21,9 +21,6 @@ const MaxBodyBytes = 1 << 20
 
 // Deliverer is what the API needs of the delivery engine.
 type Deliverer interface {
-	// Notify says that deliveries may have become due. Writes of events
-	// need none: the store tells the engine of those (herald.Taker).
-	Notify()
 	// SendNow makes one recorded attempt of a claim and returns it.
 	SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error)
 	Owner() string

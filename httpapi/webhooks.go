@@ -234,7 +234,6 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify() // re-enabling makes waiting deliveries due
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateWebhook": toWebhookJSON(hook, nil)}})
 }
 
@@ -297,7 +296,6 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.Deliverer.Notify()
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"replayWebhook": map[string]any{
 		"webhookId": r.PathValue("id"), "since": herald.FormatTime(since.UTC()), "replayed": n,
 	}}})

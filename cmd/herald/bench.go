@@ -41,6 +41,9 @@ type benchConfig struct {
 	profile        string
 	profileSeconds int
 	timeout        time.Duration
+	// apiProcess: the events are written through a second process that
+	// does not deliver, as in a deployment of API and delivery processes.
+	apiProcess bool
 }
 
 const benchUsage = `Usage: herald bench [flags]
@@ -86,6 +89,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of Herald, taken while it delivers, to this file")
 	fs.IntVar(&c.profileSeconds, "profile-seconds", 10, "length of the CPU profile in seconds (at most 30)")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "give up after this long")
+	fs.BoolVar(&c.apiProcess, "api-process", false, "latency and slow: write through a second Herald that does not deliver (--deliver=false), as API and delivery processes on one PostgreSQL database")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +106,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.batch < 1 || c.batch > 60 || c.clients < 1 || c.rate < 1 {
 		return errors.New("--batch must be 1 to 60, --clients and --rate at least 1")
+	}
+	if c.apiProcess && (c.database == "" || (c.scenario != "latency" && c.scenario != "slow")) {
+		return errors.New("--api-process needs --database postgres://... and --scenario latency or slow: processes share only a PostgreSQL database")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -443,6 +450,14 @@ func (b *benchRun) atRate(ctx context.Context, slow bool) (rateResult, error) {
 	}
 	defer p.stop()
 	api := p.api()
+	if c.apiProcess {
+		writer, err := b.start(ctx, db, false)
+		if err != nil {
+			return rateResult{}, err
+		}
+		defer writer.stop()
+		api.URL = writer.url // the key is the first process's: the workspace's only one
+	}
 	if err := hooks(ctx, api, rc, c.webhooks, "w"); err != nil {
 		return rateResult{}, err
 	}

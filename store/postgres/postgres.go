@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,11 +33,17 @@ var migrations embed.FS
 type DB struct {
 	*sqlstore.DB
 	pool *sql.DB
+	cfg  *pgx.ConnConfig
 	// vacuumErr says why this process leaves the deliveries table to
-	// autovacuum; when nil, vacuumLoop runs until stopVacuums.
-	vacuumErr   error
-	stopVacuums context.CancelFunc
-	vacuumsDone chan struct{}
+	// autovacuum; when nil, vacuumLoop runs.
+	vacuumErr error
+	// announced asks announceLoop for a NOTIFY (wake.go).
+	announced chan struct{}
+	listening sync.Once
+	// The background loops run on loopCtx until Close.
+	loopCtx   context.Context
+	stopLoops context.CancelFunc
+	loops     sync.WaitGroup
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -52,10 +59,11 @@ func IsURL(s string) bool {
 // Open connects to the database at url and brings its schema up to date.
 // Processes starting together take turns migrating (an advisory lock).
 func Open(ctx context.Context, url string) (*DB, error) {
-	db, err := Connect(url)
+	cfg, err := parseConfig(url)
 	if err != nil {
 		return nil, err
 	}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(MaxConns)
 	db.SetMaxIdleConns(MaxConns)
 	if err := db.PingContext(ctx); err != nil {
@@ -66,30 +74,42 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &DB{DB: sqlstore.New(db, db, dialect{}), pool: db}
+	s := &DB{DB: sqlstore.New(db, db, dialect{}), pool: db, cfg: cfg, announced: make(chan struct{}, 1)}
 	// Single-record creations at 1,000 a second saturated 2 cores with
 	// round trips and commits (p99 commit→receipt 89–131 ms); grouped,
 	// p99 was 15–24 ms.
 	s.GroupCreates()
+	s.loopCtx, s.stopLoops = context.WithCancel(context.WithoutCancel(ctx))
+	s.SetDueAnnouncer(s.announce)
+	s.loops.Add(1)
+	go s.announceLoop(s.loopCtx)
 	if s.vacuumErr = s.whyNoVacuum(ctx); s.vacuumErr == nil {
-		var loopCtx context.Context
-		loopCtx, s.stopVacuums = context.WithCancel(context.WithoutCancel(ctx))
-		s.vacuumsDone = make(chan struct{})
-		go s.vacuumLoop(loopCtx)
+		s.loops.Add(1)
+		go s.vacuumLoop(s.loopCtx)
 	}
 	return s, nil
+}
+
+// SetTaker is sqlstore's, and starts listening for the deliveries other
+// processes announce, for the taker (wake.go).
+func (db *DB) SetTaker(t herald.Taker) {
+	db.DB.SetTaker(t)
+	if t != nil {
+		db.listening.Do(func() {
+			db.loops.Add(1)
+			go db.listenLoop(db.loopCtx)
+		})
+	}
 }
 
 // Vacuuming returns nil when this process vacuums the deliveries table
 // itself, and otherwise why it does not.
 func (db *DB) Vacuuming() error { return db.vacuumErr }
 
-// Close stops vacuuming and closes the pool.
+// Close stops the background loops and closes the pool.
 func (db *DB) Close() error {
-	if db.stopVacuums != nil {
-		db.stopVacuums()
-		<-db.vacuumsDone
-	}
+	db.stopLoops()
+	db.loops.Wait()
 	return db.DB.Close()
 }
 
@@ -101,6 +121,14 @@ func (db *DB) Close() error {
 //     each claim spent about 500 ms compiling for 5 ms of work (measured
 //     on a 300k backlog).
 func Connect(url string) (*sql.DB, error) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
+
+func parseConfig(url string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -108,7 +136,7 @@ func Connect(url string) (*sql.DB, error) {
 	if _, set := cfg.RuntimeParams["jit"]; !set {
 		cfg.RuntimeParams["jit"] = "off"
 	}
-	return stdlib.OpenDB(*cfg), nil
+	return cfg, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -36,7 +36,7 @@ const (
 // finds another already running skips (SKIP_LOCKED) and the next check
 // sees the count it left.
 func (db *DB) vacuumLoop(ctx context.Context) {
-	defer close(db.vacuumsDone)
+	defer db.loops.Done()
 	t := time.NewTicker(vacuumCheckEvery)
 	defer t.Stop()
 	for {

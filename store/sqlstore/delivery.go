@@ -131,6 +131,7 @@ func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, n
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("delivery " + herald.FormatDeliveryID(id))
 		}
+		tx.h.madeDue()
 		return tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`, id).
 			Scan(deliveryDest(&d)...)
 	})
@@ -426,6 +427,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 	if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
+	db.dueCommitted()
 	return nil
 }
 
@@ -535,6 +537,9 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 				}
 				k, _ := res.RowsAffected()
 				n += int(k)
+			}
+			if n > 0 {
+				tx.h.madeDue()
 			}
 			return nil
 		})

@@ -22,10 +22,37 @@ func (db *DB) SetTaker(t herald.Taker) {
 	db.taker.Store(&t)
 }
 
+// SetDueAnnouncer makes fn tell other processes that deliveries became
+// due which no taker of this process will deliver: it is called after
+// such a commit, when no taker is set (PostgreSQL's NOTIFY, for an
+// API-only process or one whose engine has not started yet). It must not
+// block. It is set once, before the store is used.
+func (db *DB) SetDueAnnouncer(fn func()) { db.announce = fn }
+
+// WakeTaker tells the taker, if one is set, that deliveries may be due:
+// another process announced some.
+func (db *DB) WakeTaker() {
+	if t := db.taker.Load(); t != nil {
+		(*t).Notify()
+	}
+}
+
+// dueCommitted wakes whoever delivers what a committed write made due:
+// the taker set now, which may have been set since the write began, or
+// else the other processes.
+func (db *DB) dueCommitted() {
+	if t := db.taker.Load(); t != nil {
+		(*t).Notify()
+	} else if db.announce != nil {
+		db.announce()
+	}
+}
+
 // handoff is what one write transaction leased to the taker: its claims
 // are handed over once the transaction commits, and their reservations
 // given back if it does not.
 type handoff struct {
+	// taker is the one set when the transaction began, if any.
 	taker  herald.Taker
 	lease  herald.ClaimRequest
 	claims []*herald.Claim
@@ -34,40 +61,31 @@ type handoff struct {
 	due bool
 }
 
-// newHandoff returns the handoff of a transaction starting now, or nil
-// when there is no taker.
+// newHandoff returns the handoff of a transaction starting now.
 func (db *DB) newHandoff(now time.Time) *handoff {
 	t := db.taker.Load()
 	if t == nil {
-		return nil
+		return &handoff{}
 	}
 	return &handoff{taker: *t, lease: herald.ClaimRequest{Owner: (*t).Owner(), Now: now, LeaseUntil: (*t).LeaseUntil(now)}}
 }
 
+// reserve asks the taker for room for a new delivery to the webhook.
+func (h *handoff) reserve(webhookID string) bool { return h.taker != nil && h.taker.Reserve(webhookID) }
+
 // mark is where a savepoint starts; undo(mark) rolls the handoff back to it.
-func (h *handoff) mark() int {
-	if h == nil {
-		return 0
-	}
-	return len(h.claims)
-}
+func (h *handoff) mark() int { return len(h.claims) }
 
 func (h *handoff) undo(to int) {
-	if h == nil {
-		return
-	}
 	for _, c := range h.claims[to:] {
 		h.taker.Unreserve(c.Webhook.ID, 1)
 	}
 	h.claims = h.claims[:to]
 }
 
-// end hands the claims over when the transaction committed, and gives
+// endHandoff hands the claims over when the transaction committed, and gives
 // their reservations back when it did not.
-func (h *handoff) end(committed bool) {
-	if h == nil {
-		return
-	}
+func (db *DB) endHandoff(h *handoff, committed bool) {
 	if !committed {
 		h.undo(0)
 		return
@@ -77,16 +95,12 @@ func (h *handoff) end(committed bool) {
 		h.claims = nil
 	}
 	if h.due {
-		h.taker.Notify()
+		db.dueCommitted()
 	}
 }
 
 // madeDue notes that the transaction made unleased deliveries due.
-func (h *handoff) madeDue() {
-	if h != nil {
-		h.due = true
-	}
-}
+func (h *handoff) madeDue() { h.due = true }
 
 // reservation is a delivery row leased to the taker before its insert.
 type reservation struct {

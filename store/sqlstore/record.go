@@ -276,7 +276,7 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 			var lease *herald.ClaimRequest
 			if active && !waits {
 				pending[key] = true
-				if tx.h != nil && tx.h.taker.Reserve(h.ID) {
+				if tx.h.reserve(h.ID) {
 					lease = &tx.h.lease
 					if reserved == nil {
 						reserved = map[deliveryKey]reservation{}

@@ -59,6 +59,8 @@ type DB struct {
 	group *group
 	// taker, when set, takes new deliveries as they are written.
 	taker atomic.Pointer[herald.Taker]
+	// announce, when set, tells other processes of due deliveries.
+	announce func()
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -163,7 +165,7 @@ func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
 	h := db.newHandoff(time.Now())
 	err := db.runTx(ctx, h, fn)
-	h.end(err == nil)
+	db.endHandoff(h, err == nil)
 	return err
 }
 

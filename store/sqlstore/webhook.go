@@ -96,6 +96,9 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET target_url = ?, operations = ?, description = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?,
 			failing_since = ? WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], args[14], w.ID, w.WorkspaceID})...)
+		if w.Status == herald.WebhookActive {
+			tx.h.madeDue() // re-enabled, its waiting deliveries are due
+		}
 		out = w
 		return err
 	})

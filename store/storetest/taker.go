@@ -215,6 +215,42 @@ func testTaking(t *testing.T, s herald.Store) {
 		t.Fatalf("%d created: %d taken (%d distinct), %d left to claim; want min(created, room 10) taken", created, len(taken), len(seen), len(unleased))
 	}
 
+	// A write begun before the taker was set and committed after tells it:
+	// an engine starting while the API writes must not wait for its poll.
+	s.SetTaker(nil)
+	k.wasNotified()
+	_, err = s.UpdateRecord(b.ctx, b.ws.ID, person.NameSingular, r1.ID, func(r *herald.Record) (*herald.Event, error) {
+		s.SetTaker(k)
+		in, err := record.ParseInput(person, json.RawMessage(`{"city":"Nice"}`), false)
+		if err != nil {
+			return nil, err
+		}
+		return record.Apply(person, r, in, time.Now()), nil
+	})
+	must(t, err)
+	if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
+		t.Fatalf("a write that began before the taker was set: %d taken, want none and the taker told", len(taken))
+	}
+	// So do a manual retry, a replay and a webhook's re-enabling.
+	retried := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 1})
+	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(retried[0], "other", herald.DeliveryFailed, 500, time.Time{})}))
+	k.wasNotified()
+	_, err = s.RetryDelivery(b.ctx, b.ws.ID, retried[0].DeliveryID, time.Now())
+	must(t, err)
+	if !k.wasNotified() {
+		t.Fatal("a retried delivery was made due, and the taker not told")
+	}
+	_, err = s.ReplayDeliveries(b.ctx, b.ws.ID, off.ID, time.Now().Add(-time.Hour), time.Now())
+	must(t, err)
+	if !k.wasNotified() {
+		t.Fatal("a replay made deliveries due, and the taker not told")
+	}
+	_, err = s.UpdateWebhook(b.ctx, b.ws.ID, off.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookActive; return nil })
+	must(t, err)
+	if !k.wasNotified() {
+		t.Fatal("a webhook was enabled again, and the taker not told")
+	}
+
 	// Without a taker nothing is reserved.
 	s.SetTaker(nil)
 	k.room = 10
