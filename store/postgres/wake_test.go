@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -50,28 +52,56 @@ func TestWritesWakeOtherProcesses(t *testing.T) {
 	defer pool.Close()
 	k := wakeCounter{woken: make(chan struct{}, 1)}
 	delivering.SetTaker(k)
-	// Listening starts in the background; wait for it.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var n int
-		err := pool.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&n)
-		if err != nil {
-			t.Fatal(err)
+	wake := func(what string) {
+		t.Helper()
+		select {
+		case <-k.woken:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s did not wake the delivering process", what)
 		}
-		if n == 1 {
-			break
+	}
+	// listener waits until the delivering process listens (it starts in
+	// the background) and returns its backend's pid.
+	listener := func(not int) int {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var pid int
+			err := pool.QueryRowContext(ctx, `SELECT pid FROM pg_stat_activity
+				WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> $1`, not).Scan(&pid)
+			if err == nil {
+				return pid
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the delivering process is not listening")
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the delivering process never listened")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 
+	pid := listener(0)
 	storetest.Seed(t, api, 3)
+	wake("deliveries written by an API-only process")
+
+	// The listening connection is lost (a server restart, a proxy's
+	// timeout): the process listens again, and wakes its engine for what
+	// it may have missed meanwhile, then for new writes. The Seed's later
+	// announcements are let through first, so that they are not taken for
+	// those wake-ups.
+	time.Sleep(200 * time.Millisecond)
 	select {
 	case <-k.woken:
-	case <-time.After(20 * time.Second):
-		t.Fatal("deliveries written by an API-only process did not wake the delivering one")
+	default:
 	}
+	var killed bool
+	if err := pool.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate the listening connection: %v, %v", killed, err)
+	}
+	listener(pid)
+	wake("listening again after the connection was lost")
+	storetest.Seed(t, api, 3)
+	wake("deliveries written after the listener reconnected")
 }
