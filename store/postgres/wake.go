@@ -49,7 +49,7 @@ func (db *DB) announce() {
 
 // listenLoop wakes the taker on each NOTIFY on dueChannel, until ctx ends.
 // It holds a connection of its own, outside the pool, and reconnects after
-// losing it; a wake-up missed meanwhile costs the wait for the poll.
+// losing it.
 func (db *DB) listenLoop(ctx context.Context) {
 	defer db.loops.Done()
 	const minBackoff = 100 * time.Millisecond

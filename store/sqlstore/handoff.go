@@ -29,21 +29,21 @@ func (db *DB) SetTaker(t herald.Taker) {
 // block. It is set once, before the store is used.
 func (db *DB) SetDueAnnouncer(fn func()) { db.announce = fn }
 
-// WakeTaker tells the taker, if one is set, that deliveries may be due:
-// another process announced some.
-func (db *DB) WakeTaker() {
-	if t := db.taker.Load(); t != nil {
+// WakeTaker tells the taker, if one is set, that deliveries may be due
+// (another process announced some), and reports whether one was.
+func (db *DB) WakeTaker() bool {
+	t := db.taker.Load()
+	if t != nil {
 		(*t).Notify()
 	}
+	return t != nil
 }
 
 // dueCommitted wakes whoever delivers what a committed write made due:
 // the taker set now, which may have been set since the write began, or
 // else the other processes.
 func (db *DB) dueCommitted() {
-	if t := db.taker.Load(); t != nil {
-		(*t).Notify()
-	} else if db.announce != nil {
+	if !db.WakeTaker() && db.announce != nil {
 		db.announce()
 	}
 }
