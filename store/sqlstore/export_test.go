@@ -25,3 +25,10 @@ func WaitingHeadsSQL(db *DB, ids []int64) (string, []any) {
 	q := waitingHeadsSQL(b, ids)
 	return db.d.Rebind(q), b.Args
 }
+
+// GroupLeading is how many groups of creations are committing now.
+func GroupLeading(db *DB) int {
+	db.group.mu.Lock()
+	defer db.group.mu.Unlock()
+	return db.group.leading + len(db.group.queue)
+}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/heraldhq/herald"
@@ -14,12 +15,16 @@ import (
 // and a WAL flush. One transaction for many requests pays it once. A
 // request that fails changes nothing and the others still commit.
 //
-// There is no goroutine of its own: the first caller to find no leader
-// leads, commits everything queued, then hands the lead to the first
-// request that queued meanwhile, so no caller works for others for long.
+// There is no goroutine of its own: a caller that finds fewer leaders than
+// allowed leads, commits its request with everything queued, then hands
+// the lead to the first request that queued meanwhile, so no caller works
+// for others for long. With several leaders (PostgreSQL), one group's
+// round trips overlap another's.
 type group struct {
+	// leaders bounds the groups committing at once.
+	leaders int
 	mu      sync.Mutex
-	leading bool
+	leading int
 	queue   []*groupReq
 }
 
@@ -36,9 +41,11 @@ type groupReq struct {
 	ctx    context.Context
 	recs   []*herald.Record
 	events []*herald.Event
-	// done receives the request's result; lead tells it to lead.
+	// done receives the request's result; lead tells it to lead, once
+	// (led).
 	done chan error
 	lead chan struct{}
+	led  bool
 }
 
 // do runs req in a shared transaction and returns its own result.
@@ -46,8 +53,9 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	req.ctx, req.done, req.lead = ctx, make(chan error, 1), make(chan struct{}, 1)
 	g.mu.Lock()
 	g.queue = append(g.queue, req)
-	if !g.leading {
-		g.leading = true
+	if g.leading < g.leaders {
+		g.leading++
+		req.led = true
 		req.lead <- struct{}{}
 	}
 	g.mu.Unlock()
@@ -60,20 +68,32 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	case <-req.lead:
 	}
 	g.mu.Lock()
-	n, records := 0, 0
-	for n < len(g.queue) && (n == 0 || records+len(g.queue[n].recs) <= maxGroupRecords) {
-		records += len(g.queue[n].recs)
-		n++
+	// A leader commits its own request and those queued since that are
+	// not told to lead: each of those commits its own.
+	batch, records, full := []*groupReq{req}, len(req.recs), false
+	rest := g.queue[:0]
+	for _, r := range g.queue {
+		switch {
+		case r == req:
+		case !full && !r.led && records+len(r.recs) <= maxGroupRecords:
+			batch = append(batch, r)
+			records += len(r.recs)
+		default:
+			full = full || !r.led
+			rest = append(rest, r)
+		}
 	}
-	batch := g.queue[:n:n]
-	g.queue = g.queue[n:]
+	clear(g.queue[len(rest):])
+	g.queue = rest
 	g.mu.Unlock()
 	g.commit(ctx, db, batch)
 	g.mu.Lock()
-	if len(g.queue) > 0 {
-		g.queue[0].lead <- struct{}{}
+	next := slices.IndexFunc(g.queue, func(r *groupReq) bool { return !r.led })
+	if next >= 0 {
+		g.queue[next].led = true
+		g.queue[next].lead <- struct{}{}
 	} else {
-		g.leading = false
+		g.leading--
 	}
 	g.mu.Unlock()
 	return <-req.done

@@ -76,12 +76,12 @@ func New(write, read *sql.DB, d Dialect) *DB {
 // prepared; and concurrent record creations share a transaction.
 func (db *DB) SetSingleWriter() {
 	db.writeGate, db.stmts = &gate{}, &stmtCache{}
-	db.GroupCreates()
+	db.GroupCreates(1)
 }
 
 // GroupCreates makes concurrent creations of a few records share a
-// transaction (group.go).
-func (db *DB) GroupCreates() { db.group = &group{} }
+// transaction, with up to leaders such transactions at once (group.go).
+func (db *DB) GroupCreates(leaders int) { db.group = &group{leaders: leaders} }
 
 // SetSingleEngine tells the store that no other process delivers from
 // this database (see RecoverClaims).
