@@ -293,6 +293,12 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 			rows = append(rows, waitingRow(row))
 		}
 	}
+	// Webhook by webhook, each in event order: a statement of many rows
+	// then changes a few neighbouring pages of each index, not a page per
+	// webhook, and SQLite copies each page it changes into the statement's
+	// journal first. Fanning 2,000 events out to 100 webhooks spent 17%
+	// of its CPU on those copies, event by event.
+	slices.SortStableFunc(rows, func(a, b []any) int { return strings.Compare(a[1].(string), b[1].(string)) })
 	var err error
 	if reserved != nil {
 		err = tx.h.insertLeased(ctx, tx, rows, reserved)
