@@ -68,8 +68,8 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	case <-req.lead:
 	}
 	g.mu.Lock()
-	// A leader commits its own request and those queued since that are
-	// not told to lead: each of those commits its own.
+	// A leader commits its own request and the queued ones that are not
+	// told to lead: each of those commits its own.
 	batch, records, full := []*groupReq{req}, len(req.recs), false
 	rest := g.queue[:0]
 	for _, r := range g.queue {
