@@ -502,11 +502,12 @@ func (e *Engine) complete(done <-chan struct{}) {
 		}
 		linger.Stop()
 		e.flush(batch, release)
-		// A completion that schedules a delivery waiting behind it tells
-		// the engine through the store (Taker.Notify). Look for work here
-		// when the lanes freed may have more queued in the store, or a
-		// retry or a released claim may be due before the engine wakes.
-		if len(release) > 0 || e.retrying(batch) || e.backlogged() {
+		// A completion that schedules a delivery waiting behind it, and a
+		// release of claims, tell the engine through the store
+		// (Taker.Notify). Look for work here when the lanes freed may have
+		// more queued in the store, or a retry may be due before the
+		// engine wakes.
+		if e.retrying(batch) || e.backlogged() {
 			e.Notify()
 		}
 		batch, release = batch[:0], release[:0]

@@ -26,8 +26,9 @@ func WaitingHeadsSQL(db *DB, ids []int64) (string, []any) {
 	return db.d.Rebind(q), b.Args
 }
 
-// GroupLeading is how many groups of creations are committing now.
-func GroupLeading(db *DB) int {
+// GroupBusy is how many groups of creations are committing now plus how
+// many requests wait for one.
+func GroupBusy(db *DB) int {
 	db.group.mu.Lock()
 	defer db.group.mu.Unlock()
 	return db.group.leading + len(db.group.queue)

@@ -58,7 +58,7 @@ func TestGroupsWithSeveralLeaders(t *testing.T) {
 					}()
 				}
 				wg.Wait()
-				if n := sqlstore.GroupLeading(db); n != 0 {
+				if n := sqlstore.GroupBusy(db); n != 0 {
 					t.Fatalf("after every creation returned: %d leaders or queued requests left", n)
 				}
 			}

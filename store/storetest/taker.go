@@ -250,6 +250,16 @@ func testTaking(t *testing.T, s herald.Store) {
 	if !k.wasNotified() {
 		t.Fatal("a webhook was enabled again, and the taker not told")
 	}
+	// And claims given back unattempted.
+	released := b.claim("other", herald.Lane{WebhookID: off.ID, Limit: 1})
+	if len(released) != 1 {
+		t.Fatalf("the re-enabled webhook: %d claimable, want its replayed delivery", len(released))
+	}
+	k.wasNotified()
+	must(t, s.ReleaseClaims(b.ctx, "other", []int64{released[0].DeliveryID}))
+	if !k.wasNotified() {
+		t.Fatal("claims were released, and the taker not told")
+	}
 
 	// Without a taker nothing is reserved.
 	s.SetTaker(nil)
