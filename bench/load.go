@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/webhook"
@@ -66,6 +68,11 @@ func (a *API) CreateWebhook(ctx context.Context, url, secret string) (string, er
 	return out.Data.CreateWebhook.ID, nil
 }
 
+// personBody is the n-th person of a batch.
+func personBody(n int) string {
+	return fmt.Sprintf(`{"firstName":"Bench","lastName":"Person %d","email":"bench%d@example.com","city":"Paris"}`, n, n)
+}
+
 // batchBody is a batch of n people.
 func batchBody(n int) string {
 	var b strings.Builder
@@ -74,7 +81,7 @@ func batchBody(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"firstName":"Bench","lastName":"Person %d","email":"bench%d@example.com","city":"Paris"}`, i, i)
+		b.WriteString(personBody(i))
 	}
 	b.WriteByte(']')
 	return b.String()
@@ -152,8 +159,16 @@ func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, 
 func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, error) {
 	client := NewClient(conns)
 	defer client.CloseIdleConnections()
-	hook := &herald.Webhook{ID: "ceiling", TargetURL: url, Secret: secret}
-	data := []byte(`{"id":"00000000-0000-0000-0000-000000000000","firstName":"Bench","lastName":"Person","email":"bench@example.com","city":"Paris"}`)
+	// The body is as long as Herald's for the people WriteEvents creates:
+	// the record as the API stores it, and ids of the same length.
+	person := herald.StandardObjects()[0]
+	in, err := record.ParseInput(person, json.RawMessage(personBody(0)), true)
+	if err != nil {
+		return 0, err
+	}
+	rec, _ := record.New(person, uuid.NewString(), uuid.NewString(), in, time.Now())
+	data := record.Render(person, rec)
+	hook := &herald.Webhook{ID: uuid.NewString(), TargetURL: url, Secret: secret}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
@@ -165,7 +180,7 @@ func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, er
 			var buf []byte
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
 				now := time.Now()
-				ev := &herald.Event{ID: record.NewEventID(), WorkspaceID: "ws", Name: "person.created", Object: "person",
+				ev := &herald.Event{ID: record.NewEventID(), WorkspaceID: rec.WorkspaceID, Name: "person.created", Object: "person",
 					ObjectPlural: "people", Data: data, Timestamp: now.UTC().Truncate(time.Millisecond)}
 				buf = webhook.AppendBody(buf[:0], ev, hook)
 				req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(buf))

@@ -34,6 +34,7 @@ type Receiver struct {
 	latencies []time.Duration     // commit → receipt, first receipt of each
 	bad       int                 // requests whose signatures failed
 	dups      int
+	bytes     int64 // bodies of the first receipts
 	unique    atomic.Int64
 }
 
@@ -90,6 +91,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.dups++
 	} else {
 		r.seen[key] = struct{}{}
+		r.bytes += int64(len(body))
 		if !slow { // latencies are the healthy endpoints'
 			r.latencies = append(r.latencies, latency)
 		}
@@ -123,6 +125,8 @@ type Stats struct {
 	Duplicates int       `json:"duplicates"`
 	BadSigs    int       `json:"badSignatures"`
 	Latency    Latencies `json:"latencyMs"`
+	// BodyBytes is the mean size of a delivery's body.
+	BodyBytes float64 `json:"bodyBytes"`
 }
 
 // Latencies are commit → receipt percentiles in milliseconds. The commit
@@ -138,7 +142,11 @@ type Latencies struct {
 func (r *Receiver) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Stats{Unique: r.unique.Load(), Duplicates: r.dups, BadSigs: r.bad, Latency: Percentiles(r.latencies)}
+	st := Stats{Unique: r.unique.Load(), Duplicates: r.dups, BadSigs: r.bad, Latency: Percentiles(r.latencies)}
+	if st.Unique > 0 {
+		st.BodyBytes = float64(r.bytes) / float64(st.Unique)
+	}
+	return st
 }
 
 // Reset forgets everything received.
@@ -146,7 +154,7 @@ func (r *Receiver) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen = map[string]struct{}{}
-	r.latencies, r.bad, r.dups = nil, 0, 0
+	r.latencies, r.bad, r.dups, r.bytes = nil, 0, 0, 0
 	r.unique.Store(0)
 }
 

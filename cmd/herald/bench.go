@@ -411,7 +411,7 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ceilingCPU := selfCPUSeconds() - self1
+	ceilingCPU, ceilingBody := selfCPUSeconds()-self1, rc.Stats().BodyBytes
 	rate := float64(total) / elapsed.Seconds()
 	return map[string]any{
 		"webhooks": c.webhooks, "events": c.events, "deliveries": st.Unique, "duplicates": st.Duplicates, "badSignatures": st.BadSigs,
@@ -419,6 +419,7 @@ func (b *benchRun) throughput(ctx context.Context) (map[string]any, error) {
 		"latencyMs": st.Latency, "peakRssMB": round(rss), "heraldCpuUsPerDelivery": round(cpu * 1e6 / float64(total)),
 		"benchCpuUsPerDelivery": round(self * 1e6 / float64(total)),
 		"ceilingPerSec":         round(ceiling), "ceilingCpuUsPerRequest": round(ceilingCPU * 1e6 / float64(ceilingRequests(total))),
+		"bodyBytes": round(st.BodyBytes), "ceilingBodyBytes": round(ceilingBody),
 		"ratioToCeiling": round(rate / ceiling),
 	}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os/exec"
 	"testing"
 
@@ -39,6 +40,7 @@ func TestBenchRuns(t *testing.T) {
 				CeilingCPUUsPerRequest                float64 `json:"ceilingCpuUsPerRequest"`
 				LatencyMs                             struct{ P50, P99 float64 }
 				PeakRssMB                             float64
+				BodyBytes, CeilingBodyBytes           float64
 			}
 			if err := json.Unmarshal(out, &r); err != nil {
 				t.Fatalf("herald bench %v printed no JSON object: %v\n%s", args, err, out)
@@ -53,6 +55,11 @@ func TestBenchRuns(t *testing.T) {
 			}
 			if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0 || r.BenchCPUUsPerDelivery <= 0 || r.CeilingCPUUsPerRequest <= 0) {
 				t.Errorf("steady reports no ratio to the ceiling or no CPU figures: %s", out)
+			}
+			// The ceiling measures requests as heavy as Herald's, or it
+			// is no ceiling for them.
+			if args[1] == "steady" && (r.BodyBytes <= 0 || math.Abs(r.CeilingBodyBytes-r.BodyBytes) > 0.05*r.BodyBytes) {
+				t.Errorf("the ceiling's bodies average %.0f bytes, Herald's %.0f", r.CeilingBodyBytes, r.BodyBytes)
 			}
 		})
 	}
