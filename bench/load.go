@@ -166,8 +166,7 @@ func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, er
 	if err != nil {
 		return 0, err
 	}
-	rec, _ := record.New(person, uuid.NewString(), uuid.NewString(), in, time.Now())
-	data := record.Render(person, rec)
+	_, created := record.New(person, uuid.NewString(), uuid.NewString(), in, time.Now())
 	hook := &herald.Webhook{ID: uuid.NewString(), TargetURL: url, Secret: secret}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -180,12 +179,12 @@ func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, er
 			var buf []byte
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
 				now := time.Now()
-				ev := &herald.Event{ID: record.NewEventID(), WorkspaceID: rec.WorkspaceID, Name: "person.created", Object: "person",
-					ObjectPlural: "people", Data: data, Timestamp: now.UTC().Truncate(time.Millisecond)}
-				buf = webhook.AppendBody(buf[:0], ev, hook)
+				ev := *created
+				ev.ID, ev.Timestamp = record.NewEventID(), now.UTC().Truncate(time.Millisecond)
+				buf = webhook.AppendBody(buf[:0], &ev, hook)
 				req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(buf))
 				if err == nil {
-					err = webhook.SetHeaders(req.Header, "bench", ev, []string{secret}, now, buf)
+					err = webhook.SetHeaders(req.Header, "bench", &ev, []string{secret}, now, buf)
 				}
 				var resp *http.Response
 				if err == nil {

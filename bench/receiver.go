@@ -34,7 +34,7 @@ type Receiver struct {
 	latencies []time.Duration     // commit → receipt, first receipt of each
 	bad       int                 // requests whose signatures failed
 	dups      int
-	bytes     int64 // bodies of the first receipts
+	bodyBytes int64 // of the first receipts
 	unique    atomic.Int64
 }
 
@@ -91,7 +91,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.dups++
 	} else {
 		r.seen[key] = struct{}{}
-		r.bytes += int64(len(body))
+		r.bodyBytes += int64(len(body))
 		if !slow { // latencies are the healthy endpoints'
 			r.latencies = append(r.latencies, latency)
 		}
@@ -144,7 +144,7 @@ func (r *Receiver) Stats() Stats {
 	defer r.mu.Unlock()
 	st := Stats{Unique: r.unique.Load(), Duplicates: r.dups, BadSigs: r.bad, Latency: Percentiles(r.latencies)}
 	if st.Unique > 0 {
-		st.BodyBytes = float64(r.bytes) / float64(st.Unique)
+		st.BodyBytes = float64(r.bodyBytes) / float64(st.Unique)
 	}
 	return st
 }
@@ -154,7 +154,7 @@ func (r *Receiver) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen = map[string]struct{}{}
-	r.latencies, r.bad, r.dups, r.bytes = nil, 0, 0, 0
+	r.latencies, r.bad, r.dups, r.bodyBytes = nil, 0, 0, 0
 	r.unique.Store(0)
 }
 
