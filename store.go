@@ -151,11 +151,17 @@ type DeliveryStore interface {
 	// pending for the same webhook (per-record order).
 	ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]*Claim, error)
 	// CompleteDeliveries records attempts and their deliveries' new state,
-	// releasing the leases, in one transaction. Outcomes whose lease was
-	// lost (owner differs) are ignored.
+	// releasing the leases, in one transaction. An outcome is recorded only
+	// under the claim it was made for: its delivery still leased to its
+	// Owner, with no attempt recorded since (Attempt.Number is the claim's
+	// Attempts + 1). Stale outcomes, of a lease that lapsed and was claimed
+	// again, are ignored, so writing an outcome twice records it once.
 	CompleteDeliveries(ctx context.Context, outcomes []Outcome) error
-	// ExtendLeases pushes back the lease of every delivery owner holds.
-	ExtendLeases(ctx context.Context, owner string, until time.Time) error
+	// ExtendLeases pushes back the lease of each of ids that owner still
+	// holds. A lease that its holder stops extending lapses, and
+	// ExpireLeases frees it: so a claim the engine lost track of (its
+	// outcome could not be written, its release failed) is never kept.
+	ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) error
 	// ReleaseClaims gives back leased deliveries without an attempt.
 	ReleaseClaims(ctx context.Context, owner string, ids []int64) error
 	// RecoverClaims makes deliveries whose lease holder is gone claimable,
@@ -163,9 +169,9 @@ type DeliveryStore interface {
 	// every lease.
 	RecoverClaims(ctx context.Context, now time.Time) (int, error)
 	// ExpireLeases makes deliveries whose lease lapsed before now
-	// claimable, except owner's own (it knows they are alive): the takeover
-	// of a crashed process's work while others run.
-	ExpireLeases(ctx context.Context, owner string, now time.Time) (int, error)
+	// claimable: the takeover of a crashed or frozen process's work while
+	// others run, and of claims a live engine no longer extends.
+	ExpireLeases(ctx context.Context, now time.Time) (int, error)
 	// DisableFailingWebhooks disables every active webhook whose attempts
 	// have all failed since failingSince or earlier, and returns them.
 	DisableFailingWebhooks(ctx context.Context, failingSince, now time.Time) ([]*Webhook, error)

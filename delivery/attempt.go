@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -89,7 +90,7 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 	a.StatusCode = resp.StatusCode
 	res.retryAfter = retryAfter(resp, start)
 	head, err := io.ReadAll(io.LimitReader(resp.Body, responseBodyLimit))
-	a.ResponseBody = string(bytes.ToValidUTF8(head, []byte("\uFFFD")))
+	a.ResponseBody = storable(head)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	}
@@ -97,8 +98,23 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 		// The receiver said yes but did not finish its answer in time.
 		a.Error = "reading response: " + describe(err, e.cfg.Timeout)
 	}
+	if a.Error == "" && a.Latency > e.cfg.Timeout {
+		// The answer was read after the deadline: the process was paused
+		// (SIGSTOP, a frozen VM) or starved while the request was out.
+		// Success is a 2xx within the timeout, and nobody can say when
+		// this one came, so it counts as a timeout and is sent again.
+		a.Error = fmt.Sprintf("timeout: the answer was read after %s, past the %s timeout (Herald was paused or starved)",
+			a.Latency.Round(time.Millisecond), e.cfg.Timeout)
+	}
 	a.Error = failureReason(a)
 	return res
+}
+
+// storable makes a receiver's bytes safe to keep as text in either
+// database: valid UTF-8 and no NUL, which PostgreSQL's text refuses (one
+// such answer failed the whole batch of outcomes written with it).
+func storable(b []byte) string {
+	return strings.ReplaceAll(string(bytes.ToValidUTF8(b, []byte("\uFFFD"))), "\x00", "\uFFFD")
 }
 
 // describe turns a transport error into a message for the delivery log.
@@ -122,7 +138,7 @@ func describe(err error, timeout time.Duration) string {
 // failureReason summarises why an attempt failed, for the delivery row.
 func failureReason(a *herald.Attempt) string {
 	if a.Error != "" {
-		return a.Error
+		return storable([]byte(a.Error)) // it may quote the receiver's bytes
 	}
 	if a.StatusCode/100 == 3 {
 		return fmt.Sprintf("HTTP %d: redirects are not followed", a.StatusCode)

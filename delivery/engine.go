@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -150,6 +151,14 @@ type Engine struct {
 	// backlog marks the webhooks whose queue in the store may hold due
 	// deliveries: new ones are not taken then, or they would overtake them.
 	backlog map[string]bool
+	// held holds the ids of the claims the engine has, from their claim or
+	// Take until their outcome is written or they are handed back: only
+	// these have their leases extended (complete.go).
+	held map[int64]struct{}
+	// state says why the engine is not delivering, or is empty while it
+	// delivers (Ready); trouble, set by the completer, says why it cannot
+	// record what it sends.
+	state, trouble atomic.Pointer[string]
 	// attemptCtx outlives Run's context so that attempts in flight can
 	// finish during shutdown; cancelAttempts ends them after the grace.
 	attemptCtx     context.Context
@@ -174,7 +183,7 @@ func (l *lane) held() int { return l.inFlight + len(l.waiting) + l.reserved }
 func New(store herald.DeliveryStore, cfg Config) *Engine {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{
+	e := &Engine{
 		store:          store,
 		cfg:            cfg,
 		client:         cfg.Client,
@@ -183,10 +192,13 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 		wake:           make(chan struct{}, 1),
 		lanes:          map[string]*lane{},
 		backlog:        map[string]bool{},
+		held:           map[int64]struct{}{},
 		attemptCtx:     ctx,
 		cancelAttempts: cancel,
 		results:        make(chan finished, 4096),
 	}
+	e.setState("not started")
+	return e
 }
 
 // Owner is the name under which the engine holds leases.
@@ -205,12 +217,14 @@ func (e *Engine) Notify() {
 
 // Run delivers until ctx ends, then stops claiming, lets attempts in flight
 // finish (up to ShutdownGrace), records them, and releases what it had
-// claimed but not started.
+// claimed but not started. A start that fails (the database refuses the
+// recovery of old claims) is retried with backoff, and Ready says why the
+// engine is not delivering meanwhile; Run returns only when ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
-	if n, err := e.store.RecoverClaims(ctx, time.Now()); err != nil {
-		return err
-	} else if n > 0 {
-		e.log.Info("took over deliveries left claimed by a stopped process", "count", n)
+	e.setState("starting")
+	defer e.setState("stopped")
+	if !e.recover(ctx) {
+		return nil
 	}
 	var bg sync.WaitGroup
 	bg.Add(3)
@@ -221,7 +235,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); e.maintain(ctx) }()
 
 	e.startTaking()
+	e.setState("")
 	e.claimLoop(ctx)
+	e.setState("shutting down")
 
 	// Shutdown: hand back what never started, wait for what did.
 	e.stopTaking()
@@ -240,6 +256,86 @@ func (e *Engine) Run(ctx context.Context) error {
 	bg.Wait()
 	e.cancelAttempts()
 	return nil
+}
+
+// recover frees the claims that stopped processes left, retrying until it
+// succeeds or ctx ends (false).
+func (e *Engine) recover(ctx context.Context) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := e.store.RecoverClaims(ctx, time.Now())
+		if err == nil {
+			if n > 0 {
+				e.log.Info("took over deliveries left claimed by a stopped process", "count", n)
+			}
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		e.setState("cannot start: " + err.Error())
+		e.log.Error("DELIVERY ENGINE CANNOT START: nothing is delivered until it does; retrying", "in", backoff, "err", err)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// Ready reports whether the engine delivers: nil while it runs and can
+// record what it sends, otherwise an error saying why not (/readyz).
+func (e *Engine) Ready() error {
+	if s := *e.state.Load(); s != "" {
+		return fmt.Errorf("delivery engine %s", s)
+	}
+	if t := e.trouble.Load(); t != nil && *t != "" {
+		return fmt.Errorf("delivery engine %s", *t)
+	}
+	return nil
+}
+
+func (e *Engine) setState(s string)   { e.state.Store(&s) }
+func (e *Engine) setTrouble(s string) { e.trouble.Store(&s) }
+
+// holdLocked notes claims the engine now has. e.mu must be held.
+func (e *Engine) holdLocked(claims []*herald.Claim) {
+	for _, c := range claims {
+		e.held[c.DeliveryID] = struct{}{}
+	}
+}
+
+// forget drops the claims of outcomes from the held set, but for those
+// still to be written.
+func (e *Engine) forget(outcomes, keep []herald.Outcome) {
+	if len(outcomes) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, o := range outcomes {
+		delete(e.held, o.DeliveryID)
+	}
+	for _, o := range keep {
+		e.held[o.DeliveryID] = struct{}{}
+	}
+}
+
+// forgetIDs drops claims from the held set.
+func (e *Engine) forgetIDs(ids []int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		delete(e.held, id)
+	}
+}
+
+// heldIDs returns the ids of the claims the engine has.
+func (e *Engine) heldIDs() []int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]int64, 0, len(e.held))
+	for id := range e.held {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func (e *Engine) claimLoop(ctx context.Context) {
@@ -319,6 +415,7 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	e.mu.Lock()
+	e.holdLocked(claims)
 	got := map[string]int{}
 	for _, c := range claims {
 		l := e.laneLocked(c.Webhook.ID)
@@ -445,115 +542,25 @@ func (e *Engine) observe(c *herald.Claim, o herald.Outcome) {
 // SendNow makes one attempt of a claim outside the lanes, with no retry,
 // and records it: the test-event path, where the caller waits.
 func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error) {
+	// Held while it is sent, so that its lease is extended like the
+	// engine's own claims, with which it shares the owner.
+	e.mu.Lock()
+	e.holdLocked([]*herald.Claim{c})
+	e.mu.Unlock()
+	defer e.forgetIDs([]int64{c.DeliveryID})
 	o := e.outcome(c, e.send(ctx, c), false)
 	e.observe(c, o)
-	if err := e.store.CompleteDeliveries(context.WithoutCancel(ctx), []herald.Outcome{o}); err != nil {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	if err := e.store.CompleteDeliveries(wctx, []herald.Outcome{o}); err != nil {
 		return o, err
 	}
 	return o, nil
 }
 
-// maxBatch bounds how many outcomes one store transaction records.
-const maxBatch = 512
-
-// completionLinger is how long a batch of outcomes waits for more before
-// it is written. It delays recording, not sending.
-const completionLinger = 2 * time.Millisecond
-
-// complete records finished attempts in batches until done is closed and
-// the channel is drained. Batching turns thousands of attempts a second
-// into a few transactions.
-func (e *Engine) complete(done <-chan struct{}) {
-	var batch []herald.Outcome
-	var release []int64
-	add := func(f finished) {
-		if f.canceled {
-			release = append(release, f.outcome.DeliveryID)
-		} else {
-			batch = append(batch, f.outcome)
-		}
-	}
-	for {
-		select {
-		case f := <-e.results:
-			add(f)
-		case <-done:
-			for {
-				select {
-				case f := <-e.results:
-					add(f)
-				default:
-					e.flush(batch, release)
-					return
-				}
-			}
-		}
-		// Linger briefly for more outcomes: one transaction for many
-		// attempts costs little more than for one.
-		linger := time.NewTimer(completionLinger)
-	gather:
-		for len(batch)+len(release) < maxBatch {
-			select {
-			case f := <-e.results:
-				add(f)
-			case <-linger.C:
-				break gather
-			}
-		}
-		linger.Stop()
-		e.flush(batch, release)
-		// A completion that schedules a delivery waiting behind it, and a
-		// release of claims, tell the engine through the store
-		// (Taker.Notify). Look for work here when the lanes freed may have
-		// more queued in the store, or a retry may be due before the
-		// engine wakes.
-		if e.retrying(batch) || e.backlogged() {
-			e.Notify()
-		}
-		batch, release = batch[:0], release[:0]
-	}
-}
-
-// retrying reports whether an outcome scheduled a retry.
-func (e *Engine) retrying(batch []herald.Outcome) bool {
-	for _, o := range batch {
-		if o.Status == herald.DeliveryPending {
-			return true
-		}
-	}
-	return false
-}
-
-// backlogged reports whether some webhook may have due deliveries queued
-// in the store.
-func (e *Engine) backlogged() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.backlog) > 0
-}
-
-// flush writes outcomes, retrying a few times: an outcome that cannot be
-// written is not lost work, only a duplicate later, when the lease lapses.
-func (e *Engine) flush(batch []herald.Outcome, release []int64) {
-	ctx := herald.Urgent(context.Background())
-	for try := 0; len(batch) > 0; try++ {
-		err := e.store.CompleteDeliveries(ctx, batch)
-		if err == nil {
-			break
-		}
-		if try == 4 {
-			e.log.Error("record attempts; they will be retried when their lease lapses", "count", len(batch), "err", err)
-			break
-		}
-		time.Sleep(time.Duration(50<<try) * time.Millisecond)
-	}
-	if err := e.store.ReleaseClaims(ctx, e.cfg.Owner, release); err != nil {
-		e.log.Error("release canceled attempts", "count", len(release), "err", err)
-	}
-}
-
-// extendLeases keeps this engine's claims alive while it runs, and frees
-// the claims of processes that stopped renewing theirs.
+// extendLeases keeps the claims this engine holds alive while it runs,
+// and frees the claims whose lease lapsed: those of processes that
+// stopped renewing them, and any of its own it no longer holds.
 func (e *Engine) extendLeases(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Lease / 3)
 	defer t.Stop()
@@ -562,37 +569,45 @@ func (e *Engine) extendLeases(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := e.store.ExtendLeases(ctx, e.cfg.Owner, time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
-				e.log.Error("extend leases", "err", err)
-			}
-			// Another process that died leaves its claims behind; they
-			// are taken over once their lease lapses.
-			n, err := e.store.ExpireLeases(ctx, e.cfg.Owner, time.Now())
-			if err != nil && ctx.Err() == nil {
-				e.log.Error("expire leases", "err", err)
-			}
-			if n > 0 {
-				e.log.Info("took over deliveries whose lease lapsed", "count", n)
-				e.Notify()
-			}
+			e.renewLeases(ctx)
 		}
 	}
 }
 
-// releaseWaiting hands back claims that never started.
+func (e *Engine) renewLeases(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
+	defer cancel()
+	if err := e.store.ExtendLeases(ctx, e.cfg.Owner, e.heldIDs(), time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+		e.log.Error("extend leases", "err", err)
+	}
+	n, err := e.store.ExpireLeases(ctx, time.Now())
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("expire leases", "err", err)
+	}
+	if n > 0 {
+		e.log.Info("took over deliveries whose lease lapsed", "count", n)
+		e.Notify()
+	}
+}
+
+// releaseWaiting hands back claims that never started, within the
+// shutdown grace: if the database does not answer, their leases lapse.
 func (e *Engine) releaseWaiting() {
 	e.mu.Lock()
 	var ids []int64
 	for _, l := range e.lanes {
 		for _, c := range l.waiting {
 			ids = append(ids, c.DeliveryID)
+			delete(e.held, c.DeliveryID)
 		}
 		e.buffered -= len(l.waiting)
 		l.waiting = nil
 	}
 	e.mu.Unlock()
-	if err := e.store.ReleaseClaims(context.Background(), e.cfg.Owner, ids); err != nil {
-		e.log.Error("release claims at shutdown", "count", len(ids), "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+	defer cancel()
+	if err := e.store.ReleaseClaims(ctx, e.cfg.Owner, ids); err != nil {
+		e.log.Error("release claims at shutdown; they go again once their lease lapses", "count", len(ids), "err", err)
 	}
 }
 

@@ -78,13 +78,16 @@ func (e *Engine) Take(claims []*herald.Claim) {
 			continue
 		}
 		l.waiting = append(l.waiting, c)
+		e.held[c.DeliveryID] = struct{}{}
 	}
 	e.startWaitingLocked()
 	e.mu.Unlock()
 	if len(release) > 0 {
 		// The engine stopped after they were reserved: give them back for
-		// the next one to claim.
-		if err := e.store.ReleaseClaims(context.Background(), e.cfg.Owner, release); err != nil {
+		// the next one to claim, or let their leases lapse.
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+		defer cancel()
+		if err := e.store.ReleaseClaims(ctx, e.cfg.Owner, release); err != nil {
 			e.log.Error("release deliveries written while stopping", "count", len(release), "err", err)
 		}
 	}

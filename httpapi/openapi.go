@@ -73,10 +73,7 @@ func nullable(d doc) doc {
 	return out
 }
 
-var (
-	limitParam = param{"limit", "integer", "Page size, 1 to 200; default 60."}
-	idDoc      = static(obj(doc{"id": str("")}))
-)
+var limitParam = param{"limit", "integer", "Page size, 1 to 200; default 60."}
 
 func recordData(prefix string, plural bool) func(o *herald.Object) doc {
 	return func(o *herald.Object) doc {

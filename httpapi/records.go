@@ -26,9 +26,6 @@ func errorf404(format string, args ...any) error {
 
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
-// recordJSON wraps rendered record bytes so they embed in a response.
-func recordJSON(obj *herald.Object, r *herald.Record) json.RawMessage { return record.Render(obj, r) }
-
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 	obj, err := s.object(r)
 	if err != nil {

@@ -41,6 +41,9 @@ type Config struct {
 	// Metrics, when set, is served at GET /metrics without authentication,
 	// as Prometheus scrapers expect.
 	Metrics http.Handler
+	// Ready, when set, says whether the process does its work beyond the
+	// API (the delivery engine runs): /readyz is 503 with its error.
+	Ready   func() error
 	Version string
 }
 

@@ -119,12 +119,14 @@ func (h *Handler) check(hd http.Header, body []byte) (string, error) {
 	var passed []string
 	if hd.Get(verify.HeaderTwentySignature) != "" {
 		if err := h.verify.Twenty(h.cfg.Secret, hd, body); err != nil {
+			//lint:ignore ST1005 Twenty is a name, and the message is printed as it is.
 			return "", fmt.Errorf("Twenty signature (%s): %w", verify.HeaderTwentySignature, err)
 		}
 		passed = append(passed, "Twenty")
 	}
 	if hd.Get(verify.HeaderStandardSignature) != "" || hd.Get("svix-signature") != "" {
 		if err := h.verify.Standard(h.cfg.Secret, hd, body); err != nil {
+			//lint:ignore ST1005 Standard Webhooks is a name, and the message is printed as it is.
 			return "", fmt.Errorf("Standard Webhooks signature (%s): %w", verify.HeaderStandardSignature, err)
 		}
 		passed = append(passed, "Standard Webhooks")
@@ -183,14 +185,17 @@ func (h *Handler) print(hd http.Header, body []byte, checks, forwarded string) {
 		}
 		h.seen[id] = true
 	}
-	fmt.Fprintf(h.cfg.Out, "%s  %s  %s%s\n  %s\n", time.Now().UTC().Format(time.RFC3339), name, id, note, checks)
+	// One write per event, so that a reader of a pipe never sees half of one.
+	var entry bytes.Buffer
+	fmt.Fprintf(&entry, "%s  %s  %s%s\n  %s\n", time.Now().UTC().Format(time.RFC3339), name, id, note, checks)
 	if forwarded != "" {
-		fmt.Fprintf(h.cfg.Out, "  %s\n", forwarded)
+		fmt.Fprintf(&entry, "  %s\n", forwarded)
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, body, "  ", "  ") == nil {
-		fmt.Fprintf(h.cfg.Out, "  %s\n\n", pretty.Bytes())
+		fmt.Fprintf(&entry, "  %s\n\n", pretty.Bytes())
 	} else {
-		fmt.Fprintf(h.cfg.Out, "  %q\n\n", body)
+		fmt.Fprintf(&entry, "  %q\n\n", body)
 	}
+	_, _ = h.cfg.Out.Write(entry.Bytes())
 }

@@ -37,6 +37,7 @@ var (
 	ErrTimestampTooOld  = errors.New("verify: timestamp too old")
 	ErrTimestampTooNew  = errors.New("verify: timestamp too far in the future")
 	ErrInvalidSecret    = errors.New("verify: secret is not whsec_ followed by base64")
+	ErrEmptySecret      = errors.New("verify: empty secret: anyone can sign with an empty key")
 	ErrNoMatch          = errors.New("verify: no signature matches")
 )
 
@@ -112,13 +113,17 @@ func Twenty(secret string, header http.Header, body []byte) error {
 }
 
 // Standard verifies the Standard Webhooks headers of a request with body.
-// tolerance <= 0 means DefaultTolerance.
+// tolerance <= 0 means DefaultTolerance: the timestamp is always checked
+// (a Verifier with a negative Tolerance is the way to turn it off).
 func Standard(secret string, header http.Header, body []byte, tolerance time.Duration) error {
-	return Verifier{Tolerance: tolerance}.Standard(secret, header, body)
+	return Verifier{Tolerance: max(tolerance, 0)}.Standard(secret, header, body)
 }
 
 // Twenty verifies X-Twenty-Webhook-Signature over the timestamp and body.
 func (v Verifier) Twenty(secret string, header http.Header, body []byte) error {
+	if secret == "" {
+		return ErrEmptySecret
+	}
 	ts := get(header, HeaderTwentyTimestamp)
 	sig := get(header, HeaderTwentySignature)
 	if ts == "" || sig == "" {
@@ -141,6 +146,9 @@ func (v Verifier) Twenty(secret string, header http.Header, body []byte) error {
 // Standard verifies webhook-signature (or svix-signature) over the id,
 // timestamp and body. Any one matching signature is enough.
 func (v Verifier) Standard(secret string, header http.Header, body []byte) error {
+	if secret == "" {
+		return ErrEmptySecret
+	}
 	id, ts, sigs := get(header, HeaderStandardID), get(header, HeaderStandardTimestamp), get(header, HeaderStandardSignature)
 	if id == "" && ts == "" && sigs == "" {
 		p := svixHeaderPrefixFallback

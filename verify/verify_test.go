@@ -139,3 +139,43 @@ func TestMissingHeaders(t *testing.T) {
 		t.Errorf("Standard = %v", err)
 	}
 }
+
+func TestEdgesOfTheChecks(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"id":"evt_1"}`)
+	old := time.Now().Add(-time.Hour)
+	twenty := http.Header{}
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	twenty.Set(verify.HeaderTwentyTimestamp, ts)
+	twenty.Set(verify.HeaderTwentySignature, verify.SignTwenty("", ts, body))
+	standard := http.Header{}
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	sig, err := verify.SignStandard(secret, "evt_1", old.Unix(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	standard.Set(verify.HeaderStandardID, "evt_1")
+	standard.Set(verify.HeaderStandardTimestamp, strconv.FormatInt(old.Unix(), 10))
+	standard.Set(verify.HeaderStandardSignature, sig)
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"a signature made with an empty key is refused", verify.Twenty("", twenty, body), verify.ErrEmptySecret},
+		{"an empty Standard Webhooks secret is refused", verify.Standard("", standard, body, 0), verify.ErrEmptySecret},
+		{"a negative tolerance is the default, not no check", verify.Standard(secret, standard, body, -time.Second), verify.ErrTimestampTooOld},
+		{"a zero tolerance is the default", verify.Standard(secret, standard, body, 0), verify.ErrTimestampTooOld},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !errors.Is(tc.err, tc.want) {
+				t.Fatalf("got %v, want %v", tc.err, tc.want)
+			}
+		})
+	}
+	// A Verifier may still turn the check off, on purpose.
+	if err := (verify.Verifier{Tolerance: -1}).Standard(secret, standard, body); err != nil {
+		t.Fatalf("Verifier with the check off: %v", err)
+	}
+}

@@ -13,8 +13,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/store/postgres/pgtest"
 )
 
 // event is what the reliability tests read from a delivered body.
@@ -409,4 +412,99 @@ func TestChaosKillsLoseNothing(t *testing.T) {
 			t.Fatalf("only %d writes committed; the load was too light to prove anything", len(want))
 		}
 	})
+}
+
+// TestFrozenProcessStrandsNothing freezes a PostgreSQL delivering process
+// (SIGSTOP) while it holds claims, for longer than its lease, so that a
+// second process takes them over; then resumes it. The frozen process's
+// outcomes belong to claims it no longer holds: they must be dropped
+// without rolling back anything else, and every event delivered with no
+// restart, none recorded as a success that took longer than the timeout.
+func TestFrozenProcessStrandsNothing(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	args := []string{"--lease", "2s", "--delivery-timeout", "1s", "--endpoint-concurrency", "4"}
+	frozen := startHerald(t, db, args...)
+	key := frozen.APIKey
+	other := startHerald(t, db, args...)
+
+	var mu sync.Mutex
+	received := map[string]int{} // record id → deliveries
+	srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(20 * time.Millisecond) // the frozen process holds claims, in flight and waiting
+		mu.Lock()
+		received[ev.Data.ID]++
+		mu.Unlock()
+	})
+	hookID, _ := createWebhook(t, frozen, key, `{"targetUrl":"`+srv.URL+`","operations":["person.created"]}`)
+	var ids []string
+	for i := 0; i < 5; i++ { // written through the process to be frozen, which takes them
+		names := make([]string, 60)
+		for j := range names {
+			names[j] = fmt.Sprintf("F%d-%d", i, j)
+		}
+		ids = append(ids, createPeople(t, frozen, key, names...)...)
+	}
+	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Past the lease and the other process's next expiry pass.
+	time.Sleep(4 * time.Second)
+	if err := frozen.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	missing := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, id := range ids {
+			if received[id] == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "every event delivered", 60*time.Second, func() bool { return missing() == 0 })
+	waitFor(t, "no delivery pending", 30*time.Second, func() bool {
+		code, out := call(t, "GET", other.URL+"/rest/webhooks/"+hookID+"/deliveries?status=pending&limit=10", key, "")
+		return code == 200 && len(dig(out, "data", "deliveries").([]any)) == 0
+	})
+	// No success past the timeout, and no stale outcome that failed.
+	cursor := ""
+	checked := 0
+	for {
+		code, out := call(t, "GET", other.URL+"/rest/webhooks/"+hookID+"/deliveries?limit=100"+cursor, key, "")
+		if code != 200 {
+			t.Fatalf("list deliveries: %d %v", code, out)
+		}
+		for _, d := range dig(out, "data", "deliveries").([]any) {
+			_, full := call(t, "GET", other.URL+"/rest/deliveries/"+dig(d, "id").(string), key, "")
+			for _, a := range dig(full, "data", "delivery", "attempts").([]any) {
+				code, _ := dig(a, "statusCode").(float64)
+				if ms := dig(a, "latencyMs").(float64); dig(a, "error") == "" && code >= 200 && code < 300 && ms > 1000 {
+					t.Errorf("delivery %s: a success recorded after %.0f ms, past the 1s timeout", dig(d, "id"), ms)
+				}
+			}
+			checked++
+		}
+		if dig(out, "pageInfo", "hasNextPage") != true {
+			break
+		}
+		cursor = "&starting_after=" + dig(out, "pageInfo", "endCursor").(string)
+	}
+	if checked != len(ids) {
+		t.Fatalf("checked %d deliveries, want %d", checked, len(ids))
+	}
+	for _, p := range []*proc{frozen, other} {
+		if logs := p.logs.String(); strings.Contains(logs, "duplicate key") || strings.Contains(logs, "cannot record attempts") {
+			t.Fatalf("a process could not record its outcomes:\n%s", logs)
+		}
+	}
+	mu.Lock()
+	dups := 0
+	for _, n := range received {
+		dups += n - 1
+	}
+	mu.Unlock()
+	t.Logf("%d events delivered after a freeze past the lease, %d duplicates", len(ids), dups)
 }

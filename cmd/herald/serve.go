@@ -163,6 +163,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Store: store, Deliverer: engine, Logger: log, Version: version(),
 		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap, Metrics: meters.Handler(),
 	})
+	if c.deliver {
+		api.Ready = engine.Ready
+	}
 	web, err := ui.New(ui.Config{API: api, Sessions: store, Logger: log, Version: version()})
 	if err != nil {
 		ln.Close()
@@ -191,12 +194,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	var wg sync.WaitGroup
+	// engineDied is told when the engine stops before it was asked to: the
+	// process must not go on answering 201 with nothing delivered.
+	engineDied := make(chan error, 1)
 	if c.deliver {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := engine.Run(engineCtx); err != nil {
-				log.Error("delivery engine stopped", "err", err)
+			err := engine.Run(engineCtx)
+			if engineCtx.Err() == nil {
+				if err == nil {
+					err = errors.New("it returned while the process runs")
+				}
+				engineDied <- fmt.Errorf("delivery engine stopped: %w", err)
 			}
 		}()
 	} else {
@@ -208,6 +218,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	select {
 	case err = <-serveErr:
+	case err = <-engineDied:
+		log.Error("DELIVERY ENGINE STOPPED: shutting the process down", "err", err)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		_ = srv.Shutdown(shutdownCtx)
+		cancel()
 	case <-ctx.Done():
 		log.Info("shutting down: finishing requests and deliveries in flight")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

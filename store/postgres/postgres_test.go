@@ -196,6 +196,10 @@ func TestExtendLeasesDuringCompletions(t *testing.T) {
 	if err != nil || len(cs) != n {
 		t.Fatalf("claimed %d of %d: %v", len(cs), n, err)
 	}
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.DeliveryID
+	}
 	// Completions go from the highest id down, against the order in which
 	// an extension would meet the rows.
 	slices.Reverse(cs)
@@ -224,7 +228,7 @@ func TestExtendLeasesDuringCompletions(t *testing.T) {
 			return
 		default:
 		}
-		if err := db.ExtendLeases(ctx, "p", time.Now().Add(time.Minute)); err != nil {
+		if err := db.ExtendLeases(ctx, "p", ids, time.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -292,9 +292,15 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 }
 
 // recordOutcomes sets the deliveries' new states, a statement per hundred
-// outcomes, and returns the outcomes whose delivery was still leased to
-// their owner: the others' lease was lost, and whoever holds it now records
-// its own attempt.
+// outcomes, and returns the outcomes that still belong to the claim they
+// were made under: their delivery is leased to their owner and has had no
+// attempt recorded since that claim (an outcome's attempt number is the
+// claim's count + 1, so the count fences it). The others are stale: the
+// lease lapsed while their process was frozen or cut off, and the delivery
+// was claimed again, perhaps by the same owner; whoever holds it now
+// records its own attempt. Without the count, a stale outcome of an owner
+// that had claimed the delivery again collided with that claim's attempt
+// number and rolled back its whole batch.
 func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now time.Time) ([]herald.Outcome, error) {
 	recorded := make([]herald.Outcome, 0, len(outcomes))
 	for chunk := range slices.Chunk(outcomes, rowsPerInsert) {
@@ -308,16 +314,16 @@ func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now
 			} else {
 				done = sql.NullInt64{Int64: ms(now), Valid: true}
 			}
-			a := o.Attempt
-			tuples[i] = "(CAST(" + b.Bind(o.DeliveryID) + " AS BIGINT), " + b.Bind(o.Owner) + ", " + b.Bind(o.Status) +
+			a := &o.Attempt
+			tuples[i] = "(CAST(" + b.Bind(o.DeliveryID) + " AS BIGINT), " + b.Bind(o.Owner) + ", CAST(" + b.Bind(a.Number-1) + " AS INTEGER), " + b.Bind(o.Status) +
 				", CAST(" + b.Bind(next) + " AS BIGINT), CAST(" + b.Bind(a.StatusCode) + " AS INTEGER), " + b.Bind(a.Error) +
 				", CAST(" + b.Bind(a.Latency.Microseconds()) + " AS BIGINT), CAST(" + b.Bind(done) + " AS BIGINT))"
 		}
-		ids, err := queryAll(ctx, tx, scanInt64, `WITH v (id, owner, status, next_at, code, error, latency_us, done) AS (VALUES `+strings.Join(tuples, ", ")+`)
+		ids, err := queryAll(ctx, tx, scanInt64, `WITH v (id, owner, before, status, next_at, code, error, latency_us, done) AS (VALUES `+strings.Join(tuples, ", ")+`)
 			UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1, next_attempt_at = v.next_at,
 				lease_owner = NULL, lease_until = NULL, last_status_code = v.code, last_error = v.error,
 				last_latency_us = v.latency_us, updated_at = `+b.Bind(ms(now))+`, completed_at = v.done
-			FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner RETURNING deliveries.id`, b.Args...)
+			FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner AND deliveries.attempts = v.before RETURNING deliveries.id`, b.Args...)
 		if err != nil {
 			return nil, err
 		}
@@ -405,27 +411,36 @@ func insertAttempts(ctx context.Context, tx conn, outcomes []herald.Outcome) err
 
 const attemptInsertColumns = `delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body`
 
-// ExtendLeases pushes back every lease owner holds. On PostgreSQL, rows
-// that a completion has locked are skipped: it is clearing their lease,
-// and waiting for it while it waits for a row this statement locked was
-// a deadlock.
-func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id IN (
-		SELECT id FROM deliveries WHERE lease_owner = ?`+db.d.SkipLocked()+`)`, ms(until), owner); err != nil {
-		return fmt.Errorf("extend leases: %w", err)
+// ExtendLeases pushes back the leases of ids that owner still holds, a
+// statement per thousand. On PostgreSQL, rows that a completion has locked
+// are skipped: it is clearing their lease, and waiting for it while it
+// waits for a row this statement locked was a deadlock.
+func (db *DB) ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) error {
+	for chunk := range slices.Chunk(ids, leaseChunk) {
+		b := &sqlbuild.Builder{D: db.d}
+		q := `UPDATE deliveries SET lease_until = ` + b.Bind(ms(until)) + ` WHERE id IN (
+			SELECT id FROM deliveries WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, chunk) + `)` + db.d.SkipLocked() + `)`
+		if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
+			return fmt.Errorf("extend leases: %w", err)
+		}
 	}
 	return nil
 }
+
+// leaseChunk bounds the ids one lease statement names.
+const leaseChunk = 1000
 
 // ReleaseClaims gives back leased deliveries without an attempt.
 func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	b := &sqlbuild.Builder{D: db.d}
-	q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, ids) + `)`
-	if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
-		return fmt.Errorf("release claims: %w", err)
+	for chunk := range slices.Chunk(ids, leaseChunk) {
+		b := &sqlbuild.Builder{D: db.d}
+		q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, chunk) + `)`
+		if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
+			return fmt.Errorf("release claims: %w", err)
+		}
 	}
 	db.dueCommitted()
 	return nil
@@ -446,7 +461,7 @@ func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("schedule orphaned deliveries: %w", err)
 	}
 	if !db.singleEngine {
-		return db.ExpireLeases(ctx, "", now)
+		return db.ExpireLeases(ctx, now)
 	}
 	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
 	if err != nil {
@@ -456,14 +471,17 @@ func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 	return int(n), nil
 }
 
-// ExpireLeases releases leases other than owner's that lapsed before now.
-func (db *DB) ExpireLeases(ctx context.Context, owner string, now time.Time) (int, error) {
+// ExpireLeases releases every lease that lapsed before now.
+func (db *DB) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
-		WHERE lease_owner IS NOT NULL AND lease_owner <> ? AND lease_until < ?`, owner, ms(now))
+		WHERE lease_owner IS NOT NULL AND lease_until < ?`, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("expire leases: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		db.dueCommitted()
+	}
 	return int(n), nil
 }
 
