@@ -36,10 +36,12 @@ type faultBundle struct {
 	recv  *eventCounter
 }
 
-// eventCounter counts each event id it receives, answering 200.
+// eventCounter counts each event id it receives, answering 200 with
+// answer.
 type eventCounter struct {
-	mu   sync.Mutex
-	seen map[string]int
+	mu     sync.Mutex
+	seen   map[string]int
+	answer []byte
 }
 
 func (c *eventCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +51,9 @@ func (c *eventCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewDecoder(r.Body).Decode(&p)
 	c.mu.Lock()
 	c.seen[p.ID]++
+	answer := c.answer
 	c.mu.Unlock()
+	_, _ = w.Write(answer)
 }
 
 // duplicates counts the events received more than once.
@@ -267,5 +271,28 @@ func TestFailedLeaseRenewalsLoseNothing(t *testing.T) {
 		b.waitFailed(faultstore.Extend, 2)
 		b.store.Heal()
 		b.allDelivered(10)
+	})
+}
+
+func TestAnswersOfAnyBytesAreRecorded(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, b *faultBundle) {
+		b.recv.mu.Lock()
+		b.recv.answer = []byte("ok\x00\xff\xfe binary")
+		b.recv.mu.Unlock()
+		b.create(3)
+		b.start(Config{})
+		b.allDelivered(3)
+		ds, _, err := b.store.ListDeliveries(context.Background(), herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: b.hook.ID, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, attempts, err := b.store.FindDelivery(context.Background(), b.ws.ID, ds[0].ID)
+		if err != nil || len(attempts) != 1 {
+			t.Fatalf("attempts %v: %v", attempts, err)
+		}
+		if got, want := attempts[0].ResponseBody, "ok\uFFFD\uFFFD binary"; got != want {
+			t.Fatalf("response body kept as %q, want %q", got, want)
+		}
 	})
 }
