@@ -104,8 +104,57 @@ func New(cfg Config) (*UI, error) {
 		u.render(w, r, http.StatusForbidden, "error", page{Title: "Request refused", Data: &apiError{Status: http.StatusForbidden,
 			Message: "This form was sent from another site, so Herald refused it (cross-site request forgery protection). Open the page in Herald and send it again."}})
 	}))
-	u.handler = securityHeaders(csrf.Handler(mux))
+	u.handler = securityHeaders(u.limitForms(csrf.Handler(mux)))
 	return u, nil
+}
+
+// Form limits: the sign-in form holds an API key, the others a webhook's
+// fields at most. They are far above what the forms send, and far below
+// what would cost memory.
+const (
+	maxSignInForm = 4 << 10
+	maxForm       = 64 << 10
+)
+
+// limitForms reads the body of every form sent to the UI, before any
+// handler or sign-in check: URL-encoded only (a multipart form is how a
+// large upload reaches Go's temporary files), and refused with 413 past
+// its limit before more of it is read.
+func (u *UI) limitForms(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		limit := int64(maxForm)
+		if r.URL.Path == Prefix+"/sign-in" {
+			limit = maxSignInForm
+		}
+		refuse := func(status int, msg string) {
+			// The rest of the body is not read: close the connection.
+			w.Header().Set("Connection", "close")
+			u.render(w, r, status, "error", page{Title: "Request refused", Data: &apiError{Status: status, Message: msg}})
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+			refuse(http.StatusUnsupportedMediaType, "Herald's forms are sent URL-encoded (application/x-www-form-urlencoded); this one was "+ct+".")
+			return
+		}
+		tooLarge := fmt.Sprintf("This form is larger than Herald accepts (%d KiB).", limit>>10)
+		if r.ContentLength > limit {
+			refuse(http.StatusRequestEntityTooLarge, tooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := r.ParseForm(); err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				refuse(http.StatusRequestEntityTooLarge, tooLarge)
+				return
+			}
+			refuse(http.StatusBadRequest, "This form could not be read: "+err.Error())
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.handler.ServeHTTP(w, r) }

@@ -576,3 +576,35 @@ func TestStaticAndHeaders(t *testing.T) {
 type answer map[string]any
 
 func (a answer) data() map[string]any { return a["data"].(map[string]any) }
+
+func TestFormsAreCappedBeforeTheyAreRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	big := strings.Repeat("x", 1<<20)
+	multipart := "--b\r\nContent-Disposition: form-data; name=\"apiKey\"; filename=\"k\"\r\n\r\n" + big + "\r\n--b--\r\n"
+	tests := []struct {
+		name, path, contentType, body string
+		status                        int
+	}{
+		{"a multipart sign-in is refused unread", "/ui/sign-in", "multipart/form-data; boundary=b", multipart, 415},
+		{"a huge sign-in form is refused", "/ui/sign-in", "application/x-www-form-urlencoded", "apiKey=" + big, 413},
+		{"a sign-in just past its limit is refused", "/ui/sign-in", "application/x-www-form-urlencoded", "apiKey=" + strings.Repeat("k", 4<<10), 413},
+		{"a huge form after sign-in is refused", "/ui/webhooks", "application/x-www-form-urlencoded", "targetUrl=" + big, 413},
+		{"a usual sign-in is read", "/ui/sign-in", "application/x-www-form-urlencoded", "apiKey=wrong", 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", e.url+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.contentType)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
