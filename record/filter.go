@@ -12,8 +12,14 @@ import (
 // exhaust the stack or build a giant SQL statement.
 const MaxFilterDepth = 8
 
-// maxFilterLeaves bounds the comparisons of one filter.
-const maxFilterLeaves = 64
+// maxFilterLeaves bounds the comparisons of one filter, and
+// maxFilterValues the values its lists hold in all: each is a bound
+// parameter of the query, and the engines take some thousands at most
+// (SQLite failed a list of 32,000 with "too many SQL variables").
+const (
+	maxFilterLeaves = 64
+	maxFilterValues = 1000
+)
 
 var comparators = map[string]bool{
 	"eq": true, "neq": true, "in": true, "is": true, "gt": true, "gte": true,
@@ -52,6 +58,7 @@ type filterParser struct {
 	s      string
 	pos    int
 	leaves int
+	values int
 }
 
 func (p *filterParser) errorf(format string, args ...any) error {
@@ -296,6 +303,9 @@ func (p *filterParser) array() ([]string, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if p.values++; p.values > maxFilterValues {
+			return nil, p.errorf("lists hold more than %d values in all; split the query", maxFilterValues)
 		}
 		out = append(out, v)
 		p.skipSpace()

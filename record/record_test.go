@@ -45,6 +45,8 @@ func TestParseFilter(t *testing.T) {
 		{in: "city[in]:[a,b", err: "unterminated list"},
 		{in: strings.Repeat("not(", 10) + "city[eq]:a" + strings.Repeat(")", 10), err: "nested deeper"},
 		{in: strings.TrimSuffix(strings.Repeat("city[eq]:a,", 65), ","), err: "more than 64"},
+		{in: "city[in]:[" + strings.TrimSuffix(strings.Repeat("a,", 32000), ",") + "]", err: "more than 1000 values"},
+		{in: "city[in]:[" + strings.TrimSuffix(strings.Repeat("a,", 600), ",") + "],jobTitle[in]:[" + strings.TrimSuffix(strings.Repeat("b,", 401), ",") + "]", err: "more than 1000 values"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
