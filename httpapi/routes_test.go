@@ -5,10 +5,13 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/store/sqlite"
 )
 
@@ -38,5 +41,61 @@ func TestReadyzSaysWhyNotReady(t *testing.T) {
 	trouble.Store(&stopped)
 	if code, body := readyz(); code != 503 || !strings.Contains(body, "deadlock detected") {
 		t.Fatalf("with the engine not running: %d %s, want 503 with the reason", code, body)
+	}
+}
+
+// TestOneRuleForJSONBodies: every route that reads JSON refuses a name
+// given twice and invalid UTF-8, with a 400 that names where.
+func TestOneRuleForJSONBodies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ws, _, err := store.EnsureWorkspace(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Store: store})
+	call := func(method, path, body string) (int, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	code, out := call("POST", "/rest/webhooks", `{"targetUrl":"https://example.com/hook"}`)
+	if code != 201 {
+		t.Fatalf("create webhook: %d %s", code, out)
+	}
+	hookID := regexp.MustCompile(`"id":"([^"]+)"`).FindStringSubmatch(out)[1]
+	if code, out := call("POST", "/rest/metadata/objects", `{"nameSingular":"pet","namePlural":"pets","fields":[{"name":"age","type":"number"}]}`); code != 201 {
+		t.Fatalf("create object: %d %s", code, out)
+	}
+	routes := []struct{ method, path, field string }{
+		{"POST", "/rest/api-keys", "name"},
+		{"POST", "/rest/webhooks", "description"},
+		{"PATCH", "/rest/webhooks/" + hookID, "description"},
+		{"PATCH", "/rest/metadata/objects/pet", "description"},
+		{"POST", "/rest/people", "city"},
+		{"POST", "/rest/events", "name"},
+	}
+	for _, rt := range routes {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			dup := `{"` + rt.field + `":"a","` + rt.field + `":"b"}`
+			if code, out := call(rt.method, rt.path, dup); code != 400 || !strings.Contains(out, "given twice") || !strings.Contains(out, `"field":"`+rt.field+`"`) {
+				t.Errorf("a name given twice: %d %s", code, out)
+			}
+			bad := "{\"" + rt.field + "\":\"Ly\xffon\"}"
+			if code, out := call(rt.method, rt.path, bad); code != 400 || !strings.Contains(out, "UTF-8") {
+				t.Errorf("invalid UTF-8: %d %s", code, out)
+			}
+		})
 	}
 }

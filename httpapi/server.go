@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -204,6 +205,9 @@ func readOptionalBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil, nil
+	}
+	if err := record.CheckJSON(b); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

@@ -88,9 +88,9 @@ func ParseInput(obj *herald.Object, body json.RawMessage, creating bool) (*Input
 // builds and drops to find where each value ends; jsontext reads it in a
 // fraction of that.
 func eachMember(body json.RawMessage, fn func(name string, v json.RawMessage) error) error {
-	// Invalid UTF-8 is let through here as encoding/json lets it through:
-	// string values decode it to U+FFFD.
-	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	// Duplicate names are let through the decoder to be refused below with
+	// the field's name; invalid UTF-8 is refused (CheckJSON says why).
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return herald.Errorf(herald.EINVALID, "body is not valid JSON: %v", err)

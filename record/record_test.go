@@ -134,8 +134,8 @@ func TestParseInput(t *testing.T) {
 		{"trailing text", `{"city":"a"} x`, true, "", "error"},
 		{"not JSON", `city=a`, true, "", "error"},
 		{"spaces around", " {\n \"city\" : \"Lyon\" } \n", true, "", `{"city":"Lyon"}`},
-		// As encoding/json does: invalid UTF-8 becomes U+FFFD.
-		{"invalid UTF-8", "{\"city\":\"Ly\xffon\"}", true, "", "{\"city\":\"Ly\uFFFDon\"}"},
+		// Refused, not silently turned into U+FFFD as encoding/json does.
+		{"invalid UTF-8", "{\"city\":\"Ly\xffon\"}", true, "city", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,5 +185,36 @@ func TestApplyReportsOnlyChangedFields(t *testing.T) {
 	}
 	if again := record.Apply(person, r, upd, time.Now()); again != nil {
 		t.Fatalf("an update that changes nothing made an event: %+v", again)
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, field, msg string
+	}{
+		{"a plain object", `{"a":1,"b":{"c":[1,2]}}`, "", ""},
+		{"a duplicate at the top", `{"name":"a","name":"b"}`, "name", "given twice"},
+		{"a duplicate inside", `{"emails":{"primaryEmail":"a@x.io","primaryEmail":"b@x.io"}}`, "emails.primaryEmail", "given twice"},
+		{"a duplicate in an array's object", `{"items":[{"k":1,"k":2}]}`, "items.0.k", "given twice"},
+		{"invalid UTF-8 in a value", "{\"city\":\"Ly\xffon\"}", "city", "not valid UTF-8"},
+		{"invalid UTF-8 in a name", "{\"ci\xfft\":1}", "", "not valid UTF-8"},
+		{"two values", `{} {}`, "", "single JSON value"},
+		{"not JSON", `{"a":}`, "", "not valid JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := record.CheckJSON([]byte(tc.body))
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			e, ok := err.(*herald.Error)
+			if !ok || e.Code != herald.EINVALID || e.Field != tc.field || !strings.Contains(e.Message, tc.msg) {
+				t.Fatalf("error %#v, want EINVALID on %q saying %q", err, tc.field, tc.msg)
+			}
+		})
 	}
 }
