@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -57,4 +60,26 @@ func NewSession(key *APIKey, now time.Time, ttl time.Duration) (string, *Session
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now = now.UTC().Truncate(time.Millisecond)
 	return token, &Session{Hash: HashAPIKey(token), APIKeyID: key.ID, WorkspaceID: key.WorkspaceID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+}
+
+// MaxKeyNameLength bounds an API key's name, in bytes.
+const MaxKeyNameLength = 200
+
+// CheckKeyName returns an API key's name as it is kept (trimmed), or an
+// EINVALID error on field "name": a name is required, of printable UTF-8
+// text, since it is shown in the UI and printed by herald apikey list,
+// where a control character would be a terminal escape.
+func CheckKeyName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", FieldErrorf("name", "name is required: say what the key is for, e.g. \"billing sync\"")
+	case len(name) > MaxKeyNameLength:
+		return "", FieldErrorf("name", "name is longer than %d bytes", MaxKeyNameLength)
+	case !utf8.ValidString(name):
+		return "", FieldErrorf("name", "name is not valid UTF-8")
+	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0:
+		return "", FieldErrorf("name", "name holds a control or invisible character: use printable text")
+	}
+	return name, nil
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -32,9 +31,6 @@ func toAPIKeyJSON(k *herald.APIKey) APIKeyJSON {
 	return APIKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: herald.FormatTime(k.CreatedAt), RevokedAt: timePtr(k.RevokedAt)}
 }
 
-// maxKeyName bounds an API key's label.
-const maxKeyName = 200
-
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 	keys, err := s.Store.ListAPIKeys(r.Context(), apiKey(r).WorkspaceID)
 	if err != nil {
@@ -56,15 +52,16 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-		s.error(w, r, herald.FieldErrorf("name", "name is required: say what the key is for, e.g. \"billing sync\""))
+	var name string
+	if in.Name != nil {
+		name = *in.Name
+	}
+	name, err := herald.CheckKeyName(name)
+	if err != nil {
+		s.error(w, r, err)
 		return
 	}
-	if len(*in.Name) > maxKeyName {
-		s.error(w, r, herald.FieldErrorf("name", "name is longer than %d bytes", maxKeyName))
-		return
-	}
-	secret, key := herald.NewAPIKey(apiKey(r).WorkspaceID, strings.TrimSpace(*in.Name), time.Now())
+	secret, key := herald.NewAPIKey(apiKey(r).WorkspaceID, name, time.Now())
 	if err := s.Store.CreateAPIKey(r.Context(), key); err != nil {
 		s.error(w, r, err)
 		return

@@ -17,7 +17,7 @@ func TestAuthScopingAndBadInputWriteNothing(t *testing.T) {
 		personID := dig(out, "data", "createPerson", "id").(string)
 
 		// A key of another workspace, made by the CLI while the server runs.
-		cli, err := exec.Command(heraldBin, "apikey", "create", "--workspace", "other", "--database", db).Output()
+		cli, err := exec.Command(heraldBin, "apikey", "create", "--workspace", "other", "--create-workspace", "--database", db).Output()
 		if err != nil {
 			t.Fatalf("apikey create: %v", err)
 		}
