@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,4 +90,33 @@ func TestAuthScopingAndBadInputWriteNothing(t *testing.T) {
 			t.Errorf("the other workspace sees %d webhooks", len(hooks))
 		}
 	})
+}
+
+// TestFirstKeyIsShownAfterAFailedFirstStart: a first start whose port is
+// taken fails before it makes anything; the next start shows the key, and
+// a start after that says how to get one.
+func TestFirstKeyIsShownAfterAFailedFirstStart(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "herald.db")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	out, err := exec.Command(heraldBin, "serve", "--addr", busy.Addr().String(), "--database", db).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "listen on") || strings.Contains(string(out), "API key") {
+		t.Fatalf("a start on a busy port: %v\n%s", err, out)
+	}
+	p := startHerald(t, db)
+	if p.APIKey == "" {
+		t.Fatal("the start after a failed first one showed no key")
+	}
+	if code, _ := call(t, "GET", p.URL+"/rest/people", p.APIKey, ""); code != 200 {
+		t.Fatalf("the key shown: %d", code)
+	}
+	p.stop()
+	again := startHerald(t, db)
+	if again.APIKey != "" || !strings.Contains(again.stdout(), "herald apikey create") {
+		t.Fatalf("a later start: key %q, printed:\n%s", again.APIKey, again.stdout())
+	}
 }

@@ -57,6 +57,7 @@ type proc struct {
 	URL    string
 	APIKey string // set on the first start of a database
 	logs   *lockedBuffer
+	out    *lockedBuffer // what it printed on stdout
 	done   chan struct{}
 }
 
@@ -94,7 +95,7 @@ func startBinary(t *testing.T, bin, db string, extra ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, logs: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, logs: &lockedBuffer{}, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -103,6 +104,7 @@ func startBinary(t *testing.T, bin, db string, extra ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			fmt.Fprintln(p.out, sc.Text())
 			if m := keyRe.FindStringSubmatch(sc.Text()); m != nil {
 				p.APIKey = m[1]
 			}
@@ -133,6 +135,9 @@ func healthy(url string) bool {
 	resp.Body.Close()
 	return resp.StatusCode == 200
 }
+
+// stdout is what the process printed on its standard output.
+func (p *proc) stdout() string { return p.out.String() }
 
 // kill ends the process with SIGKILL: no cleanup of any kind.
 func (p *proc) kill() {

@@ -125,24 +125,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("Herald does not vacuum the deliveries table itself", "reason", err)
 		}
 	}
-	ws, created, err := store.EnsureWorkspace(ctx, "default")
-	if err != nil {
-		return err
-	}
-
+	// Listen first: a busy port must fail before the first start makes its
+	// workspace, whose first key would then never be shown.
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	if created {
-		secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
-		if err := store.CreateAPIKey(ctx, key); err != nil {
-			ln.Close()
-			return err
-		}
-		fmt.Fprintf(stdout, "Created workspace %q. Its first API key, shown only once:\n\nAPI key: %s\n\n", ws.Name, secret)
-		fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n\n", secret, url)
+	ws, err := bootstrap(ctx, store, url, stdout)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	fmt.Fprintf(stdout, "Web UI: %s%s/ (sign in with an API key)\n", url, ui.Prefix)
 	// Printed last: scripts and tests wait for this line.
@@ -246,4 +239,34 @@ func never(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// bootstrap makes the default workspace on the first start, and its first
+// API key while it has none: a start that failed after making the
+// workspace (a busy port, a crash) still shows a key the next time. Once
+// the workspace has keys, it says how to get one.
+func bootstrap(ctx context.Context, store herald.Store, url string, stdout io.Writer) (*herald.Workspace, error) {
+	ws, created, err := store.EnsureWorkspace(ctx, "default")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := store.ListAPIKeys(ctx, ws.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		fmt.Fprintf(stdout, "Workspace %q has API keys; its first was shown at the first start. For a new one: herald apikey create\n", ws.Name)
+		return ws, nil
+	}
+	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		return nil, err
+	}
+	what := "Created workspace %q. Its first API key, shown only once:"
+	if !created {
+		what = "Workspace %q has no API key yet. Its first, shown only once:"
+	}
+	fmt.Fprintf(stdout, what+"\n\nAPI key: %s\n\n", ws.Name, secret)
+	fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n\n", secret, url)
+	return ws, nil
 }
