@@ -99,3 +99,15 @@ func TestOneRuleForJSONBodies(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour: "24h", time.Hour: "1h", 90 * time.Minute: "1h30m", 15 * time.Minute: "15m",
+		30 * time.Second: "30s", 90 * time.Second: "1m30s", time.Hour + time.Second: "1h0m1s",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%s) = %s, want %s", d, got, want)
+		}
+	}
+}

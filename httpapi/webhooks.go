@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,7 +61,7 @@ func toWebhookJSON(w *herald.Webhook, stats map[string]herald.WebhookStats) Webh
 	if stats != nil {
 		st := stats[w.ID]
 		h := &HealthJSON{
-			Window: "24h", Attempts: st.Attempts, Succeeded: st.Succeeded, Pending: st.Pending,
+			Window: formatDuration(healthWindow), Attempts: st.Attempts, Succeeded: st.Succeeded, Pending: st.Pending,
 			LastSuccessAt: timePtr(w.LastSuccessAt), LastFailureAt: timePtr(w.LastFailureAt),
 			LastError: w.LastError, FailingSince: timePtr(w.FailingSince),
 		}
@@ -390,7 +391,7 @@ func (s *Server) webhookHistogram(w http.ResponseWriter, r *http.Request) {
 		out[i] = bucketJSON{herald.FormatTime(b.Start), b.Attempts, b.Succeeded, b.Attempts - b.Succeeded}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"webhookStats": map[string]any{
-		"webhookId": id, "window": window.String(), "bucket": width.String(), "buckets": out,
+		"webhookId": id, "window": formatDuration(window), "bucket": formatDuration(width), "buckets": out,
 	}}})
 }
 
@@ -405,4 +406,17 @@ func durationParam(r *http.Request, name string, def time.Duration) (time.Durati
 		return 0, herald.FieldErrorf(name, "%s must be a positive duration such as 24h, 90m or 30s", name)
 	}
 	return d, nil
+}
+
+// formatDuration writes d as the query parameters take it, without the
+// zero units Go's String adds: 24h, 15m, 1h30m.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
