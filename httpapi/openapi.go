@@ -43,6 +43,14 @@ func data(key string, v doc) doc {
 	return obj(doc{"data": obj(doc{key: v})})
 }
 
+// withWarningsDoc adds the warnings a save may carry: a target whose name
+// does not resolve yet is saved, and the caller told.
+func withWarningsDoc(d doc) doc {
+	d["properties"].(doc)["warnings"] = doc{"type": "array", "items": str(""),
+		"description": "Present when the webhook was saved with something to note, such as a targetUrl whose host does not resolve yet"}
+	return d
+}
+
 func obj(props doc, required ...string) doc {
 	d := doc{"type": "object", "properties": props}
 	if len(required) > 0 {
@@ -92,10 +100,10 @@ var opDocs = map[string]opDoc{
 	"GET /metrics":                 {summary: "Prometheus metrics (text format)", tag: "Operations", public: true, status: 200},
 	"GET /rest/open-api":           {summary: "This document; with an API key it includes the workspace's custom objects", tag: "Operations", public: true, status: 200, resp: static(doc{"type": "object"})},
 	"GET {wh}":                     {summary: "List webhooks with their delivery health", tag: "Webhooks", status: 200, resp: static(obj(doc{"data": obj(doc{"webhooks": arr(ref("Webhook"))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}}))},
-	"POST {wh}":                    {summary: "Create a webhook; active at once", tag: "Webhooks", body: static(ref("WebhookInput")), status: 201, resp: static(data("createWebhook", ref("Webhook")))},
+	"POST {wh}":                    {summary: "Create a webhook; active at once", tag: "Webhooks", body: static(ref("WebhookInput")), status: 201, resp: static(withWarningsDoc(data("createWebhook", ref("Webhook"))))},
 	"GET {wh}/event-types":         {summary: "Every event name the workspace can emit", tag: "Webhooks", status: 200, resp: static(data("eventTypes", arr(str(""))))},
 	"GET {wh}/{id}":                {summary: "Get a webhook with its delivery health", tag: "Webhooks", status: 200, resp: static(data("webhook", ref("Webhook")))},
-	"PATCH {wh}/{id}":              {summary: "Change a webhook; status active re-enables it", tag: "Webhooks", body: static(ref("WebhookInput")), status: 200, resp: static(data("updateWebhook", ref("Webhook")))},
+	"PATCH {wh}/{id}":              {summary: "Change a webhook; status active re-enables it", tag: "Webhooks", body: static(ref("WebhookInput")), status: 200, resp: static(withWarningsDoc(data("updateWebhook", ref("Webhook"))))},
 	"DELETE {wh}/{id}":             {summary: "Delete a webhook with its delivery log", tag: "Webhooks", status: 200, resp: static(data("deleteWebhook", obj(doc{"id": str("uuid")})))},
 	"POST {wh}/{id}/test":          {summary: "Send a webhook.test event now and return the attempt", tag: "Webhooks", status: 200, resp: static(data("testWebhook", obj(doc{"deliveryId": str(""), "eventId": str(""), "status": str(""), "attempt": ref("Attempt")})))},
 	"POST {wh}/{id}/rotate-secret": {summary: "Replace the secret; the old one keeps signing for the overlap (default 24h)", tag: "Webhooks", body: static(obj(doc{"secret": str("")})), bodyOptional: true, status: 200, resp: static(data("rotateWebhookSecret", ref("Webhook")))},

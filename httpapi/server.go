@@ -33,9 +33,10 @@ type Config struct {
 	Store     herald.Store
 	Deliverer Deliverer
 	Logger    *slog.Logger
-	// CheckTarget vets a webhook URL when it is saved (the SSRF guard);
-	// nil accepts any http or https URL.
-	CheckTarget func(ctx context.Context, rawURL string) error
+	// CheckTarget vets a webhook URL when it is saved (the SSRF guard),
+	// and may accept it with a warning for the caller; nil accepts any
+	// http or https URL.
+	CheckTarget func(ctx context.Context, rawURL string) (warning string, err error)
 	// SecretOverlap is how long the replaced secret still signs after a
 	// rotation; default 24h.
 	SecretOverlap time.Duration

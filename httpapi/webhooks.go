@@ -100,16 +100,36 @@ type webhookInput struct {
 // maxDescription bounds a webhook's description.
 const maxDescription = 1024
 
+// checkTarget vets in's target URL with the SSRF guard, before any
+// transaction: it may wait for DNS. It returns what the caller should be
+// warned of (a name that does not resolve yet).
+func (s *Server) checkTarget(r *http.Request, in *webhookInput) ([]string, error) {
+	if in.TargetURL == nil || s.CheckTarget == nil {
+		return nil, nil
+	}
+	if _, err := webhook.CheckURL(*in.TargetURL); err != nil {
+		return nil, err
+	}
+	warning, err := s.CheckTarget(r.Context(), *in.TargetURL)
+	if err != nil || warning == "" {
+		return nil, err
+	}
+	return []string{warning}, nil
+}
+
+// withWarnings adds warnings to a response body, when there are any.
+func withWarnings(body map[string]any, warnings []string) map[string]any {
+	if len(warnings) > 0 {
+		body["warnings"] = warnings
+	}
+	return body
+}
+
 // apply checks in and writes it onto w.
 func (s *Server) apply(r *http.Request, in *webhookInput, w *herald.Webhook) error {
 	if in.TargetURL != nil {
 		if _, err := webhook.CheckURL(*in.TargetURL); err != nil {
 			return err
-		}
-		if s.CheckTarget != nil {
-			if err := s.CheckTarget(r.Context(), *in.TargetURL); err != nil {
-				return err
-			}
 		}
 		w.TargetURL = *in.TargetURL
 	}
@@ -193,7 +213,11 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		Secret: webhook.NewSecret(), Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.apply(r, &in, hook); err != nil {
+	warnings, err := s.checkTarget(r, &in)
+	if err == nil {
+		err = s.apply(r, &in, hook)
+	}
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -201,7 +225,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"data": map[string]any{"createWebhook": toWebhookJSON(hook, nil)}})
+	writeJSON(w, http.StatusCreated, withWarnings(map[string]any{"data": map[string]any{"createWebhook": toWebhookJSON(hook, nil)}}, warnings))
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
@@ -224,6 +248,11 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	warnings, err := s.checkTarget(r, &in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	hook, err := s.Store.UpdateWebhook(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), func(hook *herald.Webhook) error {
 		if err := s.apply(r, &in, hook); err != nil {
 			return err
@@ -235,7 +264,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateWebhook": toWebhookJSON(hook, nil)}})
+	writeJSON(w, http.StatusOK, withWarnings(map[string]any{"data": map[string]any{"updateWebhook": toWebhookJSON(hook, nil)}}, warnings))
 }
 
 // rotateSecret replaces a webhook's secret; the old one keeps signing for

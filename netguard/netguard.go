@@ -129,18 +129,51 @@ func kind(ip netip.Addr) string {
 // CheckURL vets a webhook's target when it is saved: the host must be a
 // plainly written public address, or a name all of whose addresses are
 // public. The error is a herald EINVALID on the targetUrl field.
-func (g *Guard) CheckURL(ctx context.Context, raw string) error {
+//
+// A name that does not resolve now is accepted with a warning: its DNS
+// may not be set up yet, and every delivery checks the addresses it
+// dials, so it can never reach a private one.
+func (g *Guard) CheckURL(ctx context.Context, raw string) (warning string, err error) {
 	if g.allowPrivate {
-		return nil
+		return "", nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return herald.FieldErrorf("targetUrl", "targetUrl is not a valid URL")
+		return "", herald.FieldErrorf("targetUrl", "targetUrl is not a valid URL")
 	}
-	if _, err := g.resolve(ctx, u.Hostname()); err != nil {
-		return herald.FieldErrorf("targetUrl", "targetUrl refused: %s", strings.TrimPrefix(err.Error(), ErrRefused.Error()+": "))
+	_, err = g.resolve(ctx, u.Hostname())
+	var unresolved *unresolvedError
+	switch {
+	case errors.As(err, &unresolved):
+		return fmt.Sprintf("%s; deliveries fail and are retried until it resolves", unresolved.Error()), nil
+	case err != nil:
+		return "", herald.FieldErrorf("targetUrl", "targetUrl refused: %s", strings.TrimPrefix(err.Error(), ErrRefused.Error()+": "))
 	}
-	return nil
+	return "", nil
+}
+
+// unresolvedError is a name that resolved to nothing. Its message says
+// why in the resolver's words but never names the resolver: tenants must
+// not learn the network Herald runs in.
+type unresolvedError struct {
+	host, why string
+}
+
+func (e *unresolvedError) Error() string { return "the host " + e.host + " does not resolve now (" + e.why + ")" }
+
+// unresolved describes a failed lookup of host.
+func unresolved(host string, err error) *unresolvedError {
+	why := "the lookup failed"
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		why = "no such host"
+	case errors.As(err, &dnsErr) && dnsErr.IsTimeout, errors.Is(err, context.DeadlineExceeded):
+		why = "the lookup timed out"
+	case errors.As(err, &dnsErr) && dnsErr.IsTemporary:
+		why = "a temporary failure of the lookup"
+	}
+	return &unresolvedError{host: host, why: why}
 }
 
 // resolve returns the addresses of host, all checked; any refused address
@@ -166,10 +199,10 @@ func (g *Guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 	}
 	ips, err := g.resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot resolve %s: %v", ErrRefused, host, err)
+		return nil, unresolved(host, err)
 	}
 	if len(ips) == 0 {
-		return nil, fmt.Errorf("%w: %s has no addresses", ErrRefused, host)
+		return nil, &unresolvedError{host: host, why: "it has no addresses"}
 	}
 	for _, ip := range ips {
 		if err := g.CheckAddr(ip); err != nil {

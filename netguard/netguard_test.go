@@ -87,10 +87,9 @@ func TestCheckURL(t *testing.T) {
 		"http://ula.example.com/",
 		"http://mapped.example.com/",
 		"http://cgnat.example.com/",
-		"http://does-not-exist.example.com/",
 	}
 	for _, u := range refused {
-		err := g.CheckURL(context.Background(), u)
+		_, err := g.CheckURL(context.Background(), u)
 		if err == nil {
 			t.Errorf("CheckURL(%q) allowed", u)
 			continue
@@ -110,8 +109,8 @@ func TestCheckURL(t *testing.T) {
 		"https://hooks.example.com./trailing-dot",
 	}
 	for _, u := range allowed {
-		if err := g.CheckURL(context.Background(), u); err != nil {
-			t.Errorf("CheckURL(%q): %v", u, err)
+		if warning, err := g.CheckURL(context.Background(), u); err != nil || warning != "" {
+			t.Errorf("CheckURL(%q): %q, %v", u, warning, err)
 		}
 	}
 	if len(refused) < 25 {
@@ -119,15 +118,59 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
+// TestUnresolvedNamesAreAcceptedWithAWarning: a name that does not
+// resolve yet is saved with a warning that never names the resolver
+// (tenants must not learn Herald's network), and a dial to it fails the
+// same way.
+func TestUnresolvedNamesAreAcceptedWithAWarning(t *testing.T) {
+	t.Parallel()
+	leaky := resolverFunc(func(host string) ([]netip.Addr, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.9.8.7:53", IsNotFound: true}
+	})
+	slow := resolverFunc(func(host string) ([]netip.Addr, error) {
+		return nil, &net.DNSError{Err: "i/o timeout", Name: host, Server: "10.9.8.7:53", IsTimeout: true}
+	})
+	for _, tc := range []struct {
+		name     string
+		resolver netguard.Resolver
+		why      string
+	}{
+		{"no such host", leaky, "no such host"},
+		{"a lookup that times out", slow, "timed out"},
+		{"no addresses", resolver{"empty.example.com": nil}, "no addresses"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := netguard.New(netguard.Options{Resolver: tc.resolver})
+			host := "not-yet.example.com"
+			if tc.name == "no addresses" {
+				host = "empty.example.com"
+			}
+			warning, err := g.CheckURL(context.Background(), "https://"+host+"/hook")
+			if err != nil || !strings.Contains(warning, host) || !strings.Contains(warning, tc.why) || strings.Contains(warning, "10.9.8.7") {
+				t.Fatalf("CheckURL = %q, %v", warning, err)
+			}
+			_, err = g.DialContext(context.Background(), "tcp", host+":443")
+			if err == nil || !strings.Contains(err.Error(), tc.why) || strings.Contains(err.Error(), "10.9.8.7") {
+				t.Fatalf("dial = %v", err)
+			}
+		})
+	}
+}
+
+// resolverFunc answers every lookup with a function.
+type resolverFunc func(host string) ([]netip.Addr, error)
+
+func (f resolverFunc) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) { return f(host) }
+
 func TestRefusalNamesTheFlag(t *testing.T) {
 	g := netguard.New(netguard.Options{Resolver: names})
 	for _, u := range []string{"http://127.0.0.1/", "http://intranet.example.com/"} {
-		err := g.CheckURL(context.Background(), u)
+		_, err := g.CheckURL(context.Background(), u)
 		if err == nil || !strings.Contains(err.Error(), netguard.Flag) {
 			t.Errorf("CheckURL(%q) = %v, want it to name %s", u, err, netguard.Flag)
 		}
 	}
-	err := g.CheckURL(context.Background(), "http://intranet.example.com/")
+	_, err := g.CheckURL(context.Background(), "http://intranet.example.com/")
 	if !strings.Contains(err.Error(), "intranet.example.com resolves to 10.1.2.3") {
 		t.Errorf("error %q does not say what the name resolves to", err)
 	}
@@ -136,7 +179,7 @@ func TestRefusalNamesTheFlag(t *testing.T) {
 func TestAllowPrivate(t *testing.T) {
 	g := netguard.New(netguard.Options{AllowPrivate: true, Resolver: names})
 	for _, u := range []string{"http://127.0.0.1/", "http://[::1]:8080/", "http://intranet.example.com/"} {
-		if err := g.CheckURL(context.Background(), u); err != nil {
+		if _, err := g.CheckURL(context.Background(), u); err != nil {
 			t.Errorf("CheckURL(%q) with private targets allowed: %v", u, err)
 		}
 	}
@@ -144,10 +187,10 @@ func TestAllowPrivate(t *testing.T) {
 
 func TestAllowPrefix(t *testing.T) {
 	g := netguard.New(netguard.Options{Resolver: names, Allow: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}})
-	if err := g.CheckURL(context.Background(), "http://intranet.example.com/"); err != nil {
+	if _, err := g.CheckURL(context.Background(), "http://intranet.example.com/"); err != nil {
 		t.Errorf("allowed prefix refused: %v", err)
 	}
-	if err := g.CheckURL(context.Background(), "http://10.2.0.1/"); err == nil {
+	if _, err := g.CheckURL(context.Background(), "http://10.2.0.1/"); err == nil {
 		t.Error("address outside the allowed prefix was allowed")
 	}
 }
@@ -165,7 +208,7 @@ func TestDialRefusesPrivate(t *testing.T) {
 	r := &rebinding{first: "93.184.216.34", then: "127.0.0.1"}
 	g := netguard.New(netguard.Options{Resolver: r})
 	target := fmt.Sprintf("http://rebind.example.com:%s/", port)
-	if err := g.CheckURL(context.Background(), target); err != nil {
+	if _, err := g.CheckURL(context.Background(), target); err != nil {
 		t.Fatalf("save-time check: %v", err)
 	}
 	client := &http.Client{Transport: &http.Transport{DialContext: g.DialContext}}

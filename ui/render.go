@@ -107,16 +107,19 @@ func (u *UI) execute(w http.ResponseWriter, status int, name, tmpl string, data 
 
 // flashes are the outcomes a redirect can name with ?done=.
 var flashes = map[string]string{
-	"created":  "Webhook created. It is active: matching events are delivered from now on.",
-	"updated":  "Webhook saved.",
-	"enabled":  "Webhook enabled: waiting deliveries are sent now.",
-	"disabled": "Webhook disabled: new events are logged as skipped until it is enabled.",
-	"deleted":  "Webhook deleted, with its delivery log.",
-	"rotated":  "Secret rotated. The previous secret keeps signing alongside the new one until %s, so receivers can switch without dropping a request.",
-	"retried":  "Delivery queued: it is sent again now.",
-	"replayed": "%s deliveries queued to be sent again.",
-	"tested":   "Test event sent: %s.",
-	"revoked":  "API key revoked: requests made with it now get 401.",
+	"created": "Webhook created. It is active: matching events are delivered from now on.",
+	"updated": "Webhook saved.",
+	// A target saved with a warning (a name that does not resolve yet).
+	"created-warning": "Webhook created, but note: %s.",
+	"updated-warning": "Webhook saved, but note: %s.",
+	"enabled":         "Webhook enabled: waiting deliveries are sent now.",
+	"disabled":        "Webhook disabled: new events are logged as skipped until it is enabled.",
+	"deleted":         "Webhook deleted, with its delivery log.",
+	"rotated":         "Secret rotated. The previous secret keeps signing alongside the new one until %s, so receivers can switch without dropping a request.",
+	"retried":         "Delivery queued: it is sent again now.",
+	"replayed":        "%s deliveries queued to be sent again.",
+	"tested":          "Test event sent: %s.",
+	"revoked":         "API key revoked: requests made with it now get 401.",
 }
 
 // flashFrom reads the outcome a redirect named.

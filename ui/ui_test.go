@@ -6,9 +6,11 @@ import (
 	"fmt"
 	stdhtml "html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -74,10 +76,12 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { cancel(); <-done })
 
 	// The SSRF guard as serve has it, letting through only the receiver.
-	guard := netguard.New(netguard.Options{})
-	api := httpapi.New(httpapi.Config{Store: store, Deliverer: engine, CheckTarget: func(ctx context.Context, u string) error {
+	// Names resolve as a DNS that knows none would have them: never
+	// through this machine's resolver.
+	guard := netguard.New(netguard.Options{Resolver: noNames{}})
+	api := httpapi.New(httpapi.Config{Store: store, Deliverer: engine, CheckTarget: func(ctx context.Context, u string) (string, error) {
 		if strings.HasPrefix(u, rc.URL) {
-			return nil
+			return "", nil
 		}
 		return guard.CheckURL(ctx, u)
 	}})
@@ -606,5 +610,29 @@ func TestFormsAreCappedBeforeTheyAreRead(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
 		})
+	}
+}
+
+// noNames is a resolver that knows no name, as a DNS before a new host's
+// records are published would answer.
+type noNames struct{}
+
+func (noNames) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.9.8.7:53", IsNotFound: true}
+}
+
+func TestAWebhookWhoseNameDoesNotResolveYetIsSavedWithAWarning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn()
+	p := b.post("/ui/webhooks/new", url.Values{"targetUrl": {"https://not-yet.example.com/hook"}, "object": {"*"}, "action": {"*"}, "intent": {"save"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.status, text(p.body))
+	}
+	shown := b.get(p.location)
+	wantText(t, shown, "Webhook created, but note: the host not-yet.example.com does not resolve now (no such host)")
+	if strings.Contains(shown.body, "10.9.8.7") {
+		t.Fatal("the page shows the resolver's address")
 	}
 }

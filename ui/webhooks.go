@@ -198,7 +198,8 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 		in["payloadFormat"] = f.PayloadFormat
 	}
 	var out struct {
-		Data map[string]hook
+		Data     map[string]hook
+		Warnings []string
 	}
 	method, path, key, outcome := "POST", "/rest/webhooks", "createWebhook", "created"
 	if f.ID != "" {
@@ -217,6 +218,10 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 	saved, ok := out.Data[key]
 	if !ok {
 		u.fail(w, r, fmt.Errorf("%s %s: answer without the webhook", method, path))
+		return
+	}
+	if len(out.Warnings) > 0 {
+		http.Redirect(w, r, done(webhookPath(saved.ID), outcome+"-warning", "detail", strings.Join(out.Warnings, "; ")), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, done(webhookPath(saved.ID), outcome), http.StatusSeeOther)
