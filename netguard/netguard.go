@@ -159,7 +159,9 @@ type unresolvedError struct {
 	host, why string
 }
 
-func (e *unresolvedError) Error() string { return "the host " + e.host + " does not resolve now (" + e.why + ")" }
+func (e *unresolvedError) Error() string {
+	return "the host " + e.host + " does not resolve now (" + e.why + ")"
+}
 
 // unresolved describes a failed lookup of host.
 func unresolved(host string, err error) *unresolvedError {

@@ -160,7 +160,9 @@ func TestUnresolvedNamesAreAcceptedWithAWarning(t *testing.T) {
 // resolverFunc answers every lookup with a function.
 type resolverFunc func(host string) ([]netip.Addr, error)
 
-func (f resolverFunc) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) { return f(host) }
+func (f resolverFunc) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return f(host)
+}
 
 func TestRefusalNamesTheFlag(t *testing.T) {
 	g := netguard.New(netguard.Options{Resolver: names})
