@@ -61,6 +61,11 @@ type Config struct {
 	// Version is Herald's, shown in the footer and used for the
 	// User-Agent the delivery page shows.
 	Version string
+	// PublicURL, when set, is the address users reach Herald at, such as
+	// https://crm.example.com behind a proxy that ends TLS: an https one
+	// makes the session cookie Secure, and its origin is trusted by the
+	// cross-origin check.
+	PublicURL *url.URL
 }
 
 // UI is the web UI's handler, to be mounted at Prefix.
@@ -100,6 +105,12 @@ func New(cfg Config) (*UI, error) {
 	}))
 
 	csrf := http.NewCrossOriginProtection()
+	if cfg.PublicURL != nil {
+		// A proxy may rewrite Host; the origin browsers send is the public one.
+		if err := csrf.AddTrustedOrigin(cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host); err != nil {
+			return nil, fmt.Errorf("public URL %s: %w", cfg.PublicURL, err)
+		}
+	}
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusForbidden, "error", page{Title: "Request refused", Data: &apiError{Status: http.StatusForbidden,
 			Message: "This form was sent from another site, so Herald refused it (cross-site request forgery protection). Open the page in Herald and send it again."}})
@@ -263,7 +274,7 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: cookie, Path: Prefix, Expires: s.ExpiresAt,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: u.secure(r),
 	})
 	next := d.Next
 	if next == "" {
@@ -287,8 +298,15 @@ func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: u.secure(r)})
 	http.Redirect(w, r, Prefix+"/sign-in", http.StatusSeeOther)
+}
+
+// secure reports whether the session cookie must only travel over TLS:
+// the request came over TLS, or users reach Herald over https through a
+// proxy that ends it (PublicURL).
+func (u *UI) secure(r *http.Request) bool {
+	return r.TLS != nil || u.PublicURL != nil && u.PublicURL.Scheme == "https"
 }
 
 // apiError is an error answer of the REST API, or one the UI makes in

@@ -636,3 +636,54 @@ func TestAWebhookWhoseNameDoesNotResolveYetIsSavedWithAWarning(t *testing.T) {
 		t.Fatal("the page shows the resolver's address")
 	}
 }
+
+// TestBehindATLSProxy: with an https public URL, the session cookie is
+// Secure though the request reached Herald over plain HTTP, and forms
+// sent from the public origin pass the cross-origin check.
+func TestBehindATLSProxy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ws, _, err := store.EnsureWorkspace(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		public string
+		secure bool
+	}{{"https://crm.example.com", true}, {"http://crm.example.com", false}, {"", false}} {
+		t.Run("public URL "+tc.public, func(t *testing.T) {
+			var public *url.URL
+			if tc.public != "" {
+				public, _ = url.Parse(tc.public)
+			}
+			web, err := ui.New(ui.Config{API: httpapi.New(httpapi.Config{Store: store}), Sessions: store, PublicURL: public})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("POST", "http://10.0.0.5:3000/ui/sign-in", strings.NewReader(url.Values{"apiKey": {secret}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.public != "" {
+				// The browser's origin is the public one; the proxy sent its own Host.
+				req.Header.Set("Origin", tc.public)
+			}
+			rec := httptest.NewRecorder()
+			web.ServeHTTP(rec, req)
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("sign-in: %d %s", rec.Code, text(rec.Body.String()))
+			}
+			cookies := rec.Result().Cookies()
+			if len(cookies) != 1 || cookies[0].Secure != tc.secure {
+				t.Fatalf("cookies %v, want one with Secure=%v", cookies, tc.secure)
+			}
+		})
+	}
+}

@@ -59,3 +59,16 @@ func TestAPIKeyCommand(t *testing.T) {
 		t.Fatalf("list printed:\n%q", out)
 	}
 }
+
+func TestParsePublicURL(t *testing.T) {
+	t.Parallel()
+	for raw, ok := range map[string]bool{
+		"": true, "https://crm.example.com": true, "https://crm.example.com/": true, "http://10.0.0.5:3000": true,
+		"crm.example.com": false, "ftp://crm.example.com": false, "https://crm.example.com/herald": false,
+		"https://user:pw@crm.example.com": false, "https://crm.example.com?x=1": false,
+	} {
+		if _, err := parsePublicURL(raw); (err == nil) != ok {
+			t.Errorf("parsePublicURL(%q) = %v, want ok=%v", raw, err, ok)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +33,7 @@ type serveConfig struct {
 	retention                           time.Duration
 	lease                               time.Duration
 	deliver, pprof                      bool
+	publicURL                           string
 }
 
 // serveEnv names the environment variables behind serve's flags.
@@ -48,6 +51,7 @@ var serveEnv = map[string][]string{
 	"retention":             {"HERALD_RETENTION"},
 	"lease":                 {"HERALD_LEASE"},
 	"deliver":               {"HERALD_DELIVER"},
+	"public-url":            {"HERALD_PUBLIC_URL"},
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -73,6 +77,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 		"how long a claimed delivery stays with a process that stops renewing it; after a crash another process takes over then (env HERALD_LEASE)")
 	fs.BoolVar(&c.deliver, "deliver", true,
 		"run the delivery workers; false serves the API only and leaves deliveries queued for other processes (env HERALD_DELIVER)")
+	fs.StringVar(&c.publicURL, "public-url", "",
+		"the address users reach Herald at, e.g. https://crm.example.com behind a proxy that ends TLS: printed links use it, and https makes the UI's cookie Secure (env HERALD_PUBLIC_URL)")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ without authentication, for performance work")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: herald serve [flags]\n\nRuns the REST API and the delivery workers.\n\nFlags:\n")
@@ -125,6 +131,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("Herald does not vacuum the deliveries table itself", "reason", err)
 		}
 	}
+	public, err := parsePublicURL(c.publicURL)
+	if err != nil {
+		return err
+	}
 	// Listen first: a busy port must fail before the first start makes its
 	// workspace, whose first key would then never be shown.
 	ln, err := net.Listen("tcp", c.addr)
@@ -132,12 +142,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	ws, err := bootstrap(ctx, store, url, stdout)
+	shown := url // the address links are printed with
+	if public != nil {
+		shown = public.String()
+	}
+	ws, err := bootstrap(ctx, store, shown, stdout)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "Web UI: %s%s/ (sign in with an API key)\n", url, ui.Prefix)
+	fmt.Fprintf(stdout, "Web UI: %s%s/ (sign in with an API key)\n", shown, ui.Prefix)
 	// Printed last: scripts and tests wait for this line.
 	fmt.Fprintf(stdout, "Herald %s listening on %s (database %s)\n", version(), url, describeDatabase(c.database))
 
@@ -159,7 +173,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.deliver {
 		api.Ready = engine.Ready
 	}
-	web, err := ui.New(ui.Config{API: api, Sessions: store, Logger: log, Version: version()})
+	web, err := ui.New(ui.Config{API: api, Sessions: store, Logger: log, Version: version(), PublicURL: public})
 	if err != nil {
 		ln.Close()
 		return err
@@ -269,4 +283,20 @@ func bootstrap(ctx context.Context, store herald.Store, url string, stdout io.Wr
 	fmt.Fprintf(stdout, what+"\n\nAPI key: %s\n\n", ws.Name, secret)
 	fmt.Fprintf(stdout, "Try: curl -H 'Authorization: Bearer %s' %s/rest/people\n\n", secret, url)
 	return ws, nil
+}
+
+// parsePublicURL checks --public-url: an http or https origin, without a
+// path (Herald's routes are served from the root).
+func parsePublicURL(raw string) (*neturl.URL, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := neturl.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--public-url %q: give the address users reach Herald at, such as https://crm.example.com", raw)
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("--public-url %q: give the origin only (scheme and host), Herald's routes are served from its root", raw)
+	}
+	return u, nil
 }
