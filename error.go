@@ -19,7 +19,9 @@ const (
 	EUNPROCESSABLE   = "UNPROCESSABLE"     // 422
 	ERATELIMITED     = "RATE_LIMITED"      // 429
 	EUNAVAILABLE     = "UNAVAILABLE"       // 503
-	EINTERNAL        = "INTERNAL"          // 500
+	// EINSUFFICIENTSTORAGE: the database has no space left to write.
+	EINSUFFICIENTSTORAGE = "INSUFFICIENT_STORAGE" // 507
+	EINTERNAL            = "INTERNAL"             // 500
 )
 
 // Error is a domain error that is safe to show to API clients. Any other

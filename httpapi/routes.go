@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/heraldhq/herald"
+)
 
 // handle registers a route and remembers its pattern, so that the OpenAPI
 // document can be checked against the routes that exist.
@@ -65,8 +69,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.Store.Ping(r.Context()); err != nil {
-		s.Logger.Error("readiness: database unreachable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		status := "database unreachable"
+		if herald.ErrorCode(err) == herald.EINSUFFICIENTSTORAGE {
+			status = "storage full: " + herald.ErrorMessage(err)
+		}
+		s.Logger.Error("readiness: "+status, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": status})
 		return
 	}
 	if s.Ready != nil {

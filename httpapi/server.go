@@ -131,15 +131,16 @@ func (s *Server) authenticate(r *http.Request) (*herald.APIKey, error) {
 }
 
 var statusOf = map[string]int{
-	herald.EINVALID:         http.StatusBadRequest,
-	herald.EUNAUTHENTICATED: http.StatusUnauthorized,
-	herald.EFORBIDDEN:       http.StatusForbidden,
-	herald.ENOTFOUND:        http.StatusNotFound,
-	herald.ECONFLICT:        http.StatusConflict,
-	herald.ETOOLARGE:        http.StatusRequestEntityTooLarge,
-	herald.EUNPROCESSABLE:   http.StatusUnprocessableEntity,
-	herald.ERATELIMITED:     http.StatusTooManyRequests,
-	herald.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	herald.EINVALID:             http.StatusBadRequest,
+	herald.EUNAUTHENTICATED:     http.StatusUnauthorized,
+	herald.EFORBIDDEN:           http.StatusForbidden,
+	herald.ENOTFOUND:            http.StatusNotFound,
+	herald.ECONFLICT:            http.StatusConflict,
+	herald.ETOOLARGE:            http.StatusRequestEntityTooLarge,
+	herald.EUNPROCESSABLE:       http.StatusUnprocessableEntity,
+	herald.ERATELIMITED:         http.StatusTooManyRequests,
+	herald.EUNAVAILABLE:         http.StatusServiceUnavailable,
+	herald.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
 }
 
 // error writes err as DESIGN.md §2's JSON error. Errors that are not
@@ -153,6 +154,10 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 			return // the client left; nobody reads the answer
 		}
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusInsufficientStorage {
+		// Passing conditions: say when to come back.
+		w.Header().Set("Retry-After", "30")
 	}
 	body := map[string]any{"code": code, "message": herald.ErrorMessage(err)}
 	var e *herald.Error

@@ -199,3 +199,9 @@ func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
 }
+
+// IsStorageFull: SQLSTATE 53100, disk_full.
+func (dialect) IsStorageFull(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "53100"
+}

@@ -41,3 +41,10 @@ func (dialect) IsUniqueViolation(err error) bool {
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
+
+// IsStorageFull: SQLITE_FULL, which SQLite returns when a write of the
+// database, its WAL or a temporary file fails for lack of space.
+func (dialect) IsStorageFull(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
+}

@@ -420,7 +420,7 @@ func (db *DB) ExtendLeases(ctx context.Context, owner string, ids []int64, until
 		b := &sqlbuild.Builder{D: db.d}
 		q := `UPDATE deliveries SET lease_until = ` + b.Bind(ms(until)) + ` WHERE id IN (
 			SELECT id FROM deliveries WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, chunk) + `)` + db.d.SkipLocked() + `)`
-		if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
+		if _, err := db.exec(ctx, q, b.Args...); err != nil {
 			return fmt.Errorf("extend leases: %w", err)
 		}
 	}
@@ -438,7 +438,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 	for chunk := range slices.Chunk(ids, leaseChunk) {
 		b := &sqlbuild.Builder{D: db.d}
 		q := `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, chunk) + `)`
-		if _, err := db.write.ExecContext(ctx, q, b.Args...); err != nil {
+		if _, err := db.exec(ctx, q, b.Args...); err != nil {
 			return fmt.Errorf("release claims: %w", err)
 		}
 	}
@@ -454,7 +454,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, owner string, ids []int64) erro
 // completions schedule what waits behind them in the same transaction, so
 // there should be none, but a delivery stuck unscheduled would never go.
 func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
-	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
+	if _, err := db.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?
 		WHERE status = 'pending' AND lease_owner IS NULL AND next_attempt_at IS NULL AND NOT EXISTS (
 			SELECT 1 FROM deliveries p WHERE p.webhook_id = deliveries.webhook_id AND p.order_key = deliveries.order_key
 				AND p.status = 'pending' AND (p.next_attempt_at IS NOT NULL OR p.event_seq < deliveries.event_seq))`, ms(now)); err != nil {
@@ -463,7 +463,7 @@ func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 	if !db.singleEngine {
 		return db.ExpireLeases(ctx, now)
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
+	res, err := db.exec(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
 	if err != nil {
 		return 0, fmt.Errorf("recover claims: %w", err)
 	}
@@ -473,7 +473,7 @@ func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 
 // ExpireLeases releases every lease that lapsed before now.
 func (db *DB) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+	res, err := db.exec(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
 		WHERE lease_owner IS NOT NULL AND lease_until < ?`, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("expire leases: %w", err)
@@ -583,13 +583,13 @@ const pruneEventsSQL = `DELETE FROM events WHERE seq IN (
 // PruneDeliveries deletes finished deliveries (their attempts cascade) and
 // then events nothing refers to, both older than before, limit at a time.
 func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (
+	res, err := db.exec(ctx, `DELETE FROM deliveries WHERE id IN (
 		SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < ? LIMIT ?)`, ms(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	res, err = db.write.ExecContext(ctx, pruneEventsSQL, ms(before), limit)
+	res, err = db.exec(ctx, pruneEventsSQL, ms(before), limit)
 	if err != nil {
 		return int(n), fmt.Errorf("prune events: %w", err)
 	}

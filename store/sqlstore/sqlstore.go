@@ -39,6 +39,9 @@ type Dialect interface {
 	SkipLocked() string
 	// JSONRemove returns the data column with a user field removed.
 	JSONRemove(name string) string
+	// IsStorageFull reports whether err says the database has no space
+	// left to write (SQLite's SQLITE_FULL, PostgreSQL's disk_full).
+	IsStorageFull(err error) bool
 }
 
 // DB is a herald.Store over two pools, which may be the same: writes go
@@ -61,6 +64,9 @@ type DB struct {
 	taker atomic.Pointer[herald.Taker]
 	// announce, when set, tells other processes of due deliveries.
 	announce func()
+	// full is set when a write failed for lack of space, and cleared by
+	// the next write that succeeds (Ping probes for it).
+	full atomic.Bool
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -87,10 +93,52 @@ func (db *DB) GroupCreates(leaders int) { db.group = &group{leaders: leaders} }
 // this database (see RecoverClaims).
 func (db *DB) SetSingleEngine() { db.singleEngine = true }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query and, after a write
+// failed for lack of space, that it takes writes again: a write that
+// changes nothing but still needs room in the log (a row rewritten as it
+// is).
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return err
+	}
+	if !db.full.Load() {
+		return nil
+	}
+	_, err := db.exec(ctx, `UPDATE workspaces SET name = name WHERE id = (SELECT min(id) FROM workspaces)`)
+	return err
+}
+
+// errStorageFull is what a write refused for lack of space becomes: a
+// clear answer (507) instead of an internal error.
+var errStorageFull = herald.Errorf(herald.EINSUFFICIENTSTORAGE,
+	"Herald's database has no space left to write: nothing was saved. Retry once space is freed")
+
+// wrote notes how a write ended, for Ping, and turns a lack of space into
+// errStorageFull.
+func (db *DB) wrote(err error) error {
+	if err == nil {
+		db.full.Store(false)
+		return nil
+	}
+	if db.d.IsStorageFull(err) {
+		db.full.Store(true)
+		return fmt.Errorf("%w (%v)", errStorageFull, err)
+	}
+	return err
+}
+
+// exec runs one write statement outside a transaction, through the gate
+// like a transaction (so that Urgent and Exclusively hold for it too).
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.writeGate != nil {
+		if err := db.writeGate.acquire(ctx, herald.IsUrgent(ctx)); err != nil {
+			return nil, err
+		}
+		defer db.writeGate.release()
+	}
+	res, err := db.write.ExecContext(ctx, query, args...)
+	return res, db.wrote(err)
 }
 
 // Close closes the pools.
@@ -170,6 +218,15 @@ func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
 }
 
 func (db *DB) runTx(ctx context.Context, h *handoff, fn func(tx conn) error) error {
+	var herr *herald.Error
+	err := db.runTxOnce(ctx, h, fn)
+	if errors.As(err, &herr) {
+		return err // the caller's own refusal
+	}
+	return db.wrote(err)
+}
+
+func (db *DB) runTxOnce(ctx context.Context, h *handoff, fn func(tx conn) error) error {
 	if db.writeGate != nil {
 		if err := db.writeGate.acquire(ctx, herald.IsUrgent(ctx)); err != nil {
 			return err

@@ -44,7 +44,7 @@ func webhookArgs(w *herald.Webhook) []any {
 
 // CreateWebhook stores a new webhook.
 func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
@@ -110,7 +110,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 
 // DeleteWebhook removes a webhook; its deliveries and attempts go with it.
 func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+	res, err := db.exec(ctx, `DELETE FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID)
 	if err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}

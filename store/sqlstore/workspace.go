@@ -16,7 +16,7 @@ import (
 // needed; processes starting at once agree on one workspace.
 func (db *DB) EnsureWorkspace(ctx context.Context, name string) (*herald.Workspace, bool, error) {
 	ws := &herald.Workspace{ID: uuid.NewString(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	res, err := db.write.ExecContext(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+	res, err := db.exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		ws.ID, ws.Name, ms(ws.CreatedAt))
 	if err != nil {
 		return nil, false, fmt.Errorf("ensure workspace %q: %w", name, err)
@@ -52,7 +52,7 @@ func findWorkspace(ctx context.Context, q conn, name string) (*herald.Workspace,
 
 // CreateAPIKey stores a new key.
 func (db *DB) CreateAPIKey(ctx context.Context, k *herald.APIKey) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO api_keys (id, workspace_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.WorkspaceID, k.Name, k.Hash, k.Prefix, ms(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create api key: %w", err)
@@ -96,7 +96,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, workspaceID string) ([]*herald.AP
 
 // RevokeAPIKey revokes a key of the workspace.
 func (db *DB) RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL`, ms(at), id, workspaceID)
+	res, err := db.exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL`, ms(at), id, workspaceID)
 	if err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
@@ -137,7 +137,7 @@ func (db *DB) FindSession(ctx context.Context, hash string, now time.Time) (*her
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash); err != nil {
+	if _, err := db.exec(ctx, `DELETE FROM sessions WHERE hash = ?`, hash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
