@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/netguard"
 )
 
@@ -249,4 +251,35 @@ func (r *rebinding) LookupNetIP(context.Context, string, string) ([]netip.Addr, 
 		return []netip.Addr{netip.MustParseAddr(r.first)}, nil
 	}
 	return []netip.Addr{netip.MustParseAddr(r.then)}, nil
+}
+
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1/", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/", "https://hooks.example.com/", "http://intranet.example.com/",
+		"http://[fe80::1%25eth0]/", "http://2130706433/", "https://not-yet.example.com/"} {
+		f.Add(s)
+	}
+	g := netguard.New(netguard.Options{Resolver: names})
+	f.Fuzz(func(t *testing.T, raw string) {
+		warning, err := g.CheckURL(context.Background(), raw)
+		if err != nil {
+			if e, ok := err.(*herald.Error); !ok || e.Code != herald.EINVALID || e.Field != "targetUrl" {
+				t.Fatalf("error %v, want EINVALID on targetUrl", err)
+			}
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || warning != "" {
+			return
+		}
+		// Accepted without a warning: every address the host means is public.
+		host := strings.TrimSuffix(u.Hostname(), ".")
+		if ip, err := netip.ParseAddr(host); err == nil && g.CheckAddr(ip) != nil {
+			t.Fatalf("accepted %q, a literal private address", raw)
+		}
+		for _, a := range names[host] {
+			if g.CheckAddr(netip.MustParseAddr(a)) != nil {
+				t.Fatalf("accepted %q, whose name resolves to %s", raw, a)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
@@ -217,4 +218,80 @@ func TestCheckJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParseInput(f *testing.F) {
+	for _, s := range []string{`{"firstName":"Ada","city":"Lyon"}`, `{"email":"ada@example.com","companyId":null}`,
+		"{\"city\":\"Ly\xffon\"}", `{"city":"a","city":"b"}`, `{"id":"0190c0de-0000-7000-8000-000000000000"}`, `[1]`, `{"jobTitle":"\u2028"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		in, err := record.ParseInput(person, json.RawMessage(body), true)
+		if err != nil {
+			if herald.ErrorCode(err) != herald.EINVALID {
+				t.Fatalf("non-EINVALID error %v", err)
+			}
+			return
+		}
+		// What was accepted is canonical: valid JSON that parses to itself.
+		again, err := json.Marshal(in.Values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if record.CheckJSON(again) != nil {
+			t.Fatalf("accepted values are not clean JSON: %s", again)
+		}
+		in2, err := record.ParseInput(person, again, true)
+		if err != nil {
+			t.Fatalf("accepted %q, refused its canonical form %s: %v", body, again, err)
+		}
+		if b, _ := json.Marshal(in2.Values); string(b) != string(again) {
+			t.Fatalf("canonical form changed: %s → %s", again, b)
+		}
+	})
+}
+
+func FuzzCheckJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":{"b":1,"b":2}}`, "\"\xff\"", `[1,2,{"x":null}]`, `{} {}`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		err := record.CheckJSON([]byte(body))
+		if err != nil {
+			if herald.ErrorCode(err) != herald.EINVALID {
+				t.Fatalf("non-EINVALID error %v", err)
+			}
+			return
+		}
+		// Accepted: encoding/json reads it, and the text is valid UTF-8.
+		var v any
+		if err := json.Unmarshal([]byte(body), &v); err != nil || !utf8.ValidString(body) {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", body, err)
+		}
+	})
+}
+
+func FuzzDecodeCursor(f *testing.F) {
+	order, err := record.ParseOrder(person, "city[DescNullsLast]")
+	if err != nil {
+		f.Fatal(err)
+	}
+	in, _ := record.ParseInput(person, json.RawMessage(`{"city":"Lyon"}`), true)
+	r, _ := record.New(person, "ws", "actor", in, time.Now())
+	f.Add(record.EncodeCursor(r, order))
+	f.Add("")
+	f.Add("W251bGxd")
+	f.Add("!!!")
+	f.Fuzz(func(t *testing.T, s string) {
+		vals, err := record.DecodeCursor(s, "starting_after", order)
+		if err != nil {
+			if e, ok := err.(*herald.Error); !ok || e.Code != herald.EINVALID || e.Field != "starting_after" {
+				t.Fatalf("error %v, want EINVALID on starting_after", err)
+			}
+			return
+		}
+		if len(vals) != len(order) || vals[len(vals)-1] == nil {
+			t.Fatalf("accepted a cursor of %d values for %d terms: %v", len(vals), len(order), vals)
+		}
+	})
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +180,38 @@ func TestEdgesOfTheChecks(t *testing.T) {
 	if err := (verify.Verifier{Tolerance: -1}).Standard(secret, standard, body); err != nil {
 		t.Fatalf("Verifier with the check off: %v", err)
 	}
+}
+
+// FuzzVerify: whatever the headers, verification never panics, and it
+// passes only for the signature the secret makes.
+func FuzzVerify(f *testing.F) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	now := time.Now()
+	body := `{"id":"evt_1"}`
+	sig, _ := verify.SignStandard(secret, "evt_1", now.Unix(), []byte(body))
+	f.Add(secret, "evt_1", strconv.FormatInt(now.Unix(), 10), sig, body)
+	f.Add(secret, "evt_1", strconv.FormatInt(now.Unix(), 10), "v1,"+strings.Repeat("A", 44)+" "+sig, body)
+	f.Add("plain-string-secret", "", "", "", "")
+	f.Add("whsec_!!!", "x", "-1", "v1,", "{}")
+	f.Fuzz(func(t *testing.T, secret, id, ts, sigs, body string) {
+		h := http.Header{}
+		h.Set(verify.HeaderStandardID, id)
+		h.Set(verify.HeaderStandardTimestamp, ts)
+		h.Set(verify.HeaderStandardSignature, sigs)
+		h.Set(verify.HeaderTwentyTimestamp, ts)
+		h.Set(verify.HeaderTwentySignature, sigs)
+		v := verify.Verifier{Now: func() time.Time { return now }}
+		if err := v.Standard(secret, h, []byte(body)); err == nil {
+			sec, _ := strconv.ParseInt(ts, 10, 64)
+			want, err := verify.SignStandard(secret, id, sec, []byte(body))
+			if err != nil || !slices.Contains(strings.Fields(sigs), want) {
+				t.Fatalf("Standard passed without the secret's signature %q among %q", want, sigs)
+			}
+		}
+		if err := v.Twenty(secret, h, []byte(body)); err == nil {
+			if want := verify.SignTwenty(secret, ts, []byte(body)); !strings.EqualFold(strings.TrimSpace(sigs), want) || secret == "" {
+				t.Fatalf("Twenty passed without the secret's signature %q (got %q)", want, sigs)
+			}
+		}
+	})
 }

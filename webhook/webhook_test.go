@@ -133,3 +133,25 @@ func TestBodyEscapesStrings(t *testing.T) {
 		}
 	}
 }
+
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://hooks.example.com/herald", "http://[::1]:8080/x?y=1", "ftp://x", "https://", "https://a b/", "http://h/%zz", "https://user:pw@h.example/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := webhook.CheckURL(raw)
+		if err != nil {
+			if e, ok := err.(*herald.Error); !ok || e.Code != herald.EINVALID || e.Field != "targetUrl" {
+				t.Fatalf("error %v, want EINVALID on targetUrl", err)
+			}
+			return
+		}
+		// A saved target can always be sent to.
+		if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" {
+			t.Fatalf("accepted %q: scheme %q host %q", raw, u.Scheme, u.Hostname())
+		}
+		if _, err := http.NewRequest(http.MethodPost, raw, nil); err != nil {
+			t.Fatalf("accepted %q, which no request can be made to: %v", raw, err)
+		}
+	})
+}
