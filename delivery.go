@@ -2,7 +2,6 @@ package herald
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -128,20 +127,6 @@ type Outcome struct {
 	// DisableWebhook, when set, disables the delivery's webhook with this
 	// reason (an endpoint that answered 410 Gone).
 	DisableWebhook string
-}
-
-// FormatDeliveryID formats a store's numeric delivery id as the API's
-// "dlv_"-prefixed id.
-func FormatDeliveryID(id int64) string { return "dlv_" + strconv.FormatInt(id, 10) }
-
-// ParseDeliveryID parses an id made by FormatDeliveryID.
-func ParseDeliveryID(s string) (int64, bool) {
-	rest, ok := strings.CutPrefix(s, "dlv_")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil && n > 0
 }
 
 // HealthUpdate is what a batch of outcomes does to one webhook's health

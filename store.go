@@ -43,6 +43,9 @@ type WorkspaceStore interface {
 	// DeleteSession ends a session; ending one that does not exist is
 	// not an error (signing out twice).
 	DeleteSession(ctx context.Context, hash string) error
+	// Secret returns the installation's secret called name: size random
+	// bytes, made on first use and the same for every process after.
+	Secret(ctx context.Context, name string, size int) ([]byte, error)
 }
 
 // ObjectStore keeps custom objects. Each change is written with its

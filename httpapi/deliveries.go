@@ -27,9 +27,9 @@ type DeliveryJSON struct {
 	CompletedAt    *string `json:"completedAt"`
 }
 
-func toDeliveryJSON(d *herald.Delivery) DeliveryJSON {
+func (s *Server) toDeliveryJSON(d *herald.Delivery) DeliveryJSON {
 	out := DeliveryJSON{
-		ID: herald.FormatDeliveryID(d.ID), WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName,
+		ID: s.DeliveryIDs.Format(d.ID), WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName,
 		Status: d.Status, AttemptCount: d.Attempts, NextAttemptAt: timePtr(d.NextAttemptAt), LastError: d.LastError,
 		LastLatencyMs: ms(d.LastLatency), CreatedAt: herald.FormatTime(d.CreatedAt), UpdatedAt: herald.FormatTime(d.UpdatedAt),
 		CompletedAt: timePtr(d.CompletedAt),
@@ -70,9 +70,9 @@ func toAttemptJSON(a *herald.Attempt) AttemptJSON {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (s *Server) deliveryID(r *http.Request) (int64, error) {
-	id, ok := herald.ParseDeliveryID(r.PathValue("id"))
+	id, ok := s.DeliveryIDs.Parse(r.PathValue("id"))
 	if !ok {
-		return 0, errorf404("no delivery %q: delivery ids look like dlv_123", r.PathValue("id"))
+		return 0, errorf404("no delivery %q: delivery ids are the id fields of a webhook's deliveries (dlv_…)", r.PathValue("id"))
 	}
 	return id, nil
 }
@@ -104,7 +104,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		dq.Limit = n
 	}
 	if v := q.Get("starting_after"); v != "" {
-		id, ok := herald.ParseDeliveryID(v)
+		id, ok := s.DeliveryIDs.Parse(v)
 		if !ok {
 			s.error(w, r, herald.FieldErrorf("starting_after", "starting_after must be a delivery id (the endCursor of the previous page)"))
 			return
@@ -118,7 +118,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]DeliveryJSON, len(list))
 	for i, d := range list {
-		out[i] = toDeliveryJSON(d)
+		out[i] = s.toDeliveryJSON(d)
 	}
 	var end any
 	if len(out) > 0 {
@@ -156,7 +156,7 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		DeliveryJSON
 		Payload  json.RawMessage `json:"payload"`
 		Attempts []AttemptJSON   `json:"attempts"`
-	}{toDeliveryJSON(d), webhook.AppendBody(nil, ev, hook), list}}})
+	}{s.toDeliveryJSON(d), webhook.AppendBody(nil, ev, hook), list}}})
 }
 
 // retryDelivery makes a delivery due now, whatever its status.
@@ -171,5 +171,5 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"data": map[string]any{"retryDelivery": toDeliveryJSON(d)}})
+	writeJSON(w, http.StatusAccepted, map[string]any{"data": map[string]any{"retryDelivery": s.toDeliveryJSON(d)}})
 }

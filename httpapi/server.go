@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -43,6 +44,10 @@ type Config struct {
 	// Metrics, when set, is served at GET /metrics without authentication,
 	// as Prometheus scrapers expect.
 	Metrics http.Handler
+	// DeliveryIDs makes the API's delivery ids; serve passes the ones made
+	// under the database's key, so that every process and every restart
+	// agree. nil makes a random key, for this Server alone.
+	DeliveryIDs *herald.DeliveryIDs
 	// Ready, when set, says whether the process does its work beyond the
 	// API (the delivery engine runs): /readyz is 503 with its error.
 	Ready   func() error
@@ -65,6 +70,11 @@ func New(cfg Config) *Server {
 	}
 	if cfg.SecretOverlap <= 0 {
 		cfg.SecretOverlap = 24 * time.Hour
+	}
+	if cfg.DeliveryIDs == nil {
+		key := make([]byte, herald.DeliveryIDKeySize)
+		_, _ = rand.Read(key)
+		cfg.DeliveryIDs, _ = herald.NewDeliveryIDs(key) // a key of the right size never fails
 	}
 	s := &Server{Config: cfg, mux: http.NewServeMux()}
 	s.routes()

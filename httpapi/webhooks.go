@@ -370,7 +370,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"testWebhook": map[string]any{
-		"deliveryId": herald.FormatDeliveryID(claim.DeliveryID),
+		"deliveryId": s.DeliveryIDs.Format(claim.DeliveryID),
 		"eventId":    ev.ID,
 		"status":     o.Status,
 		"attempt":    toAttemptJSON(&o.Attempt),

@@ -430,7 +430,7 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Errorf("the activity fragment: %d, whole page %v", act.status, strings.Contains(act.body, "<html"))
 	}
 
-	dlv := regexp.MustCompile(`/ui/deliveries/(dlv_\d+)`).FindStringSubmatch(p.body)[1]
+	dlv := regexp.MustCompile(`/ui/deliveries/(dlv_[a-z2-7]{13})`).FindStringSubmatch(p.body)[1]
 	p = b.get("/ui/deliveries/" + dlv)
 	wantText(t, p, "Delivery "+dlv, "person.created", "webhook-signature", "v1,", "X-Twenty-Webhook-Signature", "Herald-Webhooks/test", `"firstName": "Ada"`, "delivered")
 
@@ -448,7 +448,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	// A change of the same person now waits behind the failing delivery.
 	e.api("PATCH", "/rest/people/"+ada, `{"city":"Paris"}`)
 	wantText(t, b.get("/ui/webhooks/"+id), "person.updated", "after the record's earlier delivery")
-	waiting := regexp.MustCompile(`/ui/deliveries/(dlv_\d+)`).FindStringSubmatch(b.get("/ui/webhooks/" + id).body)[1]
+	waiting := regexp.MustCompile(`/ui/deliveries/(dlv_[a-z2-7]{13})`).FindStringSubmatch(b.get("/ui/webhooks/" + id).body)[1]
 	wantText(t, b.get("/ui/deliveries/"+waiting), "person.updated", "waiting for an earlier delivery of this record")
 
 	// Test event: the outcome is on the page, with a link to it.

@@ -4,6 +4,8 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -118,5 +120,45 @@ func TestFirstKeyIsShownAfterAFailedFirstStart(t *testing.T) {
 	again := startHerald(t, db)
 	if again.APIKey != "" || !strings.Contains(again.stdout(), "herald apikey create") {
 		t.Fatalf("a later start: key %q, printed:\n%s", again.APIKey, again.stdout())
+	}
+}
+
+// TestDeliveryIDsRevealNothing: delivery ids are the same across restarts,
+// show no sequence, and an id of the older decimal form still resolves.
+func TestDeliveryIDsRevealNothing(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "herald.db")
+	p := startHerald(t, db)
+	rc := newReceiver(t, nil)
+	hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`"}`)
+	createPeople(t, p, p.APIKey, "A", "B", "C")
+	list := func(p *proc) []string {
+		_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries", p.APIKey, "")
+		var ids []string
+		for _, d := range dig(out, "data", "deliveries").([]any) {
+			ids = append(ids, dig(d, "id").(string))
+		}
+		return ids
+	}
+	ids := list(p)
+	if len(ids) != 3 {
+		t.Fatalf("deliveries %v", ids)
+	}
+	opaque := regexp.MustCompile(`^dlv_[a-z2-7]{13}$`)
+	for _, id := range ids {
+		if !opaque.MatchString(id) {
+			t.Fatalf("delivery id %q is not opaque", id)
+		}
+	}
+	// The first delivery of this database, by its older id.
+	code, out := call(t, "GET", p.URL+"/rest/deliveries/dlv_1", p.APIKey, "")
+	if code != 200 || !slices.Contains(ids, dig(out, "data", "delivery", "id").(string)) {
+		t.Fatalf("dlv_1: %d %v", code, out)
+	}
+	p.stop()
+	again := startHerald(t, db)
+	again.APIKey = p.APIKey
+	if got := list(again); !slices.Equal(got, ids) {
+		t.Fatalf("ids after a restart %v, before %v", got, ids)
 	}
 }

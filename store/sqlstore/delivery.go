@@ -79,7 +79,7 @@ func (db *DB) FindDelivery(ctx context.Context, workspaceID string, id int64) (*
 	err := db.read.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, `+eventColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
 		WHERE d.id = ? AND d.workspace_id = ?`, id, workspaceID).Scan(append(deliveryDest(&d), row.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, nil, notFound("delivery " + herald.FormatDeliveryID(id))
+		return nil, nil, nil, notFound("delivery")
 	}
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("find delivery %d: %w", id, err)
@@ -129,7 +129,7 @@ func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, n
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("delivery " + herald.FormatDeliveryID(id))
+			return notFound("delivery")
 		}
 		tx.h.madeDue()
 		return tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`, id).

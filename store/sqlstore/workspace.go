@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -141,4 +143,24 @@ func (db *DB) DeleteSession(ctx context.Context, hash string) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+// Secret returns the installation's secret called name, size random
+// bytes made on first use. Processes that start together agree: the first
+// insert wins, and every one reads it back.
+func (db *DB) Secret(ctx context.Context, name string, size int) ([]byte, error) {
+	b := make([]byte, size)
+	_, _ = rand.Read(b)
+	if _, err := db.exec(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, hex.EncodeToString(b)); err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	var v string
+	if err := db.write.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) != size {
+		return nil, fmt.Errorf("secret %s: stored value is not %d hex-encoded bytes", name, size)
+	}
+	return key, nil
 }

@@ -23,6 +23,7 @@ import (
 // arranges its closing.
 func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 	t.Run("Workspaces", func(t *testing.T) { t.Parallel(); testWorkspaces(t, newStore(t)) })
+	t.Run("Secrets", func(t *testing.T) { t.Parallel(); testSecrets(t, newStore(t)) })
 	t.Run("RecordsCRUD", func(t *testing.T) { t.Parallel(); testRecordsCRUD(t, newStore(t)) })
 	t.Run("ListRecords", func(t *testing.T) { t.Parallel(); testListRecords(t, newStore(t)) })
 	t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStore(t)) })
@@ -1095,5 +1096,38 @@ func testRetention(t *testing.T, s herald.Store) {
 	}
 	if _, err := s.FindRecord(b.ctx, b.ws.ID, "person", fresh.ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testSecrets: a secret is made once and read back the same by every
+// caller, concurrent ones too.
+func testSecrets(t *testing.T, s herald.Store) {
+	ctx := context.Background()
+	got := make(chan []byte, 4)
+	for range 4 {
+		go func() {
+			k, err := s.Secret(ctx, "ids", 24)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- k
+		}()
+	}
+	first := <-got
+	for range 3 {
+		if k := <-got; string(k) != string(first) {
+			t.Fatalf("concurrent callers got different secrets")
+		}
+	}
+	if len(first) != 24 || string(first) == string(make([]byte, 24)) {
+		t.Fatalf("secret %x", first)
+	}
+	other, err := s.Secret(ctx, "other", 24)
+	must(t, err)
+	if string(other) == string(first) {
+		t.Fatal("two secrets are the same")
+	}
+	if _, err := s.Secret(ctx, "ids", 16); err == nil {
+		t.Fatal("a secret read at another size than it was made")
 	}
 }
