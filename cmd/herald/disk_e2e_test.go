@@ -72,12 +72,15 @@ func TestFullDiskLosesNothing(t *testing.T) {
 	// The first deliveries are answered only once the disk is full, so
 	// that recording their outcomes fails.
 	answer := make(chan struct{})
+	var answering sync.Once
 	srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
 		<-answer
 		mu.Lock()
 		received[ev.Data.ID]++
 		mu.Unlock()
 	})
+	// Before the receiver closes, which waits for its requests.
+	t.Cleanup(func() { answering.Do(func() { close(answer) }) })
 	hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.created"]}`)
 	committed := createPeople(t, p, p.APIKey, "Before1", "Before2", "Before3")
 
@@ -110,7 +113,7 @@ func TestFullDiskLosesNothing(t *testing.T) {
 	if code, body := get(t, p.URL+"/readyz"); code != 503 || !strings.Contains(body, "storage full") {
 		t.Fatalf("/readyz on a full disk: %d %s", code, body)
 	}
-	close(answer)
+	answering.Do(func() { close(answer) })
 	waitFor(t, "the first deliveries answered", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()

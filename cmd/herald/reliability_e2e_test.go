@@ -448,6 +448,8 @@ func TestFrozenProcessStrandsNothing(t *testing.T) {
 	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// A stopped process would not stop at the end of a failed test.
+	t.Cleanup(func() { _ = frozen.cmd.Process.Signal(syscall.SIGCONT) })
 	// Past the lease and the other process's next expiry pass.
 	time.Sleep(4 * time.Second)
 	if err := frozen.cmd.Process.Signal(syscall.SIGCONT); err != nil {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -190,4 +191,22 @@ func (db *DB) Close() error {
 		err = errors.Join(err, db.lock.Close())
 	}
 	return err
+}
+
+// minFreeBytes is the free space below which Ping reports the database's
+// disk as full: a write may still fit (SQLite reuses its WAL's space), but
+// the next larger one will not, and a process that answers ready on a
+// disk about to refuse writes would be sent more of them.
+const minFreeBytes = 1 << 20
+
+// Ping checks that the database answers and its disk has room.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.DB.Ping(ctx); err != nil {
+		return err
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(db.path), &st); err == nil && st.Bavail*uint64(st.Bsize) < minFreeBytes {
+		return herald.Errorf(herald.EINSUFFICIENTSTORAGE, "the database's disk has less than %d KiB free", minFreeBytes>>10)
+	}
+	return nil
 }
