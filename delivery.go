@@ -65,6 +65,8 @@ type Claim struct {
 	Round   int
 	Event   *Event
 	Webhook *Webhook
+	// LeaseUntil is when the claim lapses unless its holder extends it.
+	LeaseUntil time.Time
 }
 
 // ClaimRequest asks the store for due deliveries, lane by lane: each

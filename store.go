@@ -161,10 +161,11 @@ type DeliveryStore interface {
 	// again, are ignored, so writing an outcome twice records it once.
 	CompleteDeliveries(ctx context.Context, outcomes []Outcome) error
 	// ExtendLeases pushes back the lease of each of ids that owner still
-	// holds. A lease that its holder stops extending lapses, and
-	// ExpireLeases frees it: so a claim the engine lost track of (its
-	// outcome could not be written, its release failed) is never kept.
-	ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) error
+	// holds, and returns those. A lease that its holder stops extending
+	// lapses, and ExpireLeases frees it: so a claim the engine lost track
+	// of (its outcome could not be written, its release failed) is never
+	// kept.
+	ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error)
 	// ReleaseClaims gives back leased deliveries without an attempt.
 	ReleaseClaims(ctx context.Context, owner string, ids []int64) error
 	// RecoverClaims makes deliveries whose lease holder is gone claimable,

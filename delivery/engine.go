@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,7 +155,7 @@ type Engine struct {
 	// held holds the ids of the claims the engine has, from their claim or
 	// Take until their outcome is written or they are handed back: only
 	// these have their leases extended (complete.go).
-	held map[int64]struct{}
+	held map[int64]*herald.Claim
 	// state says why the engine is not delivering, or is empty while it
 	// delivers (Ready); trouble, set by the completer, says why it cannot
 	// record what it sends.
@@ -192,7 +193,7 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 		wake:           make(chan struct{}, 1),
 		lanes:          map[string]*lane{},
 		backlog:        map[string]bool{},
-		held:           map[int64]struct{}{},
+		held:           map[int64]*herald.Claim{},
 		attemptCtx:     ctx,
 		cancelAttempts: cancel,
 		results:        make(chan finished, 4096),
@@ -295,11 +296,20 @@ func (e *Engine) Ready() error {
 func (e *Engine) setState(s string)   { e.state.Store(&s) }
 func (e *Engine) setTrouble(s string) { e.trouble.Store(&s) }
 
-// holdLocked notes claims the engine now has. e.mu must be held.
-func (e *Engine) holdLocked(claims []*herald.Claim) {
-	for _, c := range claims {
-		e.held[c.DeliveryID] = struct{}{}
+// holdLocked notes claims the engine now has. A delivery already held
+// under an older claim was claimed again because that claim's lease
+// lapsed: the older one, if it still waits, is dropped, so that the
+// delivery is sent once. e.mu must be held.
+func (e *Engine) holdLocked(c *herald.Claim) {
+	if old := e.held[c.DeliveryID]; old != nil && old != c {
+		if l := e.lanes[old.Webhook.ID]; l != nil {
+			if i := slices.Index(l.waiting, old); i >= 0 {
+				l.waiting = slices.Delete(l.waiting, i, i+1)
+				e.buffered--
+			}
+		}
 	}
+	e.held[c.DeliveryID] = c
 }
 
 // forget drops the claims of outcomes from the held set, but for those
@@ -310,11 +320,14 @@ func (e *Engine) forget(outcomes, keep []herald.Outcome) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, o := range outcomes {
-		delete(e.held, o.DeliveryID)
-	}
+	kept := make(map[int64]bool, len(keep))
 	for _, o := range keep {
-		e.held[o.DeliveryID] = struct{}{}
+		kept[o.DeliveryID] = true
+	}
+	for _, o := range outcomes {
+		if !kept[o.DeliveryID] {
+			delete(e.held, o.DeliveryID)
+		}
 	}
 }
 
@@ -415,9 +428,9 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	e.mu.Lock()
-	e.holdLocked(claims)
 	got := map[string]int{}
 	for _, c := range claims {
+		e.holdLocked(c)
 		l := e.laneLocked(c.Webhook.ID)
 		l.waiting = append(l.waiting, c)
 		got[c.Webhook.ID]++
@@ -462,19 +475,38 @@ func (e *Engine) dropIdleLocked(id string, l *lane) {
 }
 
 // startWaitingLocked starts waiting claims while their lane and the engine
-// have room. e.mu must be held.
+// have room. A claim whose lease lapsed meanwhile (the process was frozen
+// or starved, or could not extend it) is not sent: another process may
+// have it now, and sending it too could overtake that process's later
+// events of the record. e.mu must be held.
 func (e *Engine) startWaitingLocked() {
+	now := time.Now()
+	lapsed := 0
 	for id, l := range e.lanes {
 		for len(l.waiting) > 0 && l.inFlight < e.cfg.PerEndpoint && e.inFlight < e.cfg.MaxInFlight {
 			c := l.waiting[0]
 			l.waiting[0] = nil
 			l.waiting = l.waiting[1:]
 			e.buffered--
+			if now.After(c.LeaseUntil) {
+				lapsed++
+				if e.held[c.DeliveryID] == c {
+					delete(e.held, c.DeliveryID)
+				}
+				continue
+			}
 			l.inFlight++
 			e.inFlight++
 			e.attempts.Add(1)
 			go e.run(id, c)
 		}
+		e.dropIdleLocked(id, l)
+	}
+	if lapsed > 0 {
+		// Not released: the lease lapsed, so any process, this one too,
+		// may hold the delivery again, and a release would free its claim.
+		// Expiry frees those nobody took.
+		e.log.Warn("claims lapsed before they were sent: dropped, to be claimed again", "count", lapsed)
 	}
 }
 
@@ -545,7 +577,7 @@ func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, 
 	// Held while it is sent, so that its lease is extended like the
 	// engine's own claims, with which it shares the owner.
 	e.mu.Lock()
-	e.holdLocked([]*herald.Claim{c})
+	e.holdLocked(c)
 	e.mu.Unlock()
 	defer e.forgetIDs([]int64{c.DeliveryID})
 	o := e.outcome(c, e.send(ctx, c), false)
@@ -577,9 +609,21 @@ func (e *Engine) extendLeases(ctx context.Context) {
 func (e *Engine) renewLeases(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
 	defer cancel()
-	if err := e.store.ExtendLeases(ctx, e.cfg.Owner, e.heldIDs(), time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+	until := time.Now().Add(e.cfg.Lease)
+	extended, err := e.store.ExtendLeases(ctx, e.cfg.Owner, e.heldIDs(), until)
+	if err != nil && ctx.Err() == nil {
 		e.log.Error("extend leases", "err", err)
 	}
+	// Only what was extended is still sure to be this engine's: a claim
+	// another process took over while this one was frozen keeps its old
+	// lease, and is not sent if it is still waiting (startWaitingLocked).
+	e.mu.Lock()
+	for _, id := range extended {
+		if c := e.held[id]; c != nil {
+			c.LeaseUntil = until
+		}
+	}
+	e.mu.Unlock()
 	n, err := e.store.ExpireLeases(ctx, time.Now())
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("expire leases", "err", err)

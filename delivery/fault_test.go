@@ -42,6 +42,10 @@ type eventCounter struct {
 	mu     sync.Mutex
 	seen   map[string]int
 	answer []byte
+	// requests counts every request; wait, when set, is called before
+	// each is answered.
+	requests int
+	wait     func(n int)
 }
 
 func (c *eventCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,10 +54,23 @@ func (c *eventCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.NewDecoder(r.Body).Decode(&p)
 	c.mu.Lock()
+	c.requests++
+	n, wait := c.requests, c.wait
+	c.mu.Unlock()
+	if wait != nil {
+		wait(n)
+	}
+	c.mu.Lock()
 	c.seen[p.ID]++
 	answer := c.answer
 	c.mu.Unlock()
 	_, _ = w.Write(answer)
+}
+
+func (c *eventCounter) requestCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests
 }
 
 // duplicates counts the events received more than once.
@@ -294,5 +311,59 @@ func TestAnswersOfAnyBytesAreRecorded(t *testing.T) {
 		if got, want := attempts[0].ResponseBody, "ok\uFFFD\uFFFD binary"; got != want {
 			t.Fatalf("response body kept as %q, want %q", got, want)
 		}
+	})
+}
+
+// TestLapsedClaimsAreNotSent: claims whose lease lapsed while they waited
+// (their process frozen, or unable to extend them) may be another
+// process's now; the engine hands them back instead of sending them,
+// which could overtake that process's later events of the record.
+func TestLapsedClaimsAreNotSent(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, b *faultBundle) {
+		gate := make(chan struct{})
+		var once sync.Once
+		open := func() { once.Do(func() { close(gate) }) }
+		t.Cleanup(open)
+		b.recv.mu.Lock()
+		b.recv.wait = func(n int) {
+			if n == 1 {
+				<-gate
+			}
+		}
+		b.recv.mu.Unlock()
+		// The engine can neither extend its leases nor claim: another
+		// process takes its work over.
+		b.store.Fail(faultstore.Extend, -1)
+		b.store.Fail(faultstore.Expire, -1)
+		b.store.Fail(faultstore.Claim, -1)
+		b.start(Config{Lease: 500 * time.Millisecond, PerEndpoint: 1})
+		b.create(5) // taken by the engine: one in flight, four waiting
+		waitFor(t, "the first request", func() bool { return b.recv.requestCount() == 1 })
+		time.Sleep(700 * time.Millisecond) // the leases lapse, unextended
+		ctx := context.Background()
+		if _, err := b.store.Store.ExpireLeases(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		other, err := b.store.Store.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "other", Now: now, LeaseUntil: now.Add(time.Hour),
+			Lanes: []herald.Lane{{WebhookID: b.hook.ID, Limit: 10}}})
+		if err != nil || len(other) != 5 {
+			t.Fatalf("the other process claimed %d: %v", len(other), err)
+		}
+		open()
+		time.Sleep(300 * time.Millisecond)
+		if n := b.recv.requestCount(); n != 1 {
+			t.Fatalf("%d requests: the engine sent claims another process holds", n)
+		}
+		ids := make([]int64, len(other))
+		for i, c := range other {
+			ids[i] = c.DeliveryID
+		}
+		if err := b.store.ReleaseClaims(ctx, "other", ids); err != nil {
+			t.Fatal(err)
+		}
+		b.store.Heal()
+		b.allDelivered(5)
 	})
 }

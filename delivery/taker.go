@@ -77,8 +77,8 @@ func (e *Engine) Take(claims []*herald.Claim) {
 			e.dropIdleLocked(c.Webhook.ID, l)
 			continue
 		}
+		e.holdLocked(c)
 		l.waiting = append(l.waiting, c)
-		e.held[c.DeliveryID] = struct{}{}
 	}
 	e.startWaitingLocked()
 	e.mu.Unlock()

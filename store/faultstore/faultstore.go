@@ -129,9 +129,9 @@ func (s *Store) ReleaseClaims(ctx context.Context, owner string, ids []int64) er
 	return s.Store.ReleaseClaims(ctx, owner, ids)
 }
 
-func (s *Store) ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) error {
+func (s *Store) ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
 	if err := s.fault(Extend); err != nil {
-		return err
+		return nil, err
 	}
 	return s.Store.ExtendLeases(ctx, owner, ids, until)
 }

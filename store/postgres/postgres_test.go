@@ -228,7 +228,7 @@ func TestExtendLeasesDuringCompletions(t *testing.T) {
 			return
 		default:
 		}
-		if err := db.ExtendLeases(ctx, "p", ids, time.Now().Add(time.Minute)); err != nil {
+		if _, err := db.ExtendLeases(ctx, "p", ids, time.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

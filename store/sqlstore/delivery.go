@@ -155,7 +155,7 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 		var id int64
 		err = insertRows(ctx, tx, "deliveries", deliveryInsertColumns, [][]any{deliveryRow(ev, webhookID, true, &req, time.Now())},
 			" RETURNING id", func(s scanner) error { return s.Scan(&id) })
-		c = &herald.Claim{DeliveryID: id, Event: ev, Webhook: w}
+		c = &herald.Claim{DeliveryID: id, Event: ev, Webhook: w, LeaseUntil: req.LeaseUntil}
 		return err
 	})
 	if err != nil {
@@ -200,6 +200,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 		ids := make([]int64, len(claims))
 		for i, c := range claims {
 			ids[i] = c.DeliveryID
+			c.LeaseUntil = req.LeaseUntil
 		}
 		u := &sqlbuild.Builder{D: db.d}
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = `+u.Bind(req.Owner)+`, lease_until = `+u.Bind(ms(req.LeaseUntil))+
@@ -412,19 +413,27 @@ func insertAttempts(ctx context.Context, tx conn, outcomes []herald.Outcome) err
 const attemptInsertColumns = `delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body`
 
 // ExtendLeases pushes back the leases of ids that owner still holds, a
-// statement per thousand. On PostgreSQL, rows that a completion has locked
-// are skipped: it is clearing their lease, and waiting for it while it
-// waits for a row this statement locked was a deadlock.
-func (db *DB) ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) error {
+// statement per thousand, and returns those it extended. On PostgreSQL,
+// rows that a completion has locked are skipped: it is clearing their
+// lease, and waiting for it while it waits for a row this statement
+// locked was a deadlock.
+func (db *DB) ExtendLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
+	var extended []int64
 	for chunk := range slices.Chunk(ids, leaseChunk) {
 		b := &sqlbuild.Builder{D: db.d}
 		q := `UPDATE deliveries SET lease_until = ` + b.Bind(ms(until)) + ` WHERE id IN (
-			SELECT id FROM deliveries WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, chunk) + `)` + db.d.SkipLocked() + `)`
-		if _, err := db.exec(ctx, q, b.Args...); err != nil {
-			return fmt.Errorf("extend leases: %w", err)
+			SELECT id FROM deliveries WHERE lease_owner = ` + b.Bind(owner) + ` AND id IN (` + sqlbuild.BindList(b, chunk) + `)` + db.d.SkipLocked() + `)
+			RETURNING id`
+		err := db.gated(ctx, func() error {
+			got, err := queryAll(ctx, db.write, scanInt64, q, b.Args...)
+			extended = append(extended, got...)
+			return err
+		})
+		if err != nil {
+			return extended, fmt.Errorf("extend leases: %w", err)
 		}
 	}
-	return nil
+	return extended, nil
 }
 
 // leaseChunk bounds the ids one lease statement names.

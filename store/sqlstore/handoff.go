@@ -144,7 +144,7 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, rows [][]any, reser
 				ev = claimEvent(r.ev)
 				events[r.ev] = ev
 			}
-			h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook})
+			h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil})
 			return nil
 		})
 	// What was not written (a conflict) or not read back is not taken.

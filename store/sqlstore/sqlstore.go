@@ -131,14 +131,24 @@ func (db *DB) wrote(err error) error {
 // exec runs one write statement outside a transaction, through the gate
 // like a transaction (so that Urgent and Exclusively hold for it too).
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.gated(ctx, func() (err error) {
+		res, err = db.write.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// gated runs one write outside a transaction through the gate, and notes
+// how it ended (wrote).
+func (db *DB) gated(ctx context.Context, write func() error) error {
 	if db.writeGate != nil {
 		if err := db.writeGate.acquire(ctx, herald.IsUrgent(ctx)); err != nil {
-			return nil, err
+			return err
 		}
 		defer db.writeGate.release()
 	}
-	res, err := db.write.ExecContext(ctx, query, args...)
-	return res, db.wrote(err)
+	return db.wrote(write())
 }
 
 // Close closes the pools.

@@ -690,7 +690,11 @@ func testLeases(t *testing.T, s herald.Store) {
 	}
 	cs = b.claim("live", lane)
 	ids := []int64{cs[0].DeliveryID, cs[1].DeliveryID, cs[2].DeliveryID}
-	must(t, s.ExtendLeases(b.ctx, "live", ids, time.Now().Add(time.Hour)))
+	extended, err := s.ExtendLeases(b.ctx, "live", ids, time.Now().Add(time.Hour))
+	must(t, err)
+	if len(extended) != 3 {
+		t.Fatalf("extended %v of %v", extended, ids)
+	}
 	// Only lapsed leases expire while engines run.
 	n, err = s.ExpireLeases(b.ctx, time.Now())
 	must(t, err)
@@ -703,8 +707,12 @@ func testLeases(t *testing.T, s herald.Store) {
 	// Another owner cannot extend a lease it does not hold, and a holder
 	// extends only the claims it names: one it lost track of lapses.
 	cs = b.claim("live", lane)
-	must(t, s.ExtendLeases(b.ctx, "other", ids, time.Now().Add(3*time.Hour)))
-	must(t, s.ExtendLeases(b.ctx, "live", ids[:2], time.Now().Add(time.Hour)))
+	if extended, err := s.ExtendLeases(b.ctx, "other", ids, time.Now().Add(3*time.Hour)); err != nil || len(extended) != 0 {
+		t.Fatalf("another owner extended %v (%v)", extended, err)
+	}
+	if extended, err := s.ExtendLeases(b.ctx, "live", ids[:2], time.Now().Add(time.Hour)); err != nil || len(extended) != 2 {
+		t.Fatalf("the holder extended %v of two (%v)", extended, err)
+	}
 	n, err = s.ExpireLeases(b.ctx, time.Now().Add(30*time.Minute))
 	must(t, err)
 	if n != 1 {
