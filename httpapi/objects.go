@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -235,16 +234,19 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	var data bytes.Buffer
-	if len(in.Data) == 0 || string(in.Data) == "null" {
-		data.WriteString("{}")
-	} else if err := json.Compact(&data, in.Data); err != nil || data.Bytes()[0] != '{' {
-		s.error(w, r, herald.FieldErrorf("data", "data must be a JSON object"))
-		return
+	data := []byte("{}")
+	if len(in.Data) > 0 && string(in.Data) != "null" {
+		// Kept as JSON.stringify writes it: the body it goes out in is then
+		// what a receiver that re-serialises gets back.
+		var err error
+		if data, err = record.JSText(in.Data); err != nil || data[0] != '{' {
+			s.error(w, r, herald.FieldErrorf("data", "data must be a JSON object"))
+			return
+		}
 	}
 	ev := &herald.Event{
 		ID: record.NewEventID(), WorkspaceID: ws, Name: in.Event, Object: name, ObjectPlural: name,
-		Data: data.Bytes(), Timestamp: time.Now().UTC().Truncate(time.Millisecond),
+		Data: data, Timestamp: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	if err := s.Store.PublishEvents(r.Context(), []*herald.Event{ev}); err != nil {
 		s.error(w, r, err)

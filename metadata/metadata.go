@@ -260,6 +260,7 @@ func Render(workspaceID string, o *herald.Object) JSON {
 // before is the object as it was: the event lists what changed.
 func NewEvent(o, before *herald.Object, action string, now time.Time) *herald.Event {
 	data, _ := json.Marshal(Render(o.WorkspaceID, o)) // plain strings and slices
+	data, _ = record.JSText(data)                     // a body as JSON.stringify writes it
 	ev := &herald.Event{
 		ID: record.NewEventID(), WorkspaceID: o.WorkspaceID, Name: herald.MetadataObject + "." + action,
 		Object: herald.MetadataObject, ObjectPlural: herald.MetadataObjectPlural,
@@ -288,5 +289,6 @@ func diff(before JSON, after json.RawMessage) ([]string, json.RawMessage) {
 		}
 	}
 	p, _ := json.Marshal(prev)
+	p, _ = record.JSText(p)
 	return updated, p
 }

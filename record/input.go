@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func ParseInput(obj *herald.Object, body json.RawMessage, creating bool) (*Input
 	if creating {
 		for _, f := range obj.Fields {
 			if _, ok := in.Values[f.Name]; !ok && f.Default != "" {
-				in.Values[f.Name], _ = json.Marshal(f.Default)
+				in.Values[f.Name] = appendJSString(nil, f.Default)
 			}
 		}
 	}
@@ -136,11 +137,17 @@ func canonical(f herald.Field, v json.RawMessage) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := json.Marshal(typed)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", f.Name, err)
+	// As JavaScript writes it (JSText), so that bodies made of stored
+	// values are what JSON.stringify makes of them.
+	switch v := typed.(type) {
+	case string:
+		return appendJSString(nil, v), nil
+	case float64:
+		return AppendJSNumber(nil, v), nil
+	case bool:
+		return strconv.AppendBool(nil, v), nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("encode %s: a %T", f.Name, typed)
 }
 
 func decodeValue(name string, t herald.FieldType, options []string, v json.RawMessage) (any, error) {

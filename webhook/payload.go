@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -8,8 +9,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/verify"
 )
 
@@ -84,14 +87,24 @@ func appendRaw(dst []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 {
 		return append(dst, "null"...)
 	}
+	if bytes.Contains(raw, []byte(`\u`)) {
+		// Stored before values were kept as JavaScript writes them (with
+		// & as \u0026, say): write it so now. What is kept since has no
+		// \u but for control characters, so this costs a scan.
+		if js, err := record.JSText(raw); err == nil {
+			return append(dst, js...)
+		}
+	}
 	return append(dst, raw...)
 }
 
 func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // escapes what needs it; a string always encodes
-			return append(dst, b...)
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			// Escaped as JSON.stringify escapes (not <, > and &, nor U+2028
+			// and U+2029); invalid UTF-8 becomes U+FFFD.
+			dst, _ = jsontext.AppendQuote(dst, s)
+			return dst
 		}
 	}
 	// Ids, names and timestamps need no escaping: skip the encoder.
