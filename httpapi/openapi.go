@@ -356,7 +356,10 @@ func baseSchemas() doc {
 		detail[k] = v
 	}
 	return doc{
-		"Error": obj(doc{"error": obj(doc{"code": str(""), "message": str(""), "field": str("")}, "code", "message")}, "error"),
+		// Twenty's error shape; code and field are Herald's, kept beside it.
+		"Error": obj(doc{"statusCode": doc{"type": "integer"}, "error": doc{"type": "string", "example": "BadRequestException"},
+			"messages": arr(str("")), "code": doc{"type": "string", "example": "INVALID_ARGUMENT"}, "field": str("")},
+			"statusCode", "error", "messages", "code"),
 		"Webhook": obj(doc{
 			"id": str("uuid"), "targetUrl": str("uri"), "operations": arr(str("")), "description": str(""),
 			"secret": str(""), "status": doc{"type": "string", "enum": []string{"active", "disabled"}},

@@ -153,7 +153,8 @@ var statusOf = map[string]int{
 	herald.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
 }
 
-// error writes err as DESIGN.md §2's JSON error. Errors that are not
+// error writes err as DESIGN.md §2's JSON error:
+// {"statusCode","error","messages","code","field"}. Errors that are not
 // *herald.Error are logged and shown as "internal error".
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := herald.ErrorCode(err)
@@ -169,12 +170,41 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		// Passing conditions: say when to come back.
 		w.Header().Set("Retry-After", "30")
 	}
-	body := map[string]any{"code": code, "message": herald.ErrorMessage(err)}
-	var e *herald.Error
-	if errors.As(err, &e) && e.Field != "" {
-		body["field"] = e.Field
+	body := ErrorJSON{StatusCode: status, Error: exceptionNames[status], Messages: []string{herald.ErrorMessage(err)}, Code: code}
+	if body.Error == "" {
+		body.Error = "HttpException"
 	}
-	writeJSON(w, status, map[string]any{"error": body})
+	var e *herald.Error
+	if errors.As(err, &e) {
+		body.Field = e.Field
+	}
+	writeJSON(w, status, body)
+}
+
+// ErrorJSON is an error answer in Twenty's shape, which clients read as
+// messages[0], with Herald's code and the field at fault kept beside it.
+type ErrorJSON struct {
+	StatusCode int      `json:"statusCode"`
+	Error      string   `json:"error"`
+	Messages   []string `json:"messages"`
+	Code       string   `json:"code"`
+	Field      string   `json:"field,omitempty"`
+}
+
+// exceptionNames are the names Twenty's server (NestJS) gives its errors,
+// by status.
+var exceptionNames = map[int]string{
+	http.StatusBadRequest:            "BadRequestException",
+	http.StatusUnauthorized:          "UnauthorizedException",
+	http.StatusForbidden:             "ForbiddenException",
+	http.StatusNotFound:              "NotFoundException",
+	http.StatusConflict:              "ConflictException",
+	http.StatusRequestEntityTooLarge: "PayloadTooLargeException",
+	http.StatusUnprocessableEntity:   "UnprocessableEntityException",
+	http.StatusTooManyRequests:       "ThrottlerException",
+	http.StatusInternalServerError:   "InternalServerErrorException",
+	http.StatusServiceUnavailable:    "ServiceUnavailableException",
+	http.StatusInsufficientStorage:   "InsufficientStorageException",
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

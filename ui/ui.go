@@ -337,13 +337,11 @@ func (u *UI) call(r *http.Request, method, path string, in, out any) error {
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	u.API.ServeHTTP(rec, req)
 	if rec.status >= 400 {
-		var e struct {
-			Error struct{ Code, Message, Field string }
-		}
-		if err := json.Unmarshal(rec.body.Bytes(), &e); err != nil || e.Error.Message == "" {
+		var e httpapi.ErrorJSON
+		if err := json.Unmarshal(rec.body.Bytes(), &e); err != nil || len(e.Messages) == 0 {
 			return fmt.Errorf("%s %s: status %d: %s", method, path, rec.status, rec.body.Bytes())
 		}
-		return &apiError{Status: rec.status, Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field}
+		return &apiError{Status: rec.status, Code: e.Code, Message: e.Messages[0], Field: e.Field}
 	}
 	if out == nil {
 		return nil

@@ -65,11 +65,15 @@ func TestAuthScopingAndBadInputWriteNothing(t *testing.T) {
 		for _, tc := range statusTests {
 			t.Run(tc.name, func(t *testing.T) {
 				status, out := call(t, tc.method, p.URL+tc.path, tc.key, tc.body)
-				if status != tc.status || dig(out, "error", "code") != tc.code || dig(out, "error", "message") == "" {
-					t.Fatalf("%s %s: %d %v; want %d %s", tc.method, tc.path, status, out, tc.status, tc.code)
+				// Twenty's shape, read as messages[0], with Herald's code kept.
+				messages, _ := dig(out, "messages").([]any)
+				name, _ := dig(out, "error").(string)
+				if status != tc.status || dig(out, "statusCode") != float64(tc.status) || !strings.HasSuffix(name, "Exception") ||
+					len(messages) != 1 || messages[0] == "" || dig(out, "code") != tc.code {
+					t.Fatalf("%s %s: %d %v; want %d %s in Twenty's error shape", tc.method, tc.path, status, out, tc.status, tc.code)
 				}
-				if tc.field != "" && dig(out, "error", "field") != tc.field {
-					t.Fatalf("error field %v, want %s", dig(out, "error", "field"), tc.field)
+				if tc.field != "" && dig(out, "field") != tc.field {
+					t.Fatalf("error field %v, want %s", dig(out, "field"), tc.field)
 				}
 			})
 		}

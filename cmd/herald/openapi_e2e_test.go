@@ -114,7 +114,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if code, out := call(t, "POST", p.URL+"/rest/api-keys", key, `{"name":"  "}`); code != 400 || dig(out, "error", "field") != "name" {
+	if code, out := call(t, "POST", p.URL+"/rest/api-keys", key, `{"name":"  "}`); code != 400 || dig(out, "field") != "name" {
 		t.Errorf("API key without a name: %d %v, want 400 on name", code, out)
 	}
 	check("DELETE", "/rest/api-keys/{id}", "/rest/api-keys/"+dig(made, "data", "createApiKey", "id").(string), "", 200)

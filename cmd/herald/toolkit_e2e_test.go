@@ -55,7 +55,7 @@ func TestCustomObjectsEventsAndTwentyFormat(t *testing.T) {
 			{`{"nameSingular":"pet","namePlural":"pets","colour":"red"}`, 400, "colour", "unknown field"},
 		} {
 			code, out := call(t, "POST", p.URL+"/rest/metadata/objects", key, tc.body)
-			if code != tc.code || dig(out, "error", "field") != tc.field || !strings.Contains(dig(out, "error", "message").(string), tc.text) {
+			if code != tc.code || dig(out, "field") != tc.field || !strings.Contains(dig(out, "messages").([]any)[0].(string), tc.text) {
 				t.Errorf("create %s: %d %v; want %d on %s", tc.body, code, out, tc.code, tc.field)
 			}
 		}
@@ -81,7 +81,7 @@ func TestCustomObjectsEventsAndTwentyFormat(t *testing.T) {
 		if rex["kind"] != "DOG" || rex["born"] != "2022-05-01T00:00:00.000Z" {
 			t.Errorf("created pet %v", rex)
 		}
-		if code, out := call(t, "POST", p.URL+"/rest/pets", key, `{"name":"Tom","age":"old"}`); code != 400 || dig(out, "error", "field") != "age" {
+		if code, out := call(t, "POST", p.URL+"/rest/pets", key, `{"name":"Tom","age":"old"}`); code != 400 || dig(out, "field") != "age" {
 			t.Errorf("pet with a text age: %d %v", code, out)
 		}
 		code, out = call(t, "PATCH", p.URL+"/rest/pets/"+rex["id"].(string), key, `{"age":4}`)

@@ -46,8 +46,8 @@ func TestPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
 		p := startHerald(t, db, append(engineArgs, "--allow-private-targets=false")...)
 		for _, target := range []string{rc.URL, "http://[::1]:9/", "http://localhost:8080/", "http://169.254.169.254/latest", "http://2130706433/"} {
 			code, out := call(t, "POST", p.URL+"/rest/webhooks", key, `{"targetUrl":"`+target+`"}`)
-			if code != 400 || !strings.Contains(strings.ToLower(dig(out, "error", "message").(string)), "targeturl refused") ||
-				!strings.Contains(dig(out, "error", "message").(string), "--allow-private-targets") {
+			if code != 400 || !strings.Contains(strings.ToLower(dig(out, "messages").([]any)[0].(string)), "targeturl refused") ||
+				!strings.Contains(dig(out, "messages").([]any)[0].(string), "--allow-private-targets") {
 				t.Errorf("create webhook to %s: %d %v; want 400 naming --allow-private-targets", target, code, out)
 			}
 		}
