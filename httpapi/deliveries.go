@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -90,18 +89,15 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	dq := herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hookID, Status: q.Get("status"), EventName: q.Get("event"), Limit: defaultLimit}
+	dq := herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hookID, Status: q.Get("status"), EventName: q.Get("event")}
 	if dq.Status != "" && !deliveryStatuses[dq.Status] {
 		s.error(w, r, herald.FieldErrorf("status", "status must be pending, delivered, failed or skipped"))
 		return
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			s.error(w, r, herald.FieldErrorf("limit", "limit must be a whole number from 1 to %d", maxLimit))
-			return
-		}
-		dq.Limit = n
+	var err error
+	if dq.Limit, err = pageLimit(q.Get("limit")); err != nil {
+		s.error(w, r, err)
+		return
 	}
 	if v := q.Get("starting_after"); v != "" {
 		id, ok := s.DeliveryIDs.Parse(v)

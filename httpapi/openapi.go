@@ -141,6 +141,7 @@ var opDocs = map[string]opDoc{
 	"POST /rest/batch/{plural}": {summary: "Create up to 60 records at once, all or none", tag: "Records", body: func(o *herald.Object) doc { return arr(inputRef(o)) }, status: 201, resp: recordData("create", true)},
 	"GET /rest/{plural}/{id}":   {summary: "Get a record", tag: "Records", status: 200, resp: func(o *herald.Object) doc { return data(o.NameSingular, ref(schemaName(o))) }},
 	"PATCH /rest/{plural}/{id}": {summary: "Change a record's fields", tag: "Records", body: inputRef, status: 200, resp: recordData("update", false)},
+	"PUT /rest/{plural}/{id}":   {summary: "Change a record's fields (an older alias of PATCH, as in Twenty)", tag: "Records", body: inputRef, status: 200, resp: recordData("update", false)},
 	"DELETE /rest/{plural}/{id}": {summary: "Delete a record (soft unless soft_delete=false)", tag: "Records", query: []param{{"soft_delete", "boolean", "false destroys the record for good"}}, status: 200, resp: func(o *herald.Object) doc {
 		return data("delete"+capitalize(o.NameSingular), obj(doc{"id": str("uuid")}))
 	}},
@@ -375,6 +376,7 @@ func baseSchemas() doc {
 		}),
 		"WebhookInput": obj(doc{
 			"targetUrl": str("uri"), "operations": arr(str("")), "description": str(""), "secret": str(""),
+			"operation":     doc{"type": "string", "description": "Twenty's older single operation; the same as operations with one item"},
 			"status":        doc{"type": "string", "enum": []string{"active", "disabled"}},
 			"payloadFormat": doc{"type": "string", "enum": []string{"herald", "twenty"}},
 		}),

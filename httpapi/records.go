@@ -26,6 +26,20 @@ func errorf404(format string, args ...any) error {
 
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
+// pageLimit reads a limit parameter as Twenty does: defaultLimit when
+// absent, capped at maxLimit without a word (clients written for Twenty
+// ask for more), and a 400 when it is not a whole number of 1 or more.
+func pageLimit(v string) (int, error) {
+	if v == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, herald.FieldErrorf("limit", "limit %q is invalid: use a whole number of 1 or more (pages hold at most %d)", v, maxLimit)
+	}
+	return min(n, maxLimit), nil
+}
+
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 	obj, err := s.object(r)
 	if err != nil {
@@ -33,14 +47,10 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	query := herald.RecordQuery{WorkspaceID: apiKey(r).WorkspaceID, Object: obj, Limit: defaultLimit}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			s.error(w, r, herald.FieldErrorf("limit", "limit must be a whole number from 1 to %d", maxLimit))
-			return
-		}
-		query.Limit = n
+	query := herald.RecordQuery{WorkspaceID: apiKey(r).WorkspaceID, Object: obj}
+	if query.Limit, err = pageLimit(q.Get("limit")); err != nil {
+		s.error(w, r, err)
+		return
 	}
 	if query.Filter, err = record.ParseFilter(obj, q.Get("filter")); err != nil {
 		s.error(w, r, err)

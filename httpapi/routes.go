@@ -53,6 +53,9 @@ func (s *Server) routes() {
 	s.handle("POST /rest/batch/{plural}", s.authed(s.createRecords))
 	s.handle("GET /rest/{plural}/{id}", s.authed(s.getRecord))
 	s.handle("PATCH /rest/{plural}/{id}", s.authed(s.updateRecord))
+	// An older alias of PATCH in Twenty's API, which published clients
+	// (an n8n node among them) still send.
+	s.handle("PUT /rest/{plural}/{id}", s.authed(s.updateRecord))
 	s.handle("DELETE /rest/{plural}/{id}", s.authed(s.deleteRecord))
 	s.handle("PATCH /rest/restore/{plural}/{id}", s.authed(s.restoreRecord))
 	s.handle("GET /rest/open-api", s.openAPI)

@@ -111,3 +111,55 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatTwentyClientsSend: requests that clients written for Twenty
+// send, which Herald takes as Twenty does.
+func TestWhatTwentyClientsSend(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ws, _, err := store.EnsureWorkspace(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Store: store})
+	call := func(method, path, body string) (int, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	code, out := call("POST", "/rest/people", `{"firstName":"Ada"}`)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	id := regexp.MustCompile(`"id":"([^"]+)"`).FindStringSubmatch(out)[1]
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"PUT, an older alias of PATCH", "PUT", "/rest/people/" + id, `{"jobTitle":"Countess"}`, 200, `"updatePerson"`},
+		{"a limit past the maximum is capped", "GET", "/rest/people?limit=1000", "", 200, `"totalCount":1`},
+		{"a limit that is not a number", "GET", "/rest/people?limit=many", "", 400, `"field":"limit"`},
+		{"a negative limit", "GET", "/rest/people?limit=-1", "", 400, `"field":"limit"`},
+		{"the older single operation", "POST", "/rest/webhooks", `{"targetUrl":"https://example.com/h","operation":"person.created"}`, 201, `"operations":["person.created"]`},
+		{"operation and operations at once", "POST", "/rest/webhooks", `{"targetUrl":"https://example.com/h","operation":"person.created","operations":["*.*"]}`, 400, `"field":"operation"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, out := call(tc.method, tc.path, tc.body); code != tc.status || !strings.Contains(out, tc.want) {
+				t.Fatalf("%d %s, want %d with %s", code, out, tc.status, tc.want)
+			}
+		})
+	}
+}

@@ -89,12 +89,15 @@ func timePtr(t *time.Time) *string {
 
 // webhookInput is a create or update body; nil fields are left alone.
 type webhookInput struct {
-	TargetURL     *string   `json:"targetUrl"`
-	Operations    *[]string `json:"operations"`
-	Description   *string   `json:"description"`
-	Secret        *string   `json:"secret"`
-	Status        *string   `json:"status"`
-	PayloadFormat *string   `json:"payloadFormat"`
+	TargetURL  *string   `json:"targetUrl"`
+	Operations *[]string `json:"operations"`
+	// Operation is the single operation of Twenty's older webhooks, which
+	// clients written then still send.
+	Operation     *string `json:"operation"`
+	Description   *string `json:"description"`
+	Secret        *string `json:"secret"`
+	Status        *string `json:"status"`
+	PayloadFormat *string `json:"payloadFormat"`
 }
 
 // maxDescription bounds a webhook's description.
@@ -132,6 +135,12 @@ func (s *Server) apply(r *http.Request, in *webhookInput, w *herald.Webhook) err
 			return err
 		}
 		w.TargetURL = *in.TargetURL
+	}
+	if in.Operation != nil {
+		if in.Operations != nil {
+			return herald.FieldErrorf("operation", "give operations, or the older operation, not both")
+		}
+		in.Operations = &[]string{*in.Operation}
 	}
 	if in.Operations != nil {
 		ops, err := webhook.CheckOperations(*in.Operations)
