@@ -8,8 +8,9 @@
 //     bytes, where timestamp is X-Twenty-Webhook-Timestamp (milliseconds).
 //   - Standard Webhooks: webhook-signature holds "v1,<base64 HMAC-SHA256>"
 //     of id + "." + timestamp + "." + body, keyed with the base64-decoded
-//     part of the secret after "whsec_"; several space-separated signatures
-//     appear while a rotated secret is still live.
+//     part of the secret after "whsec_", or with the secret's bytes when it
+//     has no such prefix; several space-separated signatures appear while a
+//     rotated secret is still live.
 //
 // Always verify the raw body bytes as received, before any JSON decoding.
 package verify
@@ -36,7 +37,7 @@ var (
 	ErrInvalidTimestamp = errors.New("verify: invalid timestamp header")
 	ErrTimestampTooOld  = errors.New("verify: timestamp too old")
 	ErrTimestampTooNew  = errors.New("verify: timestamp too far in the future")
-	ErrInvalidSecret    = errors.New("verify: secret is not whsec_ followed by base64")
+	ErrInvalidSecret    = errors.New("verify: a secret that starts with whsec_ must go on in base64")
 	ErrEmptySecret      = errors.New("verify: empty secret: anyone can sign with an empty key")
 	ErrNoMatch          = errors.New("verify: no signature matches")
 )
@@ -74,10 +75,19 @@ func SignStandard(secret, msgID string, timestamp int64, body []byte) (string, e
 	return SignStandardKey(key, msgID, timestamp, body), nil
 }
 
-// StandardKey decodes a "whsec_..." secret into its HMAC key. Decode once
-// and reuse when signing many bodies.
+// StandardKey returns the HMAC key of a secret: the base64-decoded bytes
+// after "whsec_", or, for a secret without that prefix (Twenty's are 64
+// hex characters), the string's own bytes. Decode once and reuse when
+// signing many bodies.
 func StandardKey(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, standardSecretPrefix))
+	rest, prefixed := strings.CutPrefix(secret, standardSecretPrefix)
+	if !prefixed {
+		if secret == "" {
+			return nil, ErrEmptySecret
+		}
+		return []byte(secret), nil
+	}
+	key, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil || len(key) == 0 {
 		return nil, ErrInvalidSecret
 	}

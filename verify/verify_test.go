@@ -215,3 +215,30 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestSecretsWithoutPrefix: a secret that does not start with whsec_ (as
+// Twenty's 64 hex characters) keys both schemes with its own bytes. The
+// signatures were computed with Python's hmac.
+func TestSecretsWithoutPrefix(t *testing.T) {
+	t.Parallel()
+	const secret = "3f4e9a1c2b7d8e6f0a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
+	body := []byte(`{"id":"evt_01J"}`)
+	sig, err := verify.SignStandard(secret, "evt_01J", 1739201450, body)
+	if err != nil || sig != "v1,85seDHP+DTH5GByD6ImxHqjUyHV947HCyQ4ub1G1Ph0=" {
+		t.Fatalf("SignStandard = %q, %v", sig, err)
+	}
+	if got := verify.SignTwenty(secret, "1739201450123", body); got != "873f96582786f6fdb1e3c2662935399075a621851ab9c0b7925653aba20ad729" {
+		t.Fatalf("SignTwenty = %s", got)
+	}
+	h := http.Header{}
+	h.Set(verify.HeaderStandardID, "evt_01J")
+	h.Set(verify.HeaderStandardTimestamp, "1739201450")
+	h.Set(verify.HeaderStandardSignature, sig)
+	v := verify.Verifier{Now: func() time.Time { return time.Unix(1739201450, 0) }}
+	if err := v.Standard(secret, h, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify.StandardKey("whsec_not base64!"); !errors.Is(err, verify.ErrInvalidSecret) {
+		t.Fatalf("a whsec_ secret that is not base64: %v", err)
+	}
+}

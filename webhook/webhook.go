@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
@@ -21,19 +22,33 @@ func NewSecret() string {
 	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
 
-// CheckSecret accepts a client-chosen secret when both signing schemes can
-// use it: "whsec_" and base64 of 24 to 64 bytes.
+// CheckSecret accepts a client-chosen secret: any string of
+// MinSecretLength characters or more, as Twenty accepts any, so that
+// receivers moved from Twenty keep theirs. Twenty's scheme keys with its
+// bytes; Standard Webhooks' with the base64 after "whsec_", which must
+// then decode, or else with its bytes too (verify.StandardKey).
 func CheckSecret(s string) error {
-	const msg = "secret must be whsec_ followed by base64 of 24 to 64 random bytes (omit it to have one generated)"
-	if !strings.HasPrefix(s, "whsec_") {
-		return herald.FieldErrorf("secret", msg)
+	switch n := utf8.RuneCountInString(s); {
+	case n < MinSecretLength:
+		return herald.FieldErrorf("secret", "secret must be at least %d characters (omit it to have one generated)", MinSecretLength)
+	case len(s) > MaxSecretLength:
+		return herald.FieldErrorf("secret", "secret is longer than %d bytes", MaxSecretLength)
 	}
-	key, err := verify.StandardKey(s)
-	if err != nil || len(key) < 24 || len(key) > 64 {
-		return herald.FieldErrorf("secret", msg)
+	if strings.HasPrefix(s, "whsec_") {
+		// Standard Webhooks' form: what follows is the key, in base64.
+		if key, err := verify.StandardKey(s); err != nil || len(key) < 16 {
+			return herald.FieldErrorf("secret", "a secret that starts with whsec_ must go on in base64 of at least 16 bytes")
+		}
 	}
 	return nil
 }
+
+// Secret lengths: any string of MinSecretLength characters or more is a
+// secret, as Twenty accepts any (its server makes 64 hex characters).
+const (
+	MinSecretLength = 16
+	MaxSecretLength = 1024
+)
 
 // MaxURLLength bounds a target URL.
 const MaxURLLength = 2048

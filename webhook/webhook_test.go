@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +155,29 @@ func FuzzCheckURL(f *testing.F) {
 			t.Fatalf("accepted %q, which no request can be made to: %v", raw, err)
 		}
 	})
+}
+
+func TestCheckSecret(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		secret string
+		ok     bool
+	}{
+		{webhook.NewSecret(), true},
+		{"3f4e9a1c2b7d8e6f0a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f", true}, // Twenty's form
+		{"correct horse battery staple", true},
+		{"sixteen chars!!!", true},
+		{"ünïcödé-secret-16", true},
+		{"fifteen chars!!", false},
+		{"hunter2", false},
+		{"whsec_!!!!!!!!!!!!!!!!!!!!", false},       // the prefix says base64 follows
+		{"whsec_" + "c2hvcnQ=" + "AAAAAAAA", false}, // not base64 as a whole
+		{"whsec_" + "MTIzNDU2Nzg5MDEyMzQ1", false},  // 15 bytes of key
+		{"whsec_MTIzNDU2Nzg5MDEyMzQ1Ng==", true},    // 16 bytes of key
+		{strings.Repeat("k", webhook.MaxSecretLength+1), false},
+	} {
+		if err := webhook.CheckSecret(tc.secret); (err == nil) != tc.ok {
+			t.Errorf("CheckSecret(%q) = %v, want ok=%v", tc.secret, err, tc.ok)
+		}
+	}
 }

@@ -208,3 +208,35 @@ func TestRotatedSecretsOverlapThenExpire(t *testing.T) {
 		}
 	})
 }
+
+// TestTwentySecretsKeepWorking: a secret of any form Twenty accepts (its
+// server makes 64 hex characters) is taken as it is, and both schemes
+// sign with it, as a receiver moved from Twenty checks them; a rotation
+// to another such secret signs with both while they overlap.
+func TestTwentySecretsKeepWorking(t *testing.T) {
+	t.Parallel()
+	p := startHerald(t, t.TempDir()+"/herald.db")
+	rc := newReceiver(t, nil)
+	const secret = "3f4e9a1c2b7d8e6f0a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
+	id, got := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`","secret":"`+secret+`"}`)
+	if got != secret {
+		t.Fatalf("the webhook keeps secret %q, want the one given", got)
+	}
+	createPeople(t, p, p.APIKey, "Ada")
+	waitFor(t, "the delivery", 10*time.Second, func() bool { return len(rc.requests()) == 1 })
+	checkRequest(t, rc.requests()[0], secret)
+
+	const next = "a secret of words, as some people pick"
+	if code, out := call(t, "POST", p.URL+"/rest/webhooks/"+id+"/rotate-secret", p.APIKey, `{"secret":"`+next+`"}`); code != 200 {
+		t.Fatalf("rotate: %d %v", code, out)
+	}
+	createPeople(t, p, p.APIKey, "Grace")
+	waitFor(t, "the next delivery", 10*time.Second, func() bool { return len(rc.requests()) == 2 })
+	checkRequest(t, rc.requests()[1], next)
+	if err := verify.Standard(secret, rc.requests()[1].Header, rc.requests()[1].Body, 0); err != nil {
+		t.Errorf("while they overlap, the previous secret signs too: %v", err)
+	}
+	if code, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`","secret":"too short"}`); code != 400 || dig(out, "field") != "secret" {
+		t.Fatalf("a short secret: %d %v", code, out)
+	}
+}
