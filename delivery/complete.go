@@ -28,7 +28,8 @@ import (
 //   - A claim leaves the engine's held set once its outcome is written or
 //     it is handed to be released, and only held claims have their leases
 //     extended: if the release fails too, the lease lapses and
-//     ExpireLeases frees the delivery.
+//     ExpireLeases frees the delivery. A release is tried once: retried
+//     later, it could free a claim made since.
 
 // completeTimeout bounds one write of outcomes or releases, so that a
 // database that stops answering cannot hold the completer (and, at
@@ -91,9 +92,19 @@ func (e *Engine) complete(done <-chan struct{}) {
 
 func (c *completer) add(f finished) {
 	if f.canceled {
-		c.release = append(c.release, f.outcome.DeliveryID)
+		c.giveBack(f.outcome)
 	} else {
 		c.batch = append(c.batch, f.outcome)
+	}
+}
+
+// giveBack queues the claims of outcomes to be released. They leave the
+// held set now, before the release commits: once it has, the engine may
+// claim the deliveries again, and those claims must stay held.
+func (c *completer) giveBack(outcomes ...herald.Outcome) {
+	c.e.forget(outcomes)
+	for _, o := range outcomes {
+		c.release = append(c.release, o.DeliveryID)
 	}
 }
 
@@ -139,7 +150,7 @@ func (c *completer) flush(ctx context.Context, final bool) {
 	e := c.e
 	todo := append(c.unwritten, c.batch...)
 	c.batch, c.unwritten = nil, nil
-	var failed []herald.Outcome
+	var failed, written []herald.Outcome
 	var cause error
 	for chunk := range slices.Chunk(todo, maxBatch) {
 		f, refused, err := c.write(ctx, chunk)
@@ -147,10 +158,14 @@ func (c *completer) flush(ctx context.Context, final bool) {
 		if err != nil {
 			cause = err
 		}
-		for _, o := range refused {
-			c.release = append(c.release, o.DeliveryID)
+		if len(f) == 0 && len(refused) == 0 {
+			written = append(written, chunk...)
+		} else {
+			written = append(written, without(chunk, f, refused)...)
 		}
+		c.giveBack(refused...)
 	}
+	e.forget(written)
 	if len(failed) == 0 {
 		c.abandonAt = time.Time{}
 	} else {
@@ -160,32 +175,22 @@ func (c *completer) flush(ctx context.Context, final bool) {
 		if final || now.After(c.abandonAt) {
 			e.log.Error("cannot record attempts: their deliveries are released, to be sent again",
 				"count", len(failed), "retried for", now.Sub(c.abandonAt.Add(-c.abandonAfter())).Round(time.Millisecond), "err", cause)
-			for _, o := range failed {
-				c.release = append(c.release, o.DeliveryID)
-			}
+			c.giveBack(failed...)
 		} else {
 			e.log.Error("cannot record attempts: retrying", "count", len(failed), "err", cause)
 			c.unwritten = failed
 		}
 	}
-	e.forget(todo, c.unwritten)
-	releaseFailed := false
 	if len(c.release) > 0 {
+		// Tried once: the claims are no longer held, so their leases
+		// lapse and ExpireLeases frees them; releasing is only quicker. A
+		// release retried later could free a claim made since.
 		if err := e.store.ReleaseClaims(ctx, e.cfg.Owner, c.release); err != nil {
-			// The claims are no longer held, so their leases lapse
-			// (ExpireLeases); releasing them is only quicker.
 			e.log.Error("release deliveries; they go again once their lease lapses", "count", len(c.release), "err", err)
-			releaseFailed = !final
-			if cause == nil {
-				cause = err
-			}
 		}
-		e.forgetIDs(c.release)
-		if !releaseFailed {
-			c.release = c.release[:0]
-		}
+		c.release = c.release[:0]
 	}
-	if len(c.unwritten) > 0 || releaseFailed {
+	if len(c.unwritten) > 0 {
 		c.backoff = min(max(2*c.backoff, 100*time.Millisecond), 5*time.Second)
 		c.retryAt = now.Add(c.backoff)
 		e.setTrouble("cannot record attempts: " + cause.Error())
@@ -200,6 +205,23 @@ func (c *completer) flush(ctx context.Context, final bool) {
 	if e.retrying(todo) || e.backlogged() {
 		e.Notify()
 	}
+}
+
+// without returns the outcomes of all that are in neither of the others.
+func without(all []herald.Outcome, others ...[]herald.Outcome) []herald.Outcome {
+	skip := map[int64]bool{}
+	for _, os := range others {
+		for _, o := range os {
+			skip[o.DeliveryID] = true
+		}
+	}
+	var out []herald.Outcome
+	for _, o := range all {
+		if !skip[o.DeliveryID] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // write records outcomes. It returns those it could not write: failed,

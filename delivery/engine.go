@@ -152,9 +152,9 @@ type Engine struct {
 	// backlog marks the webhooks whose queue in the store may hold due
 	// deliveries: new ones are not taken then, or they would overtake them.
 	backlog map[string]bool
-	// held holds the ids of the claims the engine has, from their claim or
-	// Take until their outcome is written or they are handed back: only
-	// these have their leases extended (complete.go).
+	// held maps each delivery the engine has a claim of to that claim,
+	// from the claim or Take until its outcome is written or it is handed
+	// back: only these have their leases extended (complete.go).
 	held map[int64]*herald.Claim
 	// state says why the engine is not delivering, or is empty while it
 	// delivers (Ready); trouble, set by the completer, says why it cannot
@@ -312,31 +312,19 @@ func (e *Engine) holdLocked(c *herald.Claim) {
 	e.held[c.DeliveryID] = c
 }
 
-// forget drops the claims of outcomes from the held set, but for those
-// still to be written.
-func (e *Engine) forget(outcomes, keep []herald.Outcome) {
+// forget drops the claims outcomes were made under from the held set. A
+// delivery held under a later claim (its outcome written, it was claimed
+// again, with one more attempt) stays held.
+func (e *Engine) forget(outcomes []herald.Outcome) {
 	if len(outcomes) == 0 {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	kept := make(map[int64]bool, len(keep))
-	for _, o := range keep {
-		kept[o.DeliveryID] = true
-	}
 	for _, o := range outcomes {
-		if !kept[o.DeliveryID] {
+		if c := e.held[o.DeliveryID]; c != nil && c.Attempts+1 == o.Attempt.Number {
 			delete(e.held, o.DeliveryID)
 		}
-	}
-}
-
-// forgetIDs drops claims from the held set.
-func (e *Engine) forgetIDs(ids []int64) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, id := range ids {
-		delete(e.held, id)
 	}
 }
 
@@ -537,7 +525,7 @@ func (e *Engine) run(laneID string, c *herald.Claim) {
 	// Not under e.mu: the completer may be waiting for the writer, held by
 	// a transaction that waits for e.mu to reserve.
 	for _, w := range giveBack {
-		e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID}, canceled: true}
+		e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID, Attempt: herald.Attempt{Number: w.Attempts + 1}}, canceled: true}
 	}
 }
 
@@ -579,8 +567,8 @@ func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, 
 	e.mu.Lock()
 	e.holdLocked(c)
 	e.mu.Unlock()
-	defer e.forgetIDs([]int64{c.DeliveryID})
 	o := e.outcome(c, e.send(ctx, c), false)
+	defer e.forget([]herald.Outcome{o})
 	e.observe(c, o)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
