@@ -48,28 +48,7 @@ func TestReadyzSaysWhyNotReady(t *testing.T) {
 // given twice and invalid UTF-8, with a 400 that names where.
 func TestOneRuleForJSONBodies(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ws, _, err := store.EnsureWorkspace(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
-	if err := store.CreateAPIKey(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	s := New(Config{Store: store})
-	call := func(method, path, body string) (int, string) {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+secret)
-		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
-	}
+	call := newAPI(t)
 	code, out := call("POST", "/rest/webhooks", `{"targetUrl":"https://example.com/hook"}`)
 	if code != 201 {
 		t.Fatalf("create webhook: %d %s", code, out)
@@ -116,28 +95,7 @@ func TestFormatDuration(t *testing.T) {
 // send, which Herald takes as Twenty does.
 func TestWhatTwentyClientsSend(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ws, _, err := store.EnsureWorkspace(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
-	if err := store.CreateAPIKey(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	s := New(Config{Store: store})
-	call := func(method, path, body string) (int, string) {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+secret)
-		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
-	}
+	call := newAPI(t)
 	code, out := call("POST", "/rest/people", `{"firstName":"Ada"}`)
 	if code != 201 {
 		t.Fatalf("create: %d %s", code, out)
@@ -161,5 +119,33 @@ func TestWhatTwentyClientsSend(t *testing.T) {
 				t.Fatalf("%d %s, want %d with %s", code, out, tc.status, tc.want)
 			}
 		})
+	}
+}
+
+// newAPI serves the API over a fresh SQLite store with one workspace, and
+// returns a function that calls it with that workspace's key.
+func newAPI(t *testing.T) func(method, path, body string) (int, string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ws, _, err := store.EnsureWorkspace(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Store: store})
+	return func(method, path, body string) (int, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
 	}
 }
