@@ -81,7 +81,10 @@ func nullable(d doc) doc {
 	return out
 }
 
-var limitParam = param{"limit", "integer", "Page size, 1 to 200; default 60."}
+var (
+	limitParam = param{"limit", "integer", "Page size, default 60; past 200 it is 200."}
+	depthParam = param{"depth", "integer", "0 (default): relations as ids; 1: each relation's record nested under its name (companyId's as company); 2: theirs too."}
+)
 
 func recordData(prefix string, plural bool) func(o *herald.Object) doc {
 	return func(o *herald.Object) doc {
@@ -133,13 +136,13 @@ var opDocs = map[string]opDoc{
 		resp: static(data("publishEvent", obj(doc{"id": str(""), "event": str(""), "timestamp": str("date-time"), "data": doc{"type": "object"}})))},
 	"GET /rest/{plural}": {summary: "List records", tag: "Records",
 		query: []param{limitParam, {"starting_after", "string", "Cursor: records after it"}, {"ending_before", "string", "Cursor: records before it"},
-			{"filter", "string", "Twenty's filter syntax, e.g. city[eq]:Paris,or(age[gte]:18,vip[eq]:true)"}, {"order_by", "string", "e.g. createdAt[DescNullsLast]"}},
+			{"filter", "string", "Twenty's filter syntax, e.g. city[eq]:Paris,or(age[gte]:18,vip[eq]:true)"}, {"order_by", "string", "e.g. createdAt[DescNullsLast]"}, depthParam},
 		status: 200, resp: func(o *herald.Object) doc {
 			return obj(doc{"data": obj(doc{o.NamePlural: arr(ref(schemaName(o)))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}})
 		}},
 	"POST /rest/{plural}":       {summary: "Create a record", tag: "Records", body: inputRef, status: 201, resp: recordData("create", false)},
 	"POST /rest/batch/{plural}": {summary: "Create up to 60 records at once, all or none", tag: "Records", body: func(o *herald.Object) doc { return arr(inputRef(o)) }, status: 201, resp: recordData("create", true)},
-	"GET /rest/{plural}/{id}":   {summary: "Get a record", tag: "Records", status: 200, resp: func(o *herald.Object) doc { return data(o.NameSingular, ref(schemaName(o))) }},
+	"GET /rest/{plural}/{id}":   {summary: "Get a record", tag: "Records", query: []param{depthParam}, status: 200, resp: func(o *herald.Object) doc { return data(o.NameSingular, ref(schemaName(o))) }},
 	"PATCH /rest/{plural}/{id}": {summary: "Change a record's fields", tag: "Records", body: inputRef, status: 200, resp: recordData("update", false)},
 	"PUT /rest/{plural}/{id}":   {summary: "Change a record's fields (an older alias of PATCH, as in Twenty)", tag: "Records", body: inputRef, status: 200, resp: recordData("update", false)},
 	"DELETE /rest/{plural}/{id}": {summary: "Delete a record (soft unless soft_delete=false)", tag: "Records", query: []param{{"soft_delete", "boolean", "false destroys the record for good"}}, status: 200, resp: func(o *herald.Object) doc {

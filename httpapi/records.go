@@ -75,14 +75,20 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	depth, err := parseDepth(q.Get("depth"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	page, err := s.Store.ListRecords(r.Context(), query)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	items := make([]json.RawMessage, len(page.Records))
-	for i, rec := range page.Records {
-		items[i] = record.Render(obj, rec)
+	items, err := s.render(r.Context(), query.WorkspaceID, obj, page.Records, depth)
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	info := map[string]any{"startCursor": nil, "endCursor": nil}
 	if n := len(page.Records); n > 0 {
@@ -107,15 +113,25 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	rec, err := s.Store.FindRecord(r.Context(), apiKey(r).WorkspaceID, obj.NameSingular, r.PathValue("id"))
+	depth, err := parseDepth(r.URL.Query().Get("depth"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ws := apiKey(r).WorkspaceID
+	rec, err := s.Store.FindRecord(r.Context(), ws, obj.NameSingular, r.PathValue("id"))
 	if err == nil && rec.DeletedAt != nil {
 		err = errorf404("%s %s was deleted; restore it with PATCH /rest/restore/%s/%s", obj.NameSingular, rec.ID, obj.NamePlural, rec.ID)
+	}
+	var rendered []json.RawMessage
+	if err == nil {
+		rendered, err = s.render(r.Context(), ws, obj, []*herald.Record{rec}, depth)
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, obj.NameSingular, record.Render(obj, rec))
+	writeData(w, http.StatusOK, obj.NameSingular, rendered[0])
 }
 
 func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {

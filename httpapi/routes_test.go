@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
@@ -147,5 +148,63 @@ func newAPI(t *testing.T) func(method, path, body string) (int, string) {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		return rec.Code, rec.Body.String()
+	}
+}
+
+// TestDepthNestsRelatedRecords: depth=1 nests each relation's record under
+// the relation's name, as Twenty does (companyId's under company), null
+// where there is none; depth=2 nests theirs too; other depths are a 400.
+func TestDepthNestsRelatedRecords(t *testing.T) {
+	t.Parallel()
+	call := newAPI(t)
+	created := func(path, body, key string) string {
+		t.Helper()
+		code, out := call("POST", path, body)
+		if code != 201 {
+			t.Fatalf("create %s: %d %s", path, code, out)
+		}
+		var v map[string]map[string]map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v["data"][key]["id"].(string)
+	}
+	company := created("/rest/companies", `{"name":"Acme & Co"}`, "createCompany")
+	ada := created("/rest/people", `{"firstName":"Ada","companyId":"`+company+`"}`, "createPerson")
+	created("/rest/people", `{"firstName":"Grace"}`, "createPerson")
+	created("/rest/opportunities", `{"name":"Deal","companyId":"`+company+`","pointOfContactId":"`+ada+`"}`, "createOpportunity")
+
+	list := func(path string) map[string]any {
+		t.Helper()
+		code, out := call("GET", path, "")
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", path, code, out)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	people := list("/rest/people?depth=1&order_by=firstName")["data"].(map[string]any)["people"].([]any)
+	if c, _ := people[0].(map[string]any)["company"].(map[string]any); c == nil || c["name"] != "Acme & Co" || c["id"] != company {
+		t.Fatalf("Ada's company at depth 1: %v", people[0])
+	}
+	if c, ok := people[1].(map[string]any)["company"]; !ok || c != nil {
+		t.Fatalf("Grace, with no company, at depth 1: %v", people[1])
+	}
+	if _, ok := list("/rest/people")["data"].(map[string]any)["people"].([]any)[0].(map[string]any)["company"]; ok {
+		t.Fatal("a relation nested at the default depth 0")
+	}
+	one := list("/rest/opportunities?depth=2")["data"].(map[string]any)["opportunities"].([]any)[0].(map[string]any)
+	poc, _ := one["pointOfContact"].(map[string]any)
+	if poc == nil || poc["firstName"] != "Ada" || poc["company"].(map[string]any)["name"] != "Acme & Co" {
+		t.Fatalf("the opportunity at depth 2: %v", one)
+	}
+	if got := list("/rest/people/" + ada + "?depth=1")["data"].(map[string]any)["person"].(map[string]any); got["company"].(map[string]any)["id"] != company {
+		t.Fatalf("one person at depth 1: %v", got)
+	}
+	if code, out := call("GET", "/rest/people?depth=3", ""); code != 400 || !strings.Contains(out, `"field":"depth"`) {
+		t.Fatalf("depth=3: %d %s", code, out)
 	}
 }
