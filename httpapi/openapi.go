@@ -140,7 +140,8 @@ var opDocs = map[string]opDoc{
 		status: 200, resp: func(o *herald.Object) doc {
 			return obj(doc{"data": obj(doc{o.NamePlural: arr(ref(schemaName(o)))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}})
 		}},
-	"POST /rest/{plural}":       {summary: "Create a record", tag: "Records", body: inputRef, status: 201, resp: recordData("create", false)},
+	"POST /rest/{plural}": {summary: "Create a record", tag: "Records", body: inputRef, status: 201, resp: recordData("create", false),
+		query: []param{{"upsert", "boolean", "true: a record with the body's id is updated with the other fields instead (the answer is a creation's, as Twenty's)"}}},
 	"POST /rest/batch/{plural}": {summary: "Create up to 60 records at once, all or none", tag: "Records", body: func(o *herald.Object) doc { return arr(inputRef(o)) }, status: 201, resp: recordData("create", true)},
 	"GET /rest/{plural}/{id}":   {summary: "Get a record", tag: "Records", query: []param{depthParam}, status: 200, resp: func(o *herald.Object) doc { return data(o.NameSingular, ref(schemaName(o))) }},
 	"PATCH /rest/{plural}/{id}": {summary: "Change a record's fields", tag: "Records", body: inputRef, status: 200, resp: recordData("update", false)},

@@ -150,14 +150,63 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	key := apiKey(r)
-	rec, ev := record.New(obj, key.WorkspaceID, key.ID, in, time.Now())
-	if err := s.Store.CreateRecords(r.Context(), []*herald.Record{rec}, []*herald.Event{ev}); err != nil {
-		s.error(w, r, err)
+	upsert := false
+	switch v := r.URL.Query().Get("upsert"); v {
+	case "", "false":
+	case "true":
+		upsert = in.ID != "" // Herald's records have no unique field but the id
+	default:
+		s.error(w, r, herald.FieldErrorf("upsert", "upsert=%s: use true or false", v))
 		return
 	}
-	// The created event carries the record as rendered: no need to render it twice.
-	writeData(w, http.StatusCreated, "create"+capitalize(obj.NameSingular), ev.Data)
+	name := "create" + capitalize(obj.NameSingular)
+	key := apiKey(r)
+	for try := 0; ; try++ {
+		if upsert {
+			// Twenty's upsert: a record with this id is updated with the
+			// body (as PATCH would), and the answer is a creation's.
+			rec, err := s.upsertRecord(r, obj, body, in.ID)
+			if err == nil {
+				writeData(w, http.StatusCreated, name, record.Render(obj, rec))
+				return
+			}
+			if herald.ErrorCode(err) != herald.ENOTFOUND {
+				s.error(w, r, err)
+				return
+			}
+		}
+		rec, ev := record.New(obj, key.WorkspaceID, key.ID, in, time.Now())
+		err := s.Store.CreateRecords(r.Context(), []*herald.Record{rec}, []*herald.Event{ev})
+		if upsert && try == 0 && herald.ErrorCode(err) == herald.ECONFLICT {
+			continue // a concurrent upsert created it first: update it
+		}
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		// The created event carries the record as rendered: no need to render it twice.
+		writeData(w, http.StatusCreated, name, ev.Data)
+		return
+	}
+}
+
+// upsertRecord updates the record id of obj with body's other fields, or
+// answers ENOTFOUND when there is none.
+func (s *Server) upsertRecord(r *http.Request, obj *herald.Object, body []byte, id string) (*herald.Record, error) {
+	rest, err := record.WithoutMember(body, herald.FieldNameID)
+	if err != nil {
+		return nil, err
+	}
+	in, err := record.ParseInput(obj, rest, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.UpdateRecord(r.Context(), apiKey(r).WorkspaceID, obj.NameSingular, id, func(rec *herald.Record) (*herald.Event, error) {
+		if rec.DeletedAt != nil {
+			return nil, herald.Errorf(herald.ECONFLICT, "%s %s was deleted; restore it with PATCH /rest/restore/%s/%s before upserting it", obj.NameSingular, rec.ID, obj.NamePlural, rec.ID)
+		}
+		return record.Apply(obj, rec, in, time.Now()), nil
+	})
 }
 
 func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {

@@ -113,6 +113,11 @@ func TestWhatTwentyClientsSend(t *testing.T) {
 		{"a negative limit", "GET", "/rest/people?limit=-1", "", 400, `"field":"limit"`},
 		{"the older single operation", "POST", "/rest/webhooks", `{"targetUrl":"https://example.com/h","operation":"person.created"}`, 201, `"operations":["person.created"]`},
 		{"operation and operations at once", "POST", "/rest/webhooks", `{"targetUrl":"https://example.com/h","operation":"person.created","operations":["*.*"]}`, 400, `"field":"operation"`},
+		{"an upsert of a new id creates", "POST", "/rest/people?upsert=true", `{"id":"0190c0de-0000-7000-8000-000000000001","firstName":"Grace"}`, 201, `"createPerson":{"id":"0190c0de-0000-7000-8000-000000000001"`},
+		{"an upsert of a known id updates", "POST", "/rest/people?upsert=true", `{"id":"` + id + `","city":"London"}`, 201, `"firstName":"Ada","lastName":null,"email":null,"phone":null,"jobTitle":"Countess","city":"London"`},
+		{"an upsert without an id creates", "POST", "/rest/people?upsert=true", `{"firstName":"Alan"}`, 201, `"createPerson"`},
+		{"a create of a known id is a conflict", "POST", "/rest/people", `{"id":"` + id + `","city":"Paris"}`, 409, `"code":"CONFLICT"`},
+		{"upsert is true or false", "POST", "/rest/people?upsert=yes", `{"firstName":"X"}`, 400, `"field":"upsert"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -48,4 +49,26 @@ func pointerPath(p jsontext.Pointer) string {
 		parts = append(parts, tok)
 	}
 	return strings.Join(parts, ".")
+}
+
+// WithoutMember returns body, a JSON object, without its member name, the
+// others in their order.
+func WithoutMember(body []byte, name string) ([]byte, error) {
+	out := []byte{'{'}
+	err := eachMember(body, func(n string, v json.RawMessage) error {
+		if n == name {
+			return nil
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendJSString(out, n)
+		out = append(out, ':')
+		out = append(out, v...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '}'), nil
 }
