@@ -337,7 +337,10 @@ func TestLapsedClaimsAreNotSent(t *testing.T) {
 		b.store.Fail(faultstore.Extend, -1)
 		b.store.Fail(faultstore.Expire, -1)
 		b.store.Fail(faultstore.Claim, -1)
-		b.start(Config{Lease: 500 * time.Millisecond, PerEndpoint: 1})
+		e := b.start(Config{Lease: 500 * time.Millisecond, PerEndpoint: 1})
+		// Written once the engine takes them: with claims failing, any
+		// written before would wait in the store.
+		waitFor(t, "the engine to take deliveries", func() bool { return e.Ready() == nil })
 		b.create(5) // taken by the engine: one in flight, four waiting
 		waitFor(t, "the first request", func() bool { return b.recv.requestCount() == 1 })
 		time.Sleep(700 * time.Millisecond) // the leases lapse, unextended
