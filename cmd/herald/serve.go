@@ -135,6 +135,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	key, err := store.Secret(ctx, "delivery-ids", herald.DeliveryIDKeySize)
+	if err != nil {
+		return err
+	}
+	ids, err := herald.NewDeliveryIDs(key)
+	if err != nil {
+		return err
+	}
 	// Listen first: a busy port must fail before the first start makes its
 	// workspace, whose first key would then never be shown.
 	ln, err := net.Listen("tcp", c.addr)
@@ -166,16 +174,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Client:       delivery.NewClient(delivery.DefaultMaxInFlight, guard.DialContext),
 		DisableAfter: never(c.disableAfter), Retention: never(c.retention), Lease: c.lease,
 	})
-	key, err := store.Secret(ctx, "delivery-ids", herald.DeliveryIDKeySize)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	ids, err := herald.NewDeliveryIDs(key)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	api := httpapi.New(httpapi.Config{
 		Store: store, Deliverer: engine, Logger: log, Version: version(), DeliveryIDs: ids,
 		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap, Metrics: meters.Handler(),
