@@ -687,3 +687,33 @@ func TestBehindATLSProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestAFailingWebhookIsFlagged: an active webhook whose attempts all fail
+// is marked failing, with when it began and the last error, in the list
+// and on its page, not only shown with its green "active" badge.
+func TestAFailingWebhookIsFlagged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mu.Lock()
+	e.status = 503
+	e.mu.Unlock()
+	b := e.browser()
+	b.signIn()
+	if p := b.post("/ui/webhooks/new", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "intent": {"save"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d", p.status)
+	}
+	e.api("POST", "/rest/people", `{"firstName":"Ada"}`)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.get("/ui/webhooks").body, "failing since") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the list does not flag the failing webhook:\n%s", text(b.get("/ui/webhooks").body))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	list := b.get("/ui/webhooks")
+	if !strings.Contains(list.body, `title="HTTP 503 Service Unavailable"`) {
+		t.Errorf("the list's flag does not give the last error:\n%s", list.body)
+	}
+	id := regexp.MustCompile(`/ui/webhooks/([0-9a-f-]{36})`).FindStringSubmatch(list.body)[1]
+	wantText(t, b.get("/ui/webhooks/"+id), "failing since", "Every attempt has failed since", "the last: HTTP 503 Service Unavailable")
+}
