@@ -29,7 +29,7 @@ func NewAPIKey(workspaceID, name string, now time.Time) (string, *APIKey) {
 		Name:        name,
 		Hash:        HashAPIKey(secret),
 		Prefix:      secret[:len(APIKeyPrefix)+6],
-		CreatedAt:   now.UTC().Truncate(time.Millisecond),
+		CreatedAt:   StoredTime(now),
 	}
 }
 
@@ -58,7 +58,7 @@ func NewSession(key *APIKey, now time.Time, ttl time.Duration) (string, *Session
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
-	now = now.UTC().Truncate(time.Millisecond)
+	now = StoredTime(now)
 	return token, &Session{Hash: HashAPIKey(token), APIKeyID: key.ID, WorkspaceID: key.WorkspaceID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 }
 

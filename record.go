@@ -12,6 +12,13 @@ const TimeLayout = "2006-01-02T15:04:05.000Z"
 // FormatTime formats t in TimeLayout.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
+// StoredTime is t as Herald keeps it: UTC, to the millisecond, so that a
+// time read back from the store equals the one written.
+func StoredTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// Now is the current time as Herald keeps it (StoredTime).
+func Now() time.Time { return StoredTime(time.Now()) }
+
 // Workspace is a tenant: every record, webhook and API key belongs to one.
 type Workspace struct {
 	ID        string

@@ -180,7 +180,7 @@ func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, er
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
 				now := time.Now()
 				ev := *created
-				ev.ID, ev.Timestamp = record.NewEventID(), now.UTC().Truncate(time.Millisecond)
+				ev.ID, ev.Timestamp = record.NewEventID(), herald.StoredTime(now)
 				buf = webhook.AppendBody(buf[:0], &ev, hook)
 				req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(buf))
 				if err == nil {

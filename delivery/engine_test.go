@@ -5,22 +5,18 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
-	"github.com/heraldhq/herald/store/sqlite"
-	"github.com/heraldhq/herald/webhook"
+	"github.com/heraldhq/herald/store/teststore"
 )
 
 type testBundle struct {
-	db   *sqlite.DB
+	db   herald.Store
 	ws   *herald.Workspace
 	hook *herald.Webhook
 }
@@ -29,21 +25,9 @@ type testBundle struct {
 func setup(t *testing.T, url string, n int) *testBundle {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ws, _, err := db.EnsureWorkspace(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	hook := &herald.Webhook{ID: uuid.NewString(), WorkspaceID: ws.ID, TargetURL: url, Operations: []string{"*.*"},
-		Secret: webhook.NewSecret(), Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateWebhook(ctx, hook); err != nil {
-		t.Fatal(err)
-	}
+	db := teststore.SQLite(t)
+	ws := teststore.NewWorkspace(t, db, "default").Workspace
+	hook := teststore.NewWebhook(t, db, ws.ID, url)
 	person := herald.StandardObjects()[0]
 	for i := 0; i < n; i++ {
 		in, _ := record.ParseInput(person, json.RawMessage(`{"firstName":"E"}`), true)

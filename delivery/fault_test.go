@@ -6,24 +6,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/store/faultstore"
-	"github.com/heraldhq/herald/store/postgres"
-	"github.com/heraldhq/herald/store/postgres/pgtest"
-	"github.com/heraldhq/herald/store/sqlite"
-	"github.com/heraldhq/herald/webhook"
+	"github.com/heraldhq/herald/store/teststore"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(teststore.Main(m)) }
 
 // faultBundle is an engine over a real store, SQLite or PostgreSQL,
 // wrapped so that its writes fail on demand, with one webhook to a
@@ -96,44 +90,14 @@ func (c *eventCounter) distinct() int {
 // PostgreSQL one.
 func eachEngine(t *testing.T, test func(t *testing.T, b *faultBundle)) {
 	t.Helper()
-	open := map[string]func(t *testing.T) herald.Store{
-		"SQLite": func(t *testing.T) herald.Store {
-			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
-		"PostgreSQL": func(t *testing.T) herald.Store {
-			db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
-	}
-	for name, open := range open {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			t.Cleanup(func() { s.Close() })
-			recv := &eventCounter{seen: map[string]int{}}
-			srv := httptest.NewServer(recv)
-			t.Cleanup(srv.Close)
-			ctx := context.Background()
-			ws, _, err := s.EnsureWorkspace(ctx, "default")
-			if err != nil {
-				t.Fatal(err)
-			}
-			now := time.Now()
-			hook := &herald.Webhook{ID: uuid.NewString(), WorkspaceID: ws.ID, TargetURL: srv.URL, Operations: []string{"*.*"},
-				Secret: webhook.NewSecret(), Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald, CreatedAt: now, UpdatedAt: now}
-			if err := s.CreateWebhook(ctx, hook); err != nil {
-				t.Fatal(err)
-			}
-			test(t, &faultBundle{t: t, store: faultstore.New(s), ws: ws, hook: hook, recv: recv})
-		})
-	}
+	teststore.Each(t, func(t *testing.T, s herald.Store) {
+		recv := &eventCounter{seen: map[string]int{}}
+		srv := httptest.NewServer(recv)
+		t.Cleanup(srv.Close)
+		ws := teststore.NewWorkspace(t, s, "default")
+		hook := teststore.NewWebhook(t, s, ws.ID, srv.URL)
+		test(t, &faultBundle{t: t, store: faultstore.New(s), ws: ws.Workspace, hook: hook, recv: recv})
+	})
 }
 
 // create writes n people, one transaction each, as the API does.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
-	"github.com/heraldhq/herald/webhook"
+	"github.com/heraldhq/herald/service"
 )
 
 // DeliveryJSON is a delivery as the API shows it.
@@ -26,9 +26,9 @@ type DeliveryJSON struct {
 	CompletedAt    *string `json:"completedAt"`
 }
 
-func (s *Server) toDeliveryJSON(d *herald.Delivery) DeliveryJSON {
+func toDeliveryJSON(d service.Delivery) DeliveryJSON {
 	out := DeliveryJSON{
-		ID: s.DeliveryIDs.Format(d.ID), WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName,
+		ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName,
 		Status: d.Status, AttemptCount: d.Attempts, NextAttemptAt: timePtr(d.NextAttemptAt), LastError: d.LastError,
 		LastLatencyMs: ms(d.LastLatency), CreatedAt: herald.FormatTime(d.CreatedAt), UpdatedAt: herald.FormatTime(d.UpdatedAt),
 		CompletedAt: timePtr(d.CompletedAt),
@@ -68,53 +68,24 @@ func toAttemptJSON(a *herald.Attempt) AttemptJSON {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func (s *Server) deliveryID(r *http.Request) (int64, error) {
-	id, ok := s.DeliveryIDs.Parse(r.PathValue("id"))
-	if !ok {
-		return 0, errorf404("no delivery %q: delivery ids are the id fields of a webhook's deliveries (dlv_…)", r.PathValue("id"))
-	}
-	return id, nil
-}
-
-var deliveryStatuses = map[string]bool{
-	herald.DeliveryPending: true, herald.DeliveryDelivered: true, herald.DeliveryFailed: true, herald.DeliverySkipped: true,
-}
-
 // listDeliveries pages through a webhook's deliveries, newest first.
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	ws := apiKey(r).WorkspaceID
-	hookID := r.PathValue("id")
-	if _, err := s.Store.FindWebhook(r.Context(), ws, hookID); err != nil {
-		s.error(w, r, err)
-		return
-	}
 	q := r.URL.Query()
-	dq := herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hookID, Status: q.Get("status"), EventName: q.Get("event")}
-	if dq.Status != "" && !deliveryStatuses[dq.Status] {
-		s.error(w, r, herald.FieldErrorf("status", "status must be pending, delivered, failed or skipped"))
-		return
-	}
-	var err error
-	if dq.Limit, err = pageLimit(q.Get("limit")); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if v := q.Get("starting_after"); v != "" {
-		id, ok := s.DeliveryIDs.Parse(v)
-		if !ok {
-			s.error(w, r, herald.FieldErrorf("starting_after", "starting_after must be a delivery id (the endCursor of the previous page)"))
-			return
-		}
-		dq.BeforeID = id
-	}
-	list, more, err := s.Store.ListDeliveries(r.Context(), dq)
+	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	out := make([]DeliveryJSON, len(list))
-	for i, d := range list {
-		out[i] = s.toDeliveryJSON(d)
+	page, err := s.Services.Deliveries.List(r.Context(), apiKey(r).WorkspaceID, service.DeliveryQuery{
+		WebhookID: r.PathValue("id"), Status: q.Get("status"), Event: q.Get("event"), Limit: limit, After: q.Get("starting_after"),
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := make([]DeliveryJSON, len(page.Deliveries))
+	for i, d := range page.Deliveries {
+		out[i] = toDeliveryJSON(d)
 	}
 	var end any
 	if len(out) > 0 {
@@ -122,50 +93,34 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"data":     map[string]any{"deliveries": out},
-		"pageInfo": map[string]any{"hasNextPage": more, "endCursor": end},
+		"pageInfo": map[string]any{"hasNextPage": page.HasMore, "endCursor": end},
 	})
 }
 
 // getDelivery shows a delivery with its request body and every attempt.
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
-	id, err := s.deliveryID(r)
+	d, err := s.Services.Deliveries.Find(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	ws := apiKey(r).WorkspaceID
-	d, ev, attempts, err := s.Store.FindDelivery(r.Context(), ws, id)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	hook, err := s.Store.FindWebhook(r.Context(), ws, d.WebhookID)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	list := make([]AttemptJSON, len(attempts))
-	for i, a := range attempts {
+	list := make([]AttemptJSON, len(d.Attempts))
+	for i, a := range d.Attempts {
 		list[i] = toAttemptJSON(a)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"delivery": struct {
+	writeJSON(w, http.StatusOK, envelope("delivery", struct {
 		DeliveryJSON
 		Payload  json.RawMessage `json:"payload"`
 		Attempts []AttemptJSON   `json:"attempts"`
-	}{s.toDeliveryJSON(d), webhook.AppendBody(nil, ev, hook), list}}})
+	}{toDeliveryJSON(d.Delivery), d.Body, list}))
 }
 
 // retryDelivery makes a delivery due now, whatever its status.
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	id, err := s.deliveryID(r)
+	d, err := s.Services.Deliveries.Retry(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	d, err := s.Store.RetryDelivery(r.Context(), apiKey(r).WorkspaceID, id, time.Now())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"data": map[string]any{"retryDelivery": s.toDeliveryJSON(d)}})
+	writeJSON(w, http.StatusAccepted, envelope("retryDelivery", toDeliveryJSON(d)))
 }

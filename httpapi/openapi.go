@@ -180,7 +180,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	objs := herald.StandardObjects()
 	if k != nil {
-		if objs, err = s.objects(r.Context(), k.WorkspaceID); err != nil {
+		if objs, err = s.Services.Objects.List(r.Context(), k.WorkspaceID); err != nil {
 			s.error(w, r, err)
 			return
 		}

@@ -4,7 +4,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,42 +11,26 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
+	"github.com/heraldhq/herald/service"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 1 << 20
 
-// Deliverer is what the API needs of the delivery engine.
-type Deliverer interface {
-	// SendNow makes one recorded attempt of a claim and returns it.
-	SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error)
-	Owner() string
-	LeaseUntil(now time.Time) time.Time
-}
-
 // Config is what a Server is built from.
 type Config struct {
-	Store     herald.Store
-	Deliverer Deliverer
-	Logger    *slog.Logger
-	// CheckTarget vets a webhook URL when it is saved (the SSRF guard),
-	// and may accept it with a warning for the caller; nil accepts any
-	// http or https URL.
-	CheckTarget func(ctx context.Context, rawURL string) (warning string, err error)
-	// SecretOverlap is how long the replaced secret still signs after a
-	// rotation; default 24h.
-	SecretOverlap time.Duration
+	// Services are the rules every route calls; nil makes them from
+	// Store with their defaults.
+	Services *service.Services
+	// Store is asked whether the database answers, for /readyz.
+	Store  herald.Store
+	Logger *slog.Logger
 	// Metrics, when set, is served at GET /metrics without authentication,
 	// as Prometheus scrapers expect.
 	Metrics http.Handler
-	// DeliveryIDs makes the API's delivery ids; serve passes the ones made
-	// under the database's key, so that every process and every restart
-	// agree. nil makes a random key, for this Server alone.
-	DeliveryIDs *herald.DeliveryIDs
 	// Ready, when set, says whether the process does its work beyond the
 	// API (the delivery engine runs): /readyz is 503 with its error.
 	Ready   func() error
@@ -60,7 +43,6 @@ type Server struct {
 	mux *http.ServeMux
 	// patterns are the routes' ServeMux patterns, in registration order.
 	patterns []string
-	keys     keyCache
 }
 
 // New returns the API handler.
@@ -68,13 +50,8 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.SecretOverlap <= 0 {
-		cfg.SecretOverlap = 24 * time.Hour
-	}
-	if cfg.DeliveryIDs == nil {
-		key := make([]byte, herald.DeliveryIDKeySize)
-		_, _ = rand.Read(key)
-		cfg.DeliveryIDs, _ = herald.NewDeliveryIDs(key) // a key of the right size never fails
+	if cfg.Services == nil {
+		cfg.Services = service.New(service.Config{Store: cfg.Store})
 	}
 	s := &Server{Config: cfg, mux: http.NewServeMux()}
 	s.routes()
@@ -97,10 +74,6 @@ func apiKey(r *http.Request) *herald.APIKey {
 // authed wraps h with Bearer API key authentication.
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Context().Value(keyCtxKey).(*herald.APIKey); ok {
-			h(w, r) // an in-process call (WithAPIKey)
-			return
-		}
 		k, err := s.authenticate(r)
 		if err == nil && k == nil {
 			err = herald.Errorf(herald.EUNAUTHENTICATED, "missing API key: send Authorization: Bearer <key>")
@@ -125,19 +98,7 @@ func (s *Server) authenticate(r *http.Request) (*herald.APIKey, error) {
 	if !ok || token == "" {
 		return nil, herald.Errorf(herald.EUNAUTHENTICATED, "malformed Authorization header: send Authorization: Bearer <key>")
 	}
-	hash, now := herald.HashAPIKey(token), time.Now()
-	if k := s.keys.get(hash, now); k != nil {
-		return k, nil
-	}
-	k, err := s.Store.FindAPIKey(r.Context(), hash)
-	if herald.ErrorCode(err) == herald.ENOTFOUND {
-		return nil, herald.Errorf(herald.EUNAUTHENTICATED, "invalid or revoked API key")
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.keys.put(hash, k, now)
-	return k, nil
+	return s.Services.APIKeys.Authenticate(r.Context(), token)
 }
 
 var statusOf = map[string]int{
@@ -153,14 +114,22 @@ var statusOf = map[string]int{
 	herald.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
 }
 
+// StatusCode is the HTTP status that answers err: by its herald code, and
+// 500 for any other error. The web UI answers with the same.
+func StatusCode(err error) int {
+	if status, ok := statusOf[herald.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // error writes err as DESIGN.md §2's JSON error:
 // {"statusCode","error","messages","code","field"}. Errors that are not
 // *herald.Error are logged and shown as "internal error".
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := herald.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
+	status := StatusCode(err)
+	if status == http.StatusInternalServerError {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return // the client left; nobody reads the answer
 		}
@@ -205,6 +174,11 @@ var exceptionNames = map[int]string{
 	http.StatusInternalServerError:   "InternalServerErrorException",
 	http.StatusServiceUnavailable:    "ServiceUnavailableException",
 	http.StatusInsufficientStorage:   "InsufficientStorageException",
+}
+
+// envelope is the wrapping of every answer but errors: {"data": {name: v}}.
+func envelope(name string, v any) map[string]any {
+	return map[string]any{"data": map[string]any{name: v}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -265,7 +265,7 @@ func NewEvent(o, before *herald.Object, action string, now time.Time) *herald.Ev
 		ID: record.NewEventID(), WorkspaceID: o.WorkspaceID, Name: herald.MetadataObject + "." + action,
 		Object: herald.MetadataObject, ObjectPlural: herald.MetadataObjectPlural,
 		// One object's changes are ordered like one record's.
-		RecordID: o.ID, Data: data, Timestamp: now.UTC().Truncate(time.Millisecond),
+		RecordID: o.ID, Data: data, Timestamp: herald.StoredTime(now),
 	}
 	if before != nil {
 		ev.UpdatedFields, ev.PreviousData = diff(Render(o.WorkspaceID, before), data)

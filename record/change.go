@@ -16,7 +16,7 @@ func New(obj *herald.Object, workspaceID, actor string, in *Input, now time.Time
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = herald.StoredTime(now)
 	r := &herald.Record{
 		ID: id, WorkspaceID: workspaceID, Object: obj.NameSingular,
 		Values: in.Values, CreatedAt: now, UpdatedAt: now, CreatedBy: actor,
@@ -43,7 +43,7 @@ func Apply(obj *herald.Object, r *herald.Record, in *Input, now time.Time) *hera
 	if len(fields) == 0 {
 		return nil
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = herald.StoredTime(now)
 	for _, name := range fields {
 		r.Values[name] = in.Values[name]
 	}
@@ -64,7 +64,7 @@ func NewEvent(obj *herald.Object, r *herald.Record, action string, now time.Time
 		ObjectPlural: obj.NamePlural,
 		RecordID:     r.ID,
 		Data:         Render(obj, r),
-		Timestamp:    now.UTC().Truncate(time.Millisecond),
+		Timestamp:    herald.StoredTime(now),
 	}
 }
 

@@ -1,10 +1,11 @@
 package ui
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/heraldhq/herald"
 )
 
 func (u *UI) keyRoutes(mux *http.ServeMux) {
@@ -15,22 +16,22 @@ func (u *UI) keyRoutes(mux *http.ServeMux) {
 }
 
 type keysPage struct {
-	Keys []apiKey
+	Keys []*herald.APIKey
 	// Created is a key just made, shown this once.
-	Created *apiKey
+	Created *createdKey
 	// Name and Error are the create form's input and its refusal.
 	Name, Error string
 }
 
-func (u *UI) keys(r *http.Request, p *keysPage) error {
-	var out struct {
-		Data struct{ APIKeys []apiKey }
-	}
-	if err := u.call(r, "GET", "/rest/api-keys", nil, &out); err != nil {
-		return err
-	}
-	p.Keys = out.Data.APIKeys
-	return nil
+// createdKey is a key with its secret, which only its creation shows.
+type createdKey struct {
+	*herald.APIKey
+	Key string
+}
+
+func (u *UI) keys(r *http.Request, p *keysPage) (err error) {
+	p.Keys, err = u.Services.APIKeys.List(r.Context(), workspace(r))
+	return err
 }
 
 func (u *UI) listKeys(w http.ResponseWriter, r *http.Request) {
@@ -49,20 +50,16 @@ func (u *UI) renderKeys(w http.ResponseWriter, r *http.Request, status int, p *k
 // must not travel in a URL, and is shown this once.
 func (u *UI) createKey(w http.ResponseWriter, r *http.Request) {
 	p := &keysPage{Name: strings.TrimSpace(r.PostFormValue("name"))}
-	var out struct {
-		Data struct{ CreateAPIKey apiKey }
-	}
-	if err := u.call(r, "POST", "/rest/api-keys", map[string]string{"name": p.Name}, &out); err != nil {
-		var e *apiError
-		if errors.As(err, &e) && e.Status < 500 {
-			p.Error = e.Message
+	secret, key, err := u.Services.APIKeys.Create(r.Context(), workspace(r), p.Name)
+	if err != nil {
+		if p.Error, _ = refusal(err); p.Error != "" {
 			u.renderKeys(w, r, http.StatusUnprocessableEntity, p)
 			return
 		}
 		u.fail(w, r, err)
 		return
 	}
-	p.Created, p.Name = &out.Data.CreateAPIKey, ""
+	p.Created, p.Name = &createdKey{key, secret}, ""
 	u.renderKeys(w, r, http.StatusCreated, p)
 }
 
@@ -74,7 +71,7 @@ func (u *UI) confirmRevokeKey(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if id == sessionOf(r).Key.ID {
-		u.fail(w, r, &apiError{Status: http.StatusConflict, Message: "You are signed in with this key, so it cannot revoke itself: sign in with another key first."})
+		u.fail(w, r, herald.Errorf(herald.ECONFLICT, "You are signed in with this key, so it cannot revoke itself: sign in with another key first."))
 		return
 	}
 	for _, k := range p.Keys {
@@ -87,11 +84,11 @@ func (u *UI) confirmRevokeKey(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	u.fail(w, r, &apiError{Status: http.StatusNotFound, Message: "There is no active API key " + id + " in this workspace."})
+	u.fail(w, r, herald.Errorf(herald.ENOTFOUND, "There is no active API key %s in this workspace.", id))
 }
 
 func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request) {
-	if err := u.call(r, "DELETE", "/rest/api-keys/"+url.PathEscape(r.PathValue("id")), nil, nil); err != nil {
+	if err := u.Services.APIKeys.Revoke(r.Context(), sessionOf(r).Key, r.PathValue("id")); err != nil {
 		u.fail(w, r, err)
 		return
 	}

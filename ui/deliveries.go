@@ -12,17 +12,18 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/service"
 	"github.com/heraldhq/herald/webhook"
 )
 
 // describeAttempt says how an attempt went in a few words.
-func describeAttempt(a *attempt) string {
-	lat := strconv.FormatFloat(a.LatencyMs, 'f', 1, 64) + " ms"
+func describeAttempt(a *herald.Attempt) string {
+	lat := strconv.FormatFloat(ms(a.Latency), 'f', 1, 64) + " ms"
 	switch {
 	case a.Succeeded():
-		return fmt.Sprintf("delivered, HTTP %d in %s", *a.StatusCode, lat)
-	case a.StatusCode != nil:
-		return fmt.Sprintf("failed, HTTP %d in %s", *a.StatusCode, lat)
+		return fmt.Sprintf("delivered, HTTP %d in %s", a.StatusCode, lat)
+	case a.StatusCode != 0:
+		return fmt.Sprintf("failed, HTTP %d in %s", a.StatusCode, lat)
 	}
 	return "failed, " + a.Error
 }
@@ -33,7 +34,7 @@ type activity struct {
 	// Status filters the log; empty shows every delivery.
 	Status     string
 	Statuses   []string
-	Deliveries []delivery
+	Deliveries []service.Delivery
 	// Cursor is set on older pages (they are not refreshed); Next is the
 	// cursor of the page after this one.
 	Cursor, Next string
@@ -50,47 +51,21 @@ func (u *UI) activity(r *http.Request, id string) (*activity, error) {
 	if act.Status != "" && !slices.Contains(logStatuses, act.Status) {
 		act.Status = ""
 	}
-	params := url.Values{"limit": {strconv.Itoa(logPage)}}
-	if act.Status != "" {
-		params.Set("status", act.Status)
-	}
-	if act.Cursor != "" {
-		params.Set("starting_after", act.Cursor)
-	}
-	var list struct {
-		Data     struct{ Deliveries []delivery }
-		PageInfo struct {
-			HasNextPage bool    `json:"hasNextPage"`
-			EndCursor   *string `json:"endCursor"`
-		}
-	}
-	base := "/rest/webhooks/" + url.PathEscape(id)
-	if err := u.call(r, "GET", base+"/deliveries?"+params.Encode(), nil, &list); err != nil {
+	ctx, ws := r.Context(), workspace(r)
+	page, err := u.Services.Deliveries.List(ctx, ws, service.DeliveryQuery{WebhookID: id, Status: act.Status, Limit: logPage, After: act.Cursor})
+	if err != nil {
 		return nil, err
 	}
-	act.Deliveries = list.Data.Deliveries
-	if list.PageInfo.HasNextPage && list.PageInfo.EndCursor != nil {
-		act.Next = *list.PageInfo.EndCursor
+	act.Deliveries = page.Deliveries
+	if n := len(page.Deliveries); page.HasMore && n > 0 {
+		act.Next = page.Deliveries[n-1].ID
 	}
-	var stats struct {
-		Data struct {
-			WebhookStats struct {
-				Buckets []bucket
-			}
-		}
-	}
-	if err := u.call(r, "GET", base+"/stats?window=24h&bucket=1h", nil, &stats); err != nil {
+	buckets, err := u.Services.Webhooks.Histogram(ctx, ws, id, 24*time.Hour, time.Hour)
+	if err != nil {
 		return nil, err
 	}
-	act.Chart = newChart(stats.Data.WebhookStats.Buckets)
+	act.Chart = newChart(buckets)
 	return act, nil
-}
-
-type bucket struct {
-	Start     string `json:"start"`
-	Attempts  int    `json:"attempts"`
-	Succeeded int    `json:"succeeded"`
-	Failed    int    `json:"failed"`
 }
 
 // chart is a bar chart of attempts per hour, drawn as inline SVG by the
@@ -113,14 +88,14 @@ type bar struct {
 	Attempts, Failed, Success int
 }
 
-func newChart(buckets []bucket) *chart {
+func newChart(buckets []herald.AttemptBucket) *chart {
 	const height, barWidth, gap = 120, 22, 4
 	c := &chart{Width: len(buckets) * (barWidth + gap), Height: height, ViewHeight: height + 22, LabelY: height + 14}
 	for _, b := range buckets {
 		c.Max = max(c.Max, b.Attempts)
 		c.Attempts += b.Attempts
 		c.Succeeded += b.Succeeded
-		c.Failed += b.Failed
+		c.Failed += b.Attempts - b.Succeeded
 	}
 	scale := func(n int) int {
 		if c.Max == 0 || n == 0 {
@@ -129,16 +104,16 @@ func newChart(buckets []bucket) *chart {
 		return max(1, n*height/c.Max) // a single attempt still shows
 	}
 	for i, b := range buckets {
-		t, _ := time.Parse(time.RFC3339Nano, b.Start)
-		ok, fail := scale(b.Succeeded), scale(b.Failed)
+		t, failed := b.Start.UTC(), b.Attempts-b.Succeeded
+		ok, fail := scale(b.Succeeded), scale(failed)
 		br := bar{
 			X: i * (barWidth + gap), Width: barWidth,
 			OKY: height - ok, OKHeight: ok, FailY: height - ok - fail, FailHeight: fail,
-			Tip:      fmt.Sprintf("%s–%s UTC: %d attempts, %d delivered, %d failed", t.UTC().Format("Jan 2 15:04"), t.UTC().Add(time.Hour).Format("15:04"), b.Attempts, b.Succeeded, b.Failed),
-			Attempts: b.Attempts, Failed: b.Failed, Success: b.Succeeded,
+			Tip:      fmt.Sprintf("%s–%s UTC: %d attempts, %d delivered, %d failed", t.Format("Jan 2 15:04"), t.Add(time.Hour).Format("15:04"), b.Attempts, b.Succeeded, failed),
+			Attempts: b.Attempts, Failed: failed, Success: b.Succeeded,
 		}
-		if t.UTC().Hour()%6 == 0 {
-			br.Label = t.UTC().Format("15:04")
+		if t.Hour()%6 == 0 {
+			br.Label = t.Format("15:04")
 		}
 		c.Bars = append(c.Bars, br)
 	}
@@ -147,9 +122,10 @@ func newChart(buckets []bucket) *chart {
 
 // deliveryPage is one delivery with the request Herald sends for it.
 type deliveryPage struct {
-	Delivery delivery
-	Hook     *hook
-	Attempts []attempt
+	Delivery service.Delivery
+	Hook     *herald.Webhook
+	// Attempts are newest first, as the log.
+	Attempts []*herald.Attempt
 	// Body is the request body, indented for reading.
 	Body string
 	// Headers are the request headers as of the latest attempt.
@@ -157,32 +133,18 @@ type deliveryPage struct {
 }
 
 func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request) {
-	var out struct {
-		Data struct {
-			Delivery struct {
-				delivery
-				Payload  json.RawMessage `json:"payload"`
-				Attempts []attempt       `json:"attempts"`
-			}
-		}
-	}
-	if err := u.call(r, "GET", "/rest/deliveries/"+url.PathEscape(r.PathValue("id")), nil, &out); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	d := out.Data.Delivery
-	hook, err := u.findWebhook(r, d.WebhookID)
+	d, err := u.Services.Deliveries.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	p := deliveryPage{Delivery: d.delivery, Hook: hook, Attempts: d.Attempts}
-	slices.Reverse(p.Attempts) // newest first, as the log
+	p := deliveryPage{Delivery: d.Delivery, Hook: d.Webhook, Headers: requestHeaders(u.Version, d)}
+	p.Attempts = slices.Clone(d.Attempts)
+	slices.Reverse(p.Attempts)
 	var indented bytes.Buffer
-	if json.Indent(&indented, d.Payload, "", "  ") == nil {
+	if json.Indent(&indented, d.Body, "", "  ") == nil {
 		p.Body = indented.String()
 	}
-	p.Headers = requestHeaders(u.Version, hook, d.EventID, d.Attempts, d.Payload)
 	u.render(w, r, http.StatusOK, "delivery", page{Title: "Delivery " + d.ID, Nav: "webhooks", Data: p})
 }
 
@@ -190,15 +152,13 @@ func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request) {
 // made now). Herald does not store sent headers: the signatures are made
 // again with the current secret, which is the one the attempt used
 // unless the secret was rotated since; the nonce is new.
-func requestHeaders(version string, hk *hook, eventID string, attempts []attempt, body []byte) [][2]string {
+func requestHeaders(version string, d service.DeliveryDetail) [][2]string {
 	at := time.Now()
-	if len(attempts) > 0 {
-		if t, err := time.Parse(time.RFC3339Nano, attempts[len(attempts)-1].StartedAt); err == nil {
-			at = t
-		}
+	if n := len(d.Attempts); n > 0 {
+		at = d.Attempts[n-1].StartedAt
 	}
 	h := http.Header{}
-	if err := webhook.SetHeaders(h, version, &herald.Event{ID: eventID}, []string{hk.Secret}, at, body); err != nil {
+	if err := webhook.SetHeaders(h, version, d.Event, []string{d.Webhook.Secret}, at, d.Body); err != nil {
 		return [][2]string{{"error", err.Error()}}
 	}
 	out := make([][2]string, 0, len(h))
@@ -211,15 +171,13 @@ func requestHeaders(version string, hk *hook, eventID string, attempts []attempt
 
 func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var out struct {
-		Data struct{ RetryDelivery delivery }
-	}
-	if err := u.call(r, "POST", "/rest/deliveries/"+url.PathEscape(id)+"/retry", nil, &out); err != nil {
+	d, err := u.Services.Deliveries.Retry(r.Context(), workspace(r), id)
+	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	// Back where the button was: the log, or the delivery itself.
-	back := webhookPath(out.Data.RetryDelivery.WebhookID)
+	back := webhookPath(d.WebhookID)
 	if r.PostFormValue("from") == "delivery" {
 		back = Prefix + "/deliveries/" + url.PathEscape(id)
 	}

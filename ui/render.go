@@ -43,7 +43,7 @@ func (u *UI) parseTemplates() error {
 		"ago":       ago,
 		"percent":   func(f float64) string { return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%" },
 		"join":      strings.Join,
-		"ms":        func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) + " ms" },
+		"ms":        func(d time.Duration) string { return strconv.FormatFloat(ms(d), 'f', -1, 64) + " ms" },
 		"truncate":  truncate,
 		"operation": describeOperation,
 		"deref":     func(f *float64) float64 { return *f },
@@ -147,24 +147,20 @@ func done(to, what string, extra ...string) string {
 	return to + "?" + q.Encode()
 }
 
-// when shows an API time (RFC 3339) as a UTC wall-clock time.
+// when shows a time (a time.Time, or a *time.Time that may be nil) as a
+// UTC wall-clock time.
 func when(v any) string {
-	s := stringOf(v)
-	if s == "" {
+	t, ok := timeOf(v)
+	if !ok {
 		return "—"
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return s
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// ago shows an API time relative to now.
+// ago shows a time relative to now.
 func ago(v any) string {
-	s := stringOf(v)
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if s == "" || err != nil {
+	t, ok := timeOf(v)
+	if !ok {
 		return ""
 	}
 	d := time.Since(t)
@@ -189,18 +185,21 @@ func roundDuration(d time.Duration) string {
 	return strconv.Itoa(int(d.Hours()/24)) + "d"
 }
 
-// stringOf accepts a string or a *string (the API's nullable times).
-func stringOf(v any) string {
-	switch s := v.(type) {
-	case string:
-		return s
-	case *string:
-		if s != nil {
-			return *s
+// timeOf accepts a time.Time or a *time.Time (the nullable ones).
+func timeOf(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, !t.IsZero()
+	case *time.Time:
+		if t != nil {
+			return *t, true
 		}
 	}
-	return ""
+	return time.Time{}, false
 }
+
+// ms is a duration in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func truncate(n int, s string) string {
 	if len(s) <= n {

@@ -2,9 +2,9 @@
 // their delivery logs and the workspace's API keys, as server-rendered
 // pages embedded in the binary.
 //
-// The UI is a client of the REST API: every page calls the API in-process
-// as the signed-in session's key (httpapi.WithAPIKey), so the UI and the
-// API share every rule and every error message. A session is opened by
+// Pages call the same services as the REST API (package service), as the
+// signed-in session's key, so the UI and the API share every rule and
+// every error message. A session is opened by
 // pasting an API key; the browser keeps only a random token in an
 // HttpOnly, SameSite cookie, and the store keeps its hash. Forms are
 // protected against cross-site requests by http.CrossOriginProtection.
@@ -13,14 +13,11 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -30,6 +27,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/service"
 )
 
 //go:embed templates/*.html
@@ -52,8 +50,8 @@ type Sessions interface {
 
 // Config is what a UI is built from.
 type Config struct {
-	// API is the REST API; pages call it in-process.
-	API      http.Handler
+	// Services are the rules pages call, the REST API's own.
+	Services *service.Services
 	Sessions Sessions
 	Logger   *slog.Logger
 	// SessionTTL is how long a sign-in lasts; default 12h.
@@ -101,7 +99,7 @@ func New(cfg Config) (*UI, error) {
 	u.webhookRoutes(mux)
 	u.keyRoutes(mux)
 	mux.HandleFunc(Prefix+"/", u.authed(func(w http.ResponseWriter, r *http.Request) {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound, Message: "There is no page at " + r.URL.Path + "."})
+		u.fail(w, r, herald.Errorf(herald.ENOTFOUND, "There is no page at %s.", r.URL.Path))
 	}))
 
 	csrf := http.NewCrossOriginProtection()
@@ -112,7 +110,7 @@ func New(cfg Config) (*UI, error) {
 		}
 	}
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.render(w, r, http.StatusForbidden, "error", page{Title: "Request refused", Data: &apiError{Status: http.StatusForbidden,
+		u.render(w, r, http.StatusForbidden, "error", page{Title: "Request refused", Data: &pageError{Status: http.StatusForbidden,
 			Message: "This form was sent from another site, so Herald refused it (cross-site request forgery protection). Open the page in Herald and send it again."}})
 	}))
 	u.handler = securityHeaders(u.limitForms(csrf.Handler(mux)))
@@ -144,7 +142,7 @@ func (u *UI) limitForms(h http.Handler) http.Handler {
 		refuse := func(status int, msg string) {
 			// The rest of the body is not read: close the connection.
 			w.Header().Set("Connection", "close")
-			u.render(w, r, status, "error", page{Title: "Request refused", Data: &apiError{Status: status, Message: msg}})
+			u.render(w, r, status, "error", page{Title: "Request refused", Data: &pageError{Status: status, Message: msg}})
 		}
 		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
 			refuse(http.StatusUnsupportedMediaType, "Herald's forms are sent URL-encoded (application/x-www-form-urlencoded); this one was "+ct+".")
@@ -309,70 +307,33 @@ func (u *UI) secure(r *http.Request) bool {
 	return r.TLS != nil || u.PublicURL != nil && u.PublicURL.Scheme == "https"
 }
 
-// apiError is an error answer of the REST API, or one the UI makes in
-// the same terms.
-type apiError struct {
-	Status               int
-	Code, Message, Field string
+// pageError is what the error page shows.
+type pageError struct {
+	Status  int
+	Message string
 }
 
-func (e *apiError) Error() string { return e.Message }
-
-// call makes an API request as the session's key and decodes the answer's
-// JSON into out. An error answer comes back as *apiError.
-func (u *UI) call(r *http.Request, method, path string, in, out any) error {
-	var body io.Reader = http.NoBody
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(httpapi.WithAPIKey(r.Context(), sessionOf(r).Key), method, path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
-	u.API.ServeHTTP(rec, req)
-	if rec.status >= 400 {
-		var e httpapi.ErrorJSON
-		if err := json.Unmarshal(rec.body.Bytes(), &e); err != nil || len(e.Messages) == 0 {
-			return fmt.Errorf("%s %s: status %d: %s", method, path, rec.status, rec.body.Bytes())
-		}
-		return &apiError{Status: rec.status, Code: e.Code, Message: e.Messages[0], Field: e.Field}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
-	}
-	return nil
-}
-
-// recorder is the in-process response of an API call.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-
-// fail shows err as an error page: the API's own message for its
-// errors, a generic one (and a log line) for the rest.
+// fail shows err as an error page: a service's own message and status
+// for its errors (as the REST API answers them), a generic one (and a log
+// line) for the rest.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *apiError
-	if !errors.As(err, &e) {
+	e := &pageError{Status: httpapi.StatusCode(err), Message: herald.ErrorMessage(err)}
+	if e.Status == http.StatusInternalServerError {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return
 		}
 		u.Logger.Error("ui request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		e = &apiError{Status: http.StatusInternalServerError, Message: "Something went wrong on Herald's side; the details are in its log. Try again in a moment."}
+		e.Message = "Something went wrong on Herald's side; the details are in its log. Try again in a moment."
 	}
 	u.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Data: e})
+}
+
+// refusal is err's message when it is the caller's to mend (a form to
+// correct), and "" when it is not: then the caller fails with err.
+func refusal(err error) (message, field string) {
+	var e *herald.Error
+	if status := httpapi.StatusCode(err); status >= 500 || status == http.StatusNotFound || !errors.As(err, &e) {
+		return "", ""
+	}
+	return e.Message, e.Field
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/netguard"
+	"github.com/heraldhq/herald/service"
 	"github.com/heraldhq/herald/store/sqlite"
 	"github.com/heraldhq/herald/ui"
 )
@@ -79,13 +80,14 @@ func newEnv(t *testing.T) *env {
 	// Names resolve as a DNS that knows none would have them: never
 	// through this machine's resolver.
 	guard := netguard.New(netguard.Options{Resolver: noNames{}})
-	api := httpapi.New(httpapi.Config{Store: store, Deliverer: engine, CheckTarget: func(ctx context.Context, u string) (string, error) {
+	services := service.New(service.Config{Store: store, Deliverer: engine, CheckTarget: func(ctx context.Context, u string) (string, error) {
 		if strings.HasPrefix(u, rc.URL) {
 			return "", nil
 		}
 		return guard.CheckURL(ctx, u)
 	}})
-	web, err := ui.New(ui.Config{API: api, Sessions: store, Version: "test"})
+	api := httpapi.New(httpapi.Config{Services: services, Store: store})
+	web, err := ui.New(ui.Config{Services: services, Sessions: store, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,7 +667,7 @@ func TestBehindATLSProxy(t *testing.T) {
 			if tc.public != "" {
 				public, _ = url.Parse(tc.public)
 			}
-			web, err := ui.New(ui.Config{API: httpapi.New(httpapi.Config{Store: store}), Sessions: store, PublicURL: public})
+			web, err := ui.New(ui.Config{Services: service.New(service.Config{Store: store}), Sessions: store, PublicURL: public})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,8 +2,6 @@ package ui
 
 import (
 	"cmp"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,7 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
-	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/service"
 )
 
 func (u *UI) webhookRoutes(mux *http.ServeMux) {
@@ -33,35 +31,18 @@ func (u *UI) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"/deliveries/{id}/retry", u.authed(u.retryDelivery))
 }
 
-// The API's answers are decoded into the types it encodes them from.
-type (
-	hook     = httpapi.WebhookJSON
-	delivery = httpapi.DeliveryJSON
-	attempt  = httpapi.AttemptJSON
-	apiKey   = httpapi.APIKeyJSON
-)
-
 func webhookPath(id string) string { return Prefix + "/webhooks/" + url.PathEscape(id) }
 
-func (u *UI) findWebhook(r *http.Request, id string) (*hook, error) {
-	var out struct {
-		Data struct{ Webhook hook }
-	}
-	if err := u.call(r, "GET", "/rest/webhooks/"+url.PathEscape(id), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data.Webhook, nil
-}
+// workspace is the signed-in session's workspace.
+func workspace(r *http.Request) string { return sessionOf(r).Key.WorkspaceID }
 
 func (u *UI) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	var out struct {
-		Data struct{ Webhooks []hook }
-	}
-	if err := u.call(r, "GET", "/rest/webhooks", nil, &out); err != nil {
+	hooks, err := u.Services.Webhooks.List(r.Context(), workspace(r))
+	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "webhooks", page{Title: "Webhooks", Nav: "webhooks", Data: out.Data.Webhooks})
+	u.render(w, r, http.StatusOK, "webhooks", page{Title: "Webhooks", Nav: "webhooks", Data: hooks})
 }
 
 // webhookForm is the create and edit form: the webhook's fields and its
@@ -85,14 +66,12 @@ type filterRow struct{ Object, Action string }
 // choices fills the form's object and action lists from the event
 // types the workspace can emit, plus whatever its rows already hold.
 func (u *UI) choices(r *http.Request, f *webhookForm) error {
-	var out struct {
-		Data struct{ EventTypes []string }
-	}
-	if err := u.call(r, "GET", "/rest/webhooks/event-types", nil, &out); err != nil {
+	types, err := u.Services.Events.Types(r.Context(), workspace(r))
+	if err != nil {
 		return err
 	}
 	objects, actions := []string{}, []string{}
-	for _, name := range out.Data.EventTypes {
+	for _, name := range types {
 		if o, a, ok := herald.CutEventName(name); ok {
 			objects, actions = append(objects, o), append(actions, a)
 		}
@@ -135,7 +114,7 @@ func (u *UI) newWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) {
-	hook, err := u.findWebhook(r, r.PathValue("id"))
+	hook, err := u.Services.Webhooks.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -193,35 +172,31 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slices.Sort(ops)
-	in := map[string]any{"targetUrl": f.TargetURL, "description": f.Description, "operations": slices.Compact(ops)}
+	ops = slices.Compact(ops)
+	in := service.WebhookInput{TargetURL: &f.TargetURL, Description: &f.Description, Operations: &ops}
 	if f.PayloadFormat != "" {
-		in["payloadFormat"] = f.PayloadFormat
+		in.PayloadFormat = &f.PayloadFormat
 	}
-	var out struct {
-		Data     map[string]hook
-		Warnings []string
+	var saved *herald.Webhook
+	var warnings []string
+	var err error
+	outcome := "created"
+	if f.ID == "" {
+		saved, warnings, err = u.Services.Webhooks.Create(r.Context(), workspace(r), in)
+	} else {
+		outcome = "updated"
+		saved, warnings, err = u.Services.Webhooks.Update(r.Context(), workspace(r), f.ID, in)
 	}
-	method, path, key, outcome := "POST", "/rest/webhooks", "createWebhook", "created"
-	if f.ID != "" {
-		method, path, key, outcome = "PATCH", "/rest/webhooks/"+url.PathEscape(f.ID), "updateWebhook", "updated"
-	}
-	if err := u.call(r, method, path, in, &out); err != nil {
-		var e *apiError
-		if errors.As(err, &e) && e.Status < 500 && e.Status != http.StatusNotFound {
-			f.Error, f.Field = e.Message, e.Field
+	if err != nil {
+		if f.Error, f.Field = refusal(err); f.Error != "" {
 			u.renderForm(w, r, http.StatusUnprocessableEntity, f)
 			return
 		}
 		u.fail(w, r, err)
 		return
 	}
-	saved, ok := out.Data[key]
-	if !ok {
-		u.fail(w, r, fmt.Errorf("%s %s: answer without the webhook", method, path))
-		return
-	}
-	if len(out.Warnings) > 0 {
-		http.Redirect(w, r, done(webhookPath(saved.ID), outcome+"-warning", "detail", strings.Join(out.Warnings, "; ")), http.StatusSeeOther)
+	if len(warnings) > 0 {
+		http.Redirect(w, r, done(webhookPath(saved.ID), outcome+"-warning", "detail", strings.Join(warnings, "; ")), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, done(webhookPath(saved.ID), outcome), http.StatusSeeOther)
@@ -229,14 +204,16 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 
 // webhookPage is a webhook with its recent activity.
 type webhookPage struct {
-	Hook     *hook
-	Activity *activity
+	Hook service.Webhook
+	// PreviousSecretUntil is set while a rotated-out secret still signs.
+	PreviousSecretUntil *time.Time
+	Activity            *activity
 	// ReplayDefault is the replay form's preset time, an hour ago.
 	ReplayDefault string
 }
 
 func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request) {
-	hook, err := u.findWebhook(r, r.PathValue("id"))
+	hook, err := u.Services.Webhooks.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -246,9 +223,11 @@ func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "webhook", page{Title: hook.TargetURL, Nav: "webhooks", Data: webhookPage{
-		Hook: hook, Activity: act, ReplayDefault: time.Now().UTC().Add(-time.Hour).Format(datetimeLocal),
-	}})
+	p := webhookPage{Hook: hook, Activity: act, ReplayDefault: time.Now().UTC().Add(-time.Hour).Format(datetimeLocal)}
+	if len(hook.Secrets(time.Now())) > 1 {
+		p.PreviousSecretUntil = hook.PreviousSecretExpiresAt
+	}
+	u.render(w, r, http.StatusOK, "webhook", page{Title: hook.TargetURL, Nav: "webhooks", Data: p})
 }
 
 // webhookActivity is the chart and log alone, which htmx polls.
@@ -262,7 +241,7 @@ func (u *UI) webhookActivity(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) {
-	hook, err := u.findWebhook(r, r.PathValue("id"))
+	hook, err := u.Services.Webhooks.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -280,7 +259,7 @@ type confirmation struct {
 }
 
 func (u *UI) deleteWebhook(w http.ResponseWriter, r *http.Request) {
-	if err := u.call(r, "DELETE", "/rest/webhooks/"+url.PathEscape(r.PathValue("id")), nil, nil); err != nil {
+	if err := u.Services.Webhooks.Delete(r.Context(), workspace(r), r.PathValue("id")); err != nil {
 		u.fail(w, r, err)
 		return
 	}
@@ -289,7 +268,7 @@ func (u *UI) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) setWebhookStatus(w http.ResponseWriter, r *http.Request) {
 	id, status := r.PathValue("id"), r.PostFormValue("status")
-	if err := u.call(r, "PATCH", "/rest/webhooks/"+url.PathEscape(id), map[string]string{"status": status}, nil); err != nil {
+	if _, _, err := u.Services.Webhooks.Update(r.Context(), workspace(r), id, service.WebhookInput{Status: &status}); err != nil {
 		u.fail(w, r, err)
 		return
 	}
@@ -302,34 +281,23 @@ func (u *UI) setWebhookStatus(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var out struct {
-		Data struct{ RotateWebhookSecret hook }
-	}
-	if err := u.call(r, "POST", "/rest/webhooks/"+url.PathEscape(id)+"/rotate-secret", nil, &out); err != nil {
+	hook, err := u.Services.Webhooks.RotateSecret(r.Context(), workspace(r), id, nil)
+	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, done(webhookPath(id), "rotated", "detail", when(out.Data.RotateWebhookSecret.PreviousSecretExpiresAt)), http.StatusSeeOther)
+	http.Redirect(w, r, done(webhookPath(id), "rotated", "detail", when(hook.PreviousSecretExpiresAt)), http.StatusSeeOther)
 }
 
 func (u *UI) testWebhook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var out struct {
-		Data struct {
-			TestWebhook struct {
-				DeliveryID string `json:"deliveryId"`
-				Status     string
-				Attempt    attempt
-			}
-		}
-	}
-	if err := u.call(r, "POST", "/rest/webhooks/"+url.PathEscape(id)+"/test", nil, &out); err != nil {
+	res, err := u.Services.Webhooks.Test(r.Context(), workspace(r), id)
+	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	t := out.Data.TestWebhook
-	result, failed := describeAttempt(&t.Attempt), !t.Attempt.Succeeded()
-	http.Redirect(w, r, done(webhookPath(id), "tested", "detail", result, "delivery", t.DeliveryID, "failed", strconv.FormatBool(failed)), http.StatusSeeOther)
+	a := &res.Outcome.Attempt
+	http.Redirect(w, r, done(webhookPath(id), "tested", "detail", describeAttempt(a), "delivery", res.DeliveryID, "failed", strconv.FormatBool(!a.Succeeded())), http.StatusSeeOther)
 }
 
 // datetimeLocal is the format of an <input type="datetime-local">.
@@ -339,17 +307,13 @@ func (u *UI) replay(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	since, err := time.Parse(datetimeLocal, r.PostFormValue("since"))
 	if err != nil {
-		u.fail(w, r, &apiError{Status: http.StatusBadRequest, Message: "Pick the time to replay from (UTC), e.g. 2025-02-10 15:30."})
+		u.fail(w, r, herald.FieldErrorf("since", "Pick the time to replay from (UTC), e.g. 2025-02-10 15:30."))
 		return
 	}
-	var out struct {
-		Data struct {
-			ReplayWebhook struct{ Replayed int }
-		}
-	}
-	if err := u.call(r, "POST", "/rest/webhooks/"+url.PathEscape(id)+"/replay", map[string]string{"since": since.UTC().Format(time.RFC3339)}, &out); err != nil {
+	n, err := u.Services.Webhooks.Replay(r.Context(), workspace(r), id, since)
+	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, done(webhookPath(id), "replayed", "detail", strconv.Itoa(out.Data.ReplayWebhook.Replayed)), http.StatusSeeOther)
+	http.Redirect(w, r, done(webhookPath(id), "replayed", "detail", strconv.Itoa(n)), http.StatusSeeOther)
 }

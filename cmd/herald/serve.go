@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/netguard"
+	"github.com/heraldhq/herald/service"
 	"github.com/heraldhq/herald/ui"
 )
 
@@ -174,14 +175,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Client:       delivery.NewClient(delivery.DefaultMaxInFlight, guard.DialContext),
 		DisableAfter: never(c.disableAfter), Retention: never(c.retention), Lease: c.lease,
 	})
-	api := httpapi.New(httpapi.Config{
-		Store: store, Deliverer: engine, Logger: log, Version: version(), DeliveryIDs: ids,
-		CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap, Metrics: meters.Handler(),
+	services := service.New(service.Config{
+		Store: store, Deliverer: engine, DeliveryIDs: ids, CheckTarget: guard.CheckURL, SecretOverlap: c.secretOverlap,
 	})
+	api := httpapi.New(httpapi.Config{Services: services, Store: store, Logger: log, Version: version(), Metrics: meters.Handler()})
 	if c.deliver {
 		api.Ready = engine.Ready
 	}
-	web, err := ui.New(ui.Config{API: api, Sessions: store, Logger: log, Version: version(), PublicURL: public})
+	web, err := ui.New(ui.Config{Services: services, Sessions: store, Logger: log, Version: version(), PublicURL: public})
 	if err != nil {
 		ln.Close()
 		return err

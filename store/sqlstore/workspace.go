@@ -17,7 +17,7 @@ import (
 // EnsureWorkspace returns the workspace called name, creating it if
 // needed; processes starting at once agree on one workspace.
 func (db *DB) EnsureWorkspace(ctx context.Context, name string) (*herald.Workspace, bool, error) {
-	ws := &herald.Workspace{ID: uuid.NewString(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	ws := &herald.Workspace{ID: uuid.NewString(), Name: name, CreatedAt: herald.Now()}
 	res, err := db.exec(ctx, `INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		ws.ID, ws.Name, ms(ws.CreatedAt))
 	if err != nil {

@@ -16,7 +16,7 @@ func (b *bundle) object(body string) (*herald.Object, error) {
 	b.t.Helper()
 	var in metadata.Input
 	must(b.t, json.Unmarshal([]byte(body), &in))
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := herald.Now()
 	o := &herald.Object{WorkspaceID: b.ws.ID, Custom: true, CreatedAt: now, UpdatedAt: now}
 	must(b.t, metadata.Apply(&in, o, objectNames{}, true))
 	o.ID = metadata.ID(b.ws.ID, o.NameSingular)

@@ -123,7 +123,7 @@ func (b *bundle) webhook(ops ...string) *herald.Webhook {
 	if len(ops) == 0 {
 		ops = []string{"*.*"}
 	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := herald.Now()
 	w := &herald.Webhook{
 		ID: uuid.NewString(), WorkspaceID: b.ws.ID, TargetURL: "http://127.0.0.1:1/hook", Operations: ops,
 		Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald,

@@ -1,4 +1,4 @@
-package httpapi
+package service
 
 import (
 	"context"
@@ -10,21 +10,28 @@ import (
 	"github.com/heraldhq/herald/record"
 )
 
-// maxDepth is the deepest nesting of related records Twenty's REST API
+// MaxDepth is the deepest nesting of related records Twenty's REST API
 // offers (depth=0, 1 or 2).
-const maxDepth = 2
+const MaxDepth = 2
 
-// parseDepth reads the depth parameter as Twenty does: 0 when absent (ids
+// ParseDepth reads the depth parameter as Twenty does: 0 when absent (ids
 // only), 1 to nest each relation's record, 2 to nest theirs too.
-func parseDepth(v string) (int, error) {
+func ParseDepth(v string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > maxDepth {
+	if err != nil || checkDepth(n) != nil {
 		return 0, herald.FieldErrorf("depth", "depth=%s is not allowed: use 0, 1 or 2", v)
 	}
 	return n, nil
+}
+
+func checkDepth(n int) error {
+	if n < 0 || n > MaxDepth {
+		return herald.FieldErrorf("depth", "depth=%d is not allowed: use 0, 1 or 2", n)
+	}
+	return nil
 }
 
 // relationName is the key a relation field's record is nested under, as
@@ -44,7 +51,7 @@ func relationName(obj *herald.Object, f herald.Field) (string, bool) {
 // render renders records of obj as the API shows them, with the records
 // their relations point to nested depth levels down: one query per
 // relation field and level, whatever the number of records.
-func (s *Server) render(ctx context.Context, workspaceID string, obj *herald.Object, recs []*herald.Record, depth int) ([]json.RawMessage, error) {
+func (s *Records) render(ctx context.Context, workspaceID string, obj *herald.Object, recs []*herald.Record, depth int) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(recs))
 	for i, r := range recs {
 		out[i] = record.Render(obj, r)
@@ -57,7 +64,7 @@ func (s *Server) render(ctx context.Context, workspaceID string, obj *herald.Obj
 		if f.Type != herald.FieldRelation || !ok {
 			continue
 		}
-		target, err := s.objectNamed(ctx, workspaceID, f.Target)
+		target, err := s.objects.named(ctx, workspaceID, f.Target)
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +85,7 @@ func (s *Server) render(ctx context.Context, workspaceID string, obj *herald.Obj
 				return nil, err
 			}
 			order, _ := record.ParseOrder(target, "")
-			page, err := s.Store.ListRecords(ctx, herald.RecordQuery{WorkspaceID: workspaceID, Object: target, Filter: filter, Order: order, Limit: len(ids)})
+			page, err := s.store.ListRecords(ctx, herald.RecordQuery{WorkspaceID: workspaceID, Object: target, Filter: filter, Order: order, Limit: len(ids)})
 			if err != nil {
 				return nil, err
 			}
@@ -117,14 +124,4 @@ func withMember(obj json.RawMessage, name string, v json.RawMessage) json.RawMes
 	out = append(out, '"', ':')
 	out = append(out, v...)
 	return append(out, '}')
-}
-
-// objectNamed returns the workspace's object whose singular name is name.
-func (s *Server) objectNamed(ctx context.Context, workspaceID, name string) (*herald.Object, error) {
-	for _, o := range herald.StandardObjects() {
-		if o.NameSingular == name {
-			return o, nil
-		}
-	}
-	return s.Store.FindObject(ctx, workspaceID, name)
 }

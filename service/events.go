@@ -1,0 +1,80 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/metadata"
+	"github.com/heraldhq/herald/record"
+)
+
+// Events are the rules of event names: those a workspace can emit, and
+// custom events ("other triggers", DESIGN.md §3), published by callers
+// and delivered like record events.
+type Events struct {
+	store   herald.Store
+	objects *Objects
+}
+
+// Types lists every event name the workspace can emit, sorted: its
+// objects' record events, metadata events, the test event and the custom
+// events it has published.
+func (s *Events) Types(ctx context.Context, workspaceID string) ([]string, error) {
+	objs, err := s.objects.List(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := s.store.ListEventTypes(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{herald.TestEventName}
+	for _, o := range objs {
+		for _, a := range []string{herald.ActionCreated, herald.ActionUpdated, herald.ActionDeleted, herald.ActionRestored, herald.ActionDestroyed} {
+			names = append(names, o.NameSingular+"."+a)
+		}
+	}
+	for _, a := range []string{metadata.ActionCreated, metadata.ActionUpdated, metadata.ActionDeleted} {
+		names = append(names, herald.MetadataObject+"."+a)
+	}
+	names = append(names, custom...)
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Publish publishes a custom event called name ("invoice.paid") with data,
+// a JSON object (nil or null: {}), to every webhook that subscribes to it.
+func (s *Events) Publish(ctx context.Context, workspaceID, name string, data json.RawMessage) (*herald.Event, error) {
+	object, action, ok := strings.Cut(name, ".")
+	if !ok || !record.ValidIdentifier(object) || !record.ValidIdentifier(action) {
+		return nil, herald.FieldErrorf("event", "event %q must look like name.action, e.g. invoice.paid", name)
+	}
+	if herald.ReservedName(object) {
+		return nil, herald.FieldErrorf("event", "%s events come from Herald itself; pick another name for a custom event", object)
+	}
+	if _, err := s.store.FindObject(ctx, workspaceID, object); err == nil {
+		return nil, herald.FieldErrorf("event", "%s is a custom object: its events come from changes to its records", object)
+	} else if herald.ErrorCode(err) != herald.ENOTFOUND {
+		return nil, err
+	}
+	text := []byte("{}")
+	if len(data) > 0 && string(data) != "null" {
+		// Kept as JSON.stringify writes it: the body it goes out in is then
+		// what a receiver that re-serialises gets back.
+		var err error
+		if text, err = record.JSText(data); err != nil || text[0] != '{' {
+			return nil, herald.FieldErrorf("data", "data must be a JSON object")
+		}
+	}
+	ev := &herald.Event{
+		ID: record.NewEventID(), WorkspaceID: workspaceID, Name: name, Object: object, ObjectPlural: object,
+		Data: text, Timestamp: herald.Now(),
+	}
+	if err := s.store.PublishEvents(ctx, []*herald.Event{ev}); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
