@@ -185,6 +185,20 @@ type DeliveryStore interface {
 	NextDue(ctx context.Context) (time.Time, bool, error)
 }
 
+// EngineLocker is a store that can make this process the only one
+// delivering from its database, as SQLite needs: serve calls LockEngine
+// before its engine starts, and fails if another process holds the lock.
+type EngineLocker interface {
+	LockEngine() error
+}
+
+// Vacuumer is a store that keeps its own tables vacuumed (PostgreSQL's
+// deliveries table, which autovacuum falls behind on): Vacuuming says
+// why it does not, when it cannot, so that serve can warn.
+type Vacuumer interface {
+	Vacuuming() error
+}
+
 // QueueStats describes the deliveries waiting to be sent.
 type QueueStats struct {
 	Pending int

@@ -122,12 +122,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
-	if l, ok := store.(interface{ LockEngine() error }); ok && c.deliver {
+	if l, ok := store.(herald.EngineLocker); ok && c.deliver {
 		if err := l.LockEngine(); err != nil {
 			return err
 		}
 	}
-	if v, ok := store.(interface{ Vacuuming() error }); ok {
+	if v, ok := store.(herald.Vacuumer); ok {
 		if err := v.Vacuuming(); err != nil {
 			log.Warn("Herald does not vacuum the deliveries table itself", "reason", err)
 		}

@@ -46,7 +46,10 @@ type DB struct {
 	loops     sync.WaitGroup
 }
 
-var _ herald.Store = (*DB)(nil)
+var (
+	_ herald.Store    = (*DB)(nil)
+	_ herald.Vacuumer = (*DB)(nil)
+)
 
 // MaxConns bounds one process's connections.
 const MaxConns = 32
@@ -74,7 +77,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &DB{DB: sqlstore.New(db, db, dialect{}), pool: db, cfg: cfg, announced: make(chan struct{}, 1)}
+	s := &DB{pool: db, cfg: cfg, announced: make(chan struct{}, 1)}
 	// Single-record creations at 1,000 a second saturated 2 cores with
 	// round trips and commits (p99 commit→receipt 89–131 ms); grouped,
 	// p99 was 15–24 ms. With two groups in flight, one's round trips
@@ -84,9 +87,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// and near saturation (2,500 a second on 2 cores) two did worse than
 	// one (p99 27 / 30 / 42 against 28 / 21 / 32 ms): more commits for
 	// the same work.
-	s.GroupCreates(2)
+	s.DB = sqlstore.New(db, db, dialect{}, sqlstore.Options{GroupLeaders: 2, Announce: s.announce})
 	s.loopCtx, s.stopLoops = context.WithCancel(context.WithoutCancel(ctx))
-	s.SetDueAnnouncer(s.announce)
 	s.loops.Add(1)
 	go s.announceLoop(s.loopCtx)
 	if s.vacuumErr = s.whyNoVacuum(ctx); s.vacuumErr == nil {

@@ -45,7 +45,10 @@ type DB struct {
 // checkpointEvery is how often the background checkpoint runs.
 const checkpointEvery = 250 * time.Millisecond
 
-var _ herald.Store = (*DB)(nil)
+var (
+	_ herald.Store        = (*DB)(nil)
+	_ herald.EngineLocker = (*DB)(nil)
+)
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
@@ -98,8 +101,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.checkpointer.SetMaxOpenConns(1)
-	db.DB = sqlstore.New(write, read, dialect{})
-	db.SetSingleWriter()
+	db.DB = sqlstore.New(write, read, dialect{}, sqlstore.Options{SingleWriter: true})
 	ctx, db.stopCheckpoints = context.WithCancel(context.WithoutCancel(ctx))
 	db.checkpointsDone = make(chan struct{})
 	go db.checkpointLoop(ctx)

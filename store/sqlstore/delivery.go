@@ -469,7 +469,7 @@ func (db *DB) RecoverClaims(ctx context.Context, now time.Time) (int, error) {
 				AND p.status = 'pending' AND (p.next_attempt_at IS NOT NULL OR p.event_seq < deliveries.event_seq))`, ms(now)); err != nil {
 		return 0, fmt.Errorf("schedule orphaned deliveries: %w", err)
 	}
-	if !db.singleEngine {
+	if !db.singleEngine.Load() {
 		return db.ExpireLeases(ctx, now)
 	}
 	res, err := db.exec(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)

@@ -33,3 +33,7 @@ func GroupBusy(db *DB) int {
 	defer db.group.mu.Unlock()
 	return db.group.leading + len(db.group.queue)
 }
+
+// SetGroupLeaders lets tests change Options.GroupLeaders of an engine's
+// store after it opened.
+func SetGroupLeaders(db *DB, n int) { db.group = &group{leaders: n} }

@@ -21,7 +21,7 @@ func TestGroupsWithSeveralLeaders(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db, _ := open(t)
-			db.GroupCreates(3)
+			sqlstore.SetGroupLeaders(db, 3)
 			ws, _, err := db.EnsureWorkspace(ctx, "groups")
 			if err != nil {
 				t.Fatal(err)

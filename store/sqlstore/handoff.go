@@ -22,13 +22,6 @@ func (db *DB) SetTaker(t herald.Taker) {
 	db.taker.Store(&t)
 }
 
-// SetDueAnnouncer makes fn tell other processes that deliveries became
-// due which no taker of this process will deliver: it is called after
-// such a commit, when no taker is set (PostgreSQL's NOTIFY, for an
-// API-only process or one whose engine has not started yet). It must not
-// block. It is set once, before the store is used.
-func (db *DB) SetDueAnnouncer(fn func()) { db.announce = fn }
-
 // WakeTaker tells the taker, if one is set, that deliveries may be due
 // (another process announced some), and reports whether one was.
 func (db *DB) WakeTaker() bool {

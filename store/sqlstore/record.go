@@ -55,7 +55,7 @@ func nullTimeText(t *time.Time) sql.NullString {
 }
 
 // CreateRecords inserts records and their events, and fans the events out.
-// Once GroupCreates was called, concurrent calls of a few records share
+// With Options.GroupLeaders, concurrent calls of a few records share
 // one transaction (group.go).
 func (db *DB) CreateRecords(ctx context.Context, recs []*herald.Record, events []*herald.Event) error {
 	var err error

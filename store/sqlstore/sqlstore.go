@@ -53,7 +53,7 @@ type DB struct {
 	d           Dialect
 	// singleEngine is set when this process is known to be the only one
 	// delivering, so every lease at start belongs to a dead process.
-	singleEngine bool
+	singleEngine atomic.Bool
 	// writeGate, when set, orders transactions on a single writer, and
 	// stmts keeps the statements they run prepared.
 	writeGate *gate
@@ -71,27 +71,43 @@ type DB struct {
 
 var _ herald.Store = (*DB)(nil)
 
+// Options are how an engine's store behaves, fixed when it is made.
+type Options struct {
+	// SingleWriter says that the database takes one writer at a time
+	// (SQLite): transactions then queue in the store, urgent ones first
+	// (herald.Urgent), instead of in the connection pool; their
+	// statements stay prepared; and concurrent record creations share a
+	// transaction, one at a time.
+	SingleWriter bool
+	// GroupLeaders, when above 0, makes concurrent creations of a few
+	// records share a transaction, with up to that many such transactions
+	// at once (group.go).
+	GroupLeaders int
+	// Announce, when set, tells other processes that deliveries became
+	// due which no taker of this process will deliver: it is called after
+	// such a commit, when no taker is set (PostgreSQL's NOTIFY, for an
+	// API-only process or one whose engine has not started yet). It must
+	// not block.
+	Announce func()
+}
+
 // New returns a store over the pools; read may equal write.
-func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: conn{q: write, d: d}, read: conn{q: read, d: d}, writeDB: write, readDB: read, d: d}
+func New(write, read *sql.DB, d Dialect, opts Options) *DB {
+	db := &DB{write: conn{q: write, d: d}, read: conn{q: read, d: d}, writeDB: write, readDB: read, d: d, announce: opts.Announce}
+	if opts.SingleWriter {
+		db.writeGate, db.stmts = &gate{}, &stmtCache{}
+		opts.GroupLeaders = 1
+	}
+	if opts.GroupLeaders > 0 {
+		db.group = &group{leaders: opts.GroupLeaders}
+	}
+	return db
 }
-
-// SetSingleWriter tells the store that the database takes one writer at a
-// time (SQLite): transactions then queue in the store, urgent ones first
-// (herald.Urgent), instead of in the connection pool; their statements stay
-// prepared; and concurrent record creations share a transaction.
-func (db *DB) SetSingleWriter() {
-	db.writeGate, db.stmts = &gate{}, &stmtCache{}
-	db.GroupCreates(1)
-}
-
-// GroupCreates makes concurrent creations of a few records share a
-// transaction, with up to leaders such transactions at once (group.go).
-func (db *DB) GroupCreates(leaders int) { db.group = &group{leaders: leaders} }
 
 // SetSingleEngine tells the store that no other process delivers from
-// this database (see RecoverClaims).
-func (db *DB) SetSingleEngine() { db.singleEngine = true }
+// this database (see RecoverClaims): what holding SQLite's engine lock
+// proves.
+func (db *DB) SetSingleEngine() { db.singleEngine.Store(true) }
 
 // Ping checks that the database answers a query and, after a write
 // failed for lack of space, that it takes writes again: a write that
