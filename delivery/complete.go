@@ -84,7 +84,7 @@ func (e *Engine) complete(done <-chan struct{}) {
 			return
 		}
 		retry.Stop()
-		ctx, cancel := context.WithTimeout(herald.Urgent(context.Background()), completeTimeout)
+		ctx, cancel := context.WithTimeout(herald.Urgent(e.writeCtx), completeTimeout)
 		c.flush(ctx, false)
 		cancel()
 	}

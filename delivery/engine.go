@@ -164,7 +164,14 @@ type Engine struct {
 	// finish during shutdown; cancelAttempts ends them after the grace.
 	attemptCtx     context.Context
 	cancelAttempts context.CancelFunc
-	attempts       sync.WaitGroup
+	// writeCtx is what the completer's writes are made under while the
+	// engine runs. It ends ShutdownGrace after shutdown begins: a write
+	// the database does not answer then holds the shutdown no longer
+	// than that, not for its whole timeout; the last try of what it held
+	// has a grace of its own.
+	writeCtx   context.Context
+	stopWrites context.CancelFunc
+	attempts   sync.WaitGroup
 	results        chan finished
 }
 
@@ -184,6 +191,7 @@ func (l *lane) held() int { return l.inFlight + len(l.waiting) + l.reserved }
 func New(store herald.DeliveryStore, cfg Config) *Engine {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	writeCtx, stopWrites := context.WithCancel(context.Background())
 	e := &Engine{
 		store:          store,
 		cfg:            cfg,
@@ -196,6 +204,8 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 		held:           map[int64]*herald.Claim{},
 		attemptCtx:     ctx,
 		cancelAttempts: cancel,
+		writeCtx:       writeCtx,
+		stopWrites:     stopWrites,
 		results:        make(chan finished, 4096),
 	}
 	e.setState("not started")
@@ -239,6 +249,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.setState("")
 	e.claimLoop(ctx)
 	e.setState("shutting down")
+	defer time.AfterFunc(e.cfg.ShutdownGrace, e.stopWrites).Stop()
 
 	// Shutdown: hand back what never started, wait for what did.
 	e.stopTaking()

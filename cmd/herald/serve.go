@@ -236,14 +236,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err = <-serveErr:
 	case err = <-engineDied:
 		log.Error("DELIVERY ENGINE STOPPED: shutting the process down", "err", err)
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		_ = srv.Shutdown(shutdownCtx)
-		cancel()
+		closeServer(srv, log)
 	case <-ctx.Done():
 		log.Info("shutting down: finishing requests and deliveries in flight")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err = srv.Shutdown(shutdownCtx)
-		cancel()
+		closeServer(srv, log)
 	}
 	// The API is closed, so no new events arrive: let the engine finish
 	// what is in flight and release the rest.
@@ -254,6 +250,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("herald stopped")
 	return err
+}
+
+// requestGrace is how long requests in flight may finish at shutdown.
+const requestGrace = 15 * time.Second
+
+// closeServer stops taking requests and lets those in flight finish, for
+// requestGrace; then it closes their connections, which cancels their
+// contexts and so their store calls (a database that stopped answering
+// would otherwise hold them, and the process, for ever).
+func closeServer(srv *http.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("requests still running at the end of the shutdown grace were cut off", "grace", requestGrace, "err", err)
+		_ = srv.Close()
+	}
 }
 
 // never maps the flags' "0 means never" onto delivery.Config's negative.

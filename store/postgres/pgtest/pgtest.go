@@ -101,25 +101,112 @@ func start() (string, func(), error) {
 	if url := os.Getenv(EnvURL); url != "" {
 		return url, nil, nil
 	}
-	bin, err := binDir()
+	c, err := startCluster()
 	if err != nil {
 		return "", nil, err
 	}
+	return c.url, c.stop, nil
+}
+
+// Server is a PostgreSQL server of one test's own, which the test may
+// freeze: for faults that would break the other tests sharing the
+// package's server.
+type Server struct {
+	// URL is the address of its postgres database.
+	URL string
+	c   *cluster
+}
+
+// NewServer starts a server for t alone, stopped when t ends. It skips
+// (fails in CI) without Debian's postgresql package; a server named by
+// HERALD_TEST_DATABASE_URL is not used, since it cannot be frozen.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	if os.Getenv(EnvURL) != "" && os.Getenv("CI") != "true" {
+		t.Skipf("this test starts a PostgreSQL server of its own, and %s is set", EnvURL)
+	}
+	c, err := startCluster()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required in CI: %v", err)
+		}
+		t.Skipf("\n\n*** SKIPPING: no PostgreSQL for this test: %v\n\n", err)
+	}
+	s := &Server{URL: c.url, c: c}
+	t.Cleanup(func() {
+		s.signal(syscall.SIGCONT)
+		c.stop()
+	})
+	return s
+}
+
+// Freeze stops every process of the server (SIGSTOP): connections stay
+// open and nothing answers, as when a database host hangs.
+func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server.
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+// signal sends sig to the postmaster and every process it started.
+func (s *Server) signal(sig syscall.Signal) error {
+	b, err := os.ReadFile(filepath.Join(s.c.data, "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("read postmaster.pid: %w", err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	master, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %q", first)
+	}
+	pids := []int{master}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // it ended
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ")".
+		_, rest, ok := strings.Cut(string(b), ") ")
+		if fields := strings.Fields(rest); ok && len(fields) > 1 && fields[1] == strconv.Itoa(master) {
+			pid, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Dir(path), "/proc/"), "/"))
+			pids = append(pids, pid)
+		}
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("signal %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// cluster is a server this package started, in a temporary directory.
+type cluster struct {
+	url, data string
+	stop      func()
+}
+
+// startCluster makes and starts a server with initdb and pg_ctl.
+func startCluster() (*cluster, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "herald-pg")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		// PostgreSQL refuses to run as root.
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return "", nil, fmt.Errorf("running as root and no postgres user: %w", err)
+			return nil, fmt.Errorf("running as root and no postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(dir, uid, gid); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
@@ -135,18 +222,18 @@ func start() (string, func(), error) {
 	data := filepath.Join(dir, "data")
 	if err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, err
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", nil, err
+		return nil, err
 	}
 	// Durability settings are off: the tests kill Herald, never PostgreSQL.
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, dir)
 	if err := run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, err
+		return nil, err
 	}
 	stop := func() {
 		_ = run("pg_ctl", "stop", "-D", data, "-m", "immediate")
@@ -155,9 +242,9 @@ func start() (string, func(), error) {
 	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	if err := waitReady(url); err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
-	return url, stop, nil
+	return &cluster{url: url, data: data, stop: stop}, nil
 }
 
 // binDir finds initdb and pg_ctl: on PATH, or in Debian's versioned
