@@ -172,7 +172,7 @@ type Engine struct {
 	writeCtx   context.Context
 	stopWrites context.CancelFunc
 	attempts   sync.WaitGroup
-	results        chan finished
+	results    chan finished
 }
 
 // lane is one webhook's share of the engine.
