@@ -148,3 +148,85 @@ func failureReason(a *herald.Attempt) string {
 	}
 	return ""
 }
+
+// run makes one attempt of a claim in its lane, hands its outcome to the
+// completer, and starts what waits for the room it leaves.
+func (e *Engine) run(laneID string, c *herald.Claim) {
+	defer e.attempts.Done()
+	res := e.send(e.attemptCtx, c)
+	o := e.outcome(c, res, true)
+	if !res.canceled {
+		e.observe(c, o)
+	}
+	e.results <- finished{outcome: o, canceled: res.canceled}
+	e.mu.Lock()
+	l := e.lanes[laneID]
+	l.inFlight--
+	e.inFlight--
+	var giveBack []*herald.Claim
+	if o.DisableWebhook != "" {
+		// The webhook is being disabled: what waits in its lane goes back
+		// unattempted, to be sent if it is enabled again.
+		giveBack = l.waiting
+		e.buffered -= len(l.waiting)
+		l.waiting = nil
+		e.log.Warn("webhook disabled", "webhook", laneID, "reason", o.DisableWebhook)
+	}
+	e.dropIdleLocked(laneID, l)
+	e.startWaitingLocked()
+	e.mu.Unlock()
+	// Not under e.mu: the completer may be waiting for the writer, held by
+	// a transaction that waits for e.mu to reserve.
+	for _, w := range giveBack {
+		e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID, Attempt: herald.Attempt{Number: w.Attempts + 1}}, canceled: true}
+	}
+}
+
+// finished is an attempt on its way to the store.
+type finished struct {
+	outcome herald.Outcome
+	// canceled attempts were cut short by shutdown: released, not recorded.
+	canceled bool
+}
+
+// outcome decides what becomes of a delivery after an attempt.
+func (e *Engine) outcome(c *herald.Claim, res result, retry bool) herald.Outcome {
+	o := herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: c.Webhook.ID, Owner: e.cfg.Owner, Attempt: res.attempt, Status: herald.DeliveryFailed}
+	switch {
+	case res.attempt.Succeeded():
+		o.Status = herald.DeliveryDelivered
+	case res.attempt.StatusCode == http.StatusGone:
+		// Standard Webhooks: 410 means the receiver is gone for good.
+		o.DisableWebhook = herald.ReasonGone
+	default:
+		if d, ok := nextDelay(e.cfg.Schedule, c.Round+1, e.cfg.Jitter, res.retryAfter); ok && retry {
+			o.Status, o.NextAttemptAt = herald.DeliveryPending, time.Now().Add(d)
+		}
+	}
+	return o
+}
+
+func (e *Engine) observe(c *herald.Claim, o herald.Outcome) {
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.Attempted(c, o)
+	}
+}
+
+// SendNow makes one attempt of a claim outside the lanes, with no retry,
+// and records it: the test-event path, where the caller waits.
+func (e *Engine) SendNow(ctx context.Context, c *herald.Claim) (herald.Outcome, error) {
+	// Held while it is sent, so that its lease is extended like the
+	// engine's own claims, with which it shares the owner.
+	e.mu.Lock()
+	e.holdLocked(c)
+	e.mu.Unlock()
+	o := e.outcome(c, e.send(ctx, c), false)
+	defer e.forget([]herald.Outcome{o})
+	e.observe(c, o)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	if err := e.store.CompleteDeliveries(wctx, []herald.Outcome{o}); err != nil {
+		return o, err
+	}
+	return o, nil
+}
