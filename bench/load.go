@@ -105,7 +105,7 @@ func (a *API) WriteEvents(ctx context.Context, events, batch, clients int) error
 				n := min(batch, events-int(start))
 				path, body := "/rest/batch/people", batchBody(n)
 				if n == 1 {
-					path, body = "/rest/people", `{"firstName":"Bench","city":"Paris"}`
+					path, body = "/rest/people", personBody(int(start))
 				}
 				if err := a.Do(ctx, "POST", path, body, http.StatusCreated, nil); err != nil {
 					errs <- err
@@ -139,7 +139,7 @@ func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, 
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			if err := a.Do(ctx, "POST", "/rest/people", `{"firstName":"Bench","city":"Paris"}`, http.StatusCreated, nil); err != nil {
+			if err := a.Do(ctx, "POST", "/rest/people", personBody(i), http.StatusCreated, nil); err != nil {
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, err)
 			}

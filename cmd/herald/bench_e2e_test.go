@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald/store/postgres/pgtest"
@@ -18,13 +19,17 @@ func TestBenchRuns(t *testing.T) {
 		args func(t *testing.T) []string
 	}{
 		{"steady", func(*testing.T) []string { return []string{"--scenario", "steady", "--events", "300", "--batch", "20"} }},
-		{"latency", func(*testing.T) []string {
-			return []string{"--scenario", "latency", "--rate", "50", "--duration", "2s"}
+		{"steady-postgres", func(t *testing.T) []string {
+			return []string{"--scenario", "steady", "--events", "300", "--database", pgtest.NewDatabase(t)}
+		}},
+		{"rate", func(*testing.T) []string {
+			return []string{"--scenario", "rate", "--rate", "50", "--duration", "2s"}
 		}},
 		// Written through an API-only process, delivered by another.
-		{"latency-api-process", func(t *testing.T) []string {
-			return []string{"--scenario", "latency", "--rate", "50", "--duration", "2s", "--api-process", "--database", pgtest.NewDatabase(t)}
+		{"rate-api-process", func(t *testing.T) []string {
+			return []string{"--scenario", "rate", "--rate", "50", "--duration", "2s", "--api-process", "--database", pgtest.NewDatabase(t)}
 		}},
+		{"idle", func(*testing.T) []string { return []string{"--scenario", "idle", "--duration", "2s"} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -35,9 +40,12 @@ func TestBenchRuns(t *testing.T) {
 			}
 			var r struct {
 				Deliveries, Duplicates, BadSignatures float64
-				RatioToCeiling                        *float64
-				BenchCPUUsPerDelivery                 float64 `json:"benchCpuUsPerDelivery"`
-				CeilingCPUUsPerRequest                float64 `json:"ceilingCpuUsPerRequest"`
+				RatioToCeiling, CPURatioToCeiling     *float64
+				CPU                                   float64  `json:"cpuUsPerDelivery"`
+				DatabaseCPU                           *float64 `json:"databaseCpuUsPerDelivery"`
+				IdleCPU                               *float64 `json:"idleCpuSecPerMin"`
+				BenchCPUUsPerDelivery                 float64  `json:"benchCpuUsPerDelivery"`
+				CeilingCPUUsPerRequest                float64  `json:"ceilingCpuUsPerRequest"`
 				LatencyMs                             struct{ P50, P99 float64 }
 				PeakRssMB                             float64
 				BodyBytes, CeilingBodyBytes           float64
@@ -46,14 +54,25 @@ func TestBenchRuns(t *testing.T) {
 				t.Fatalf("herald bench %v printed no JSON object: %v\n%s", args, err, out)
 			}
 			t.Logf("herald bench %v: %s", args, out)
+			postgres := strings.Contains(strings.Join(args, " "), "postgres://")
+			if args[1] == "idle" {
+				if r.IdleCPU == nil || *r.IdleCPU < 0 || r.Deliveries != 0 {
+					t.Errorf("idle reports no idle CPU: %s", out)
+				}
+				return
+			}
+			if r.CPU <= 0 || (r.DatabaseCPU != nil) != postgres || r.DatabaseCPU != nil && *r.DatabaseCPU <= 0 {
+				t.Errorf("herald bench %v: no CPU per delivery, or the database's missing on PostgreSQL only: %s", args, out)
+			}
 			want := 300.0
-			if args[1] == "latency" {
+			if args[1] == "rate" {
 				want = 100
 			}
 			if r.Deliveries != want || r.BadSignatures != 0 || r.LatencyMs.P50 <= 0 || r.LatencyMs.P99 < r.LatencyMs.P50 || r.PeakRssMB <= 0 {
 				t.Errorf("herald bench %v: %+v", args, r)
 			}
-			if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0 || r.BenchCPUUsPerDelivery <= 0 || r.CeilingCPUUsPerRequest <= 0) {
+			if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0 || r.CPURatioToCeiling == nil || *r.CPURatioToCeiling <= 0 ||
+				r.BenchCPUUsPerDelivery <= 0 || r.CeilingCPUUsPerRequest <= 0) {
 				t.Errorf("steady reports no ratio to the ceiling or no CPU figures: %s", out)
 			}
 			// The ceiling measures requests as heavy as Herald's, or it
