@@ -153,7 +153,7 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 			return err
 		}
 		var id int64
-		err = insertRows(ctx, tx, "deliveries", deliveryInsertColumns, [][]any{deliveryRow(ev, webhookID, true, &req, time.Now())},
+		err = insertRows(ctx, tx, "deliveries", deliveryInsertColumns, [][]any{newDeliveryOf(ev, webhookID, true, &req, time.Now()).args()},
 			" RETURNING id", func(s scanner) error { return s.Scan(&id) })
 		c = &herald.Claim{DeliveryID: id, Event: ev, Webhook: w, LeaseUntil: req.LeaseUntil}
 		return err
