@@ -11,10 +11,14 @@ import (
 	"github.com/heraldhq/herald/record"
 )
 
+var concurrencyCases = []testCase{
+	{"ConcurrentCreates", testConcurrentCreates},
+}
+
 // testConcurrentCreates: many creations at once (on SQLite they share
 // transactions) each succeed or fail alone; a failed one leaves nothing.
-func testConcurrentCreates(t *testing.T, s herald.Store) {
-	b := setup(t, s, "concurrent")
+func testConcurrentCreates(t *testing.T, b *bundle) {
+	s := b.s
 	w := b.webhook()
 	taken := b.create(`{"firstName":"Taken"}`)
 	// Without a conflict, a shared transaction writes its requests

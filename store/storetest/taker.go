@@ -92,180 +92,212 @@ func (k *taker) check(t *testing.T) []*herald.Claim {
 	return taken
 }
 
-func testTaking(t *testing.T, s herald.Store) {
-	b := setup(t, s, "taking")
+// taking sets a taker with room for room deliveries on b's store, and
+// makes a webhook for it.
+func (b *bundle) taking(room int) (*taker, *herald.Webhook) {
+	b.t.Helper()
 	w := b.webhook()
-	other := b.webhook("person.created")
-	off := b.webhook()
-	b.disable(off)
-	k := newTaker(2)
-	k.refuse[other.ID] = true
-	s.SetTaker(k)
+	k := newTaker(room)
+	b.s.SetTaker(k)
+	return k, w
+}
 
+// done delivers c for its owner.
+func (b *bundle) done(c *herald.Claim, owner string) {
+	b.t.Helper()
+	must(b.t, b.s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(c, owner, herald.DeliveryDelivered, 200, time.Time{})}))
+}
+
+var takingCases = []testCase{
 	// A new delivery the taker has room for is handed over leased, with
 	// what a claim of it would carry; the others are written as before.
-	r1 := b.create(`{"firstName":"A"}`)
-	taken := k.check(t)
-	if len(taken) != 1 || taken[0].Webhook.ID != w.ID || taken[0].Event.RecordID != r1.ID || taken[0].Attempts != 0 {
-		t.Fatalf("taken after one create: %+v, want one claim for webhook %s", taken, w.ID)
-	}
-	if !k.wasNotified() {
-		t.Fatal("the refused webhook's delivery was written due, and the taker not told")
-	}
-	if got := len(b.deliveries(off, herald.DeliverySkipped)); got != 1 {
-		t.Fatalf("disabled webhook: %d skipped deliveries, want 1", got)
-	}
-	if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 0 {
-		t.Fatalf("a taken delivery was claimed again by another owner: %d", len(cs))
-	}
-	if cs := b.claim("other", herald.Lane{WebhookID: other.ID, Limit: 10}); len(cs) != 1 {
-		t.Fatalf("the refused webhook's delivery: %d claimable, want 1", len(cs))
-	} else {
-		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "other", herald.DeliveryDelivered, 200, time.Time{})}))
-	}
-	// The claim carries the webhook and the event as a claim reads them.
-	c := taken[0]
-	_, stored, _, err := s.FindDelivery(b.ctx, b.ws.ID, c.DeliveryID)
-	must(t, err)
-	if c.Webhook.TargetURL != w.TargetURL || c.Webhook.Secret != w.Secret || c.Webhook.PayloadFormat != w.PayloadFormat ||
-		c.Event.ID != stored.ID || c.Event.Seq != stored.Seq || !c.Event.Timestamp.Equal(stored.Timestamp) || string(c.Event.Data) != string(stored.Data) {
-		t.Fatalf("taken claim %+v / %+v differs from the stored delivery's event %+v", c.Webhook, c.Event, stored)
-	}
-
-	// An update of the record while its creation is in flight waits, and is
-	// not taken: it goes once the creation is done.
-	b.update(r1.ID, `{"city":"Paris"}`)
-	if taken := k.check(t); len(taken) != 0 {
-		t.Fatalf("a delivery waiting behind its record's earlier one was taken: %+v", taken)
-	}
-	if k.wasNotified() {
-		t.Fatal("told of a delivery that waits")
-	}
-	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(c, "taker", herald.DeliveryDelivered, 200, time.Time{})}))
-	if !k.wasNotified() {
-		t.Fatal("a completion scheduled the waiting update, and the taker was not told")
-	}
-	cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10})
-	if len(cs) != 1 || cs[0].Event.Name != "person.updated" {
-		t.Fatalf("after the taken creation was delivered, claimed %d, want the update", len(cs))
-	}
-	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "other", herald.DeliveryDelivered, 200, time.Time{})}))
-	// With every new delivery taken, there is nothing to tell.
-	k.wasNotified()
-	b.update(r1.ID, `{"city":"Lyon"}`)
-	if taken := k.check(t); len(taken) != 1 || k.wasNotified() {
-		t.Fatalf("an update taken whole: %d taken, want 1 and the taker not told", len(taken))
-	} else {
-		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(taken[0], "taker", herald.DeliveryDelivered, 200, time.Time{})}))
-	}
-
-	// Without room, deliveries are written unleased, for a claim.
-	k.room = 0
-	b.create(`{"firstName":"B"}`)
-	if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
-		t.Fatalf("with no room: %d taken, want none and the taker told", len(taken))
-	}
-	if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 1 {
-		t.Fatalf("with no room: %d claimable, want 1", len(cs))
-	}
-
-	// A batch that fails writes nothing and gives its reservations back.
-	k.room = 10
-	in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"C"}`), true)
-	must(t, err)
-	var recs []*herald.Record
-	var evs []*herald.Event
-	for i := range 3 {
-		r, ev := record.New(person, b.ws.ID, b.actor, &record.Input{Values: in.Values, Order: in.Order}, time.Now())
-		if i == 2 {
-			r.ID, ev.RecordID = r1.ID, r1.ID
+	{"TakenAsWritten", func(t *testing.T, b *bundle) {
+		refused := b.webhook("person.created")
+		off := b.webhook()
+		b.disable(off)
+		k, w := b.taking(2)
+		k.refuse[refused.ID] = true
+		r := b.create(`{"firstName":"A"}`)
+		taken := k.check(t)
+		if len(taken) != 1 || taken[0].Webhook.ID != w.ID || taken[0].Event.RecordID != r.ID || taken[0].Attempts != 0 {
+			t.Fatalf("taken after one create: %+v, want one claim for webhook %s", taken, w.ID)
 		}
-		recs, evs = append(recs, r), append(evs, ev)
-	}
-	wantCode(t, s.CreateRecords(b.ctx, recs, evs), herald.ECONFLICT)
-	if taken := k.check(t); len(taken) != 0 || k.wasNotified() {
-		t.Fatalf("a failed batch handed over %d claims, or told the taker", len(taken))
-	}
-
-	// So does one whose request ends after the reservation.
-	ctx, cancel := context.WithCancel(b.ctx)
-	k.onReserve = cancel
-	r, ev := record.New(person, b.ws.ID, b.actor, &record.Input{Values: in.Values, Order: in.Order}, time.Now())
-	if err := s.CreateRecords(ctx, []*herald.Record{r}, []*herald.Event{ev}); err == nil {
-		t.Fatal("a create whose context ended during its transaction succeeded")
-	}
-	k.onReserve = nil
-	if taken := k.check(t); len(taken) != 0 {
-		t.Fatalf("a canceled create handed over %d claims", len(taken))
-	}
-	if _, err := s.FindRecord(b.ctx, b.ws.ID, "person", r.ID); herald.ErrorCode(err) != herald.ENOTFOUND {
-		t.Fatalf("a canceled create left its record: %v", err)
-	}
-
+		if !k.wasNotified() {
+			t.Fatal("the refused webhook's delivery was written due, and the taker not told")
+		}
+		if got := len(b.deliveries(off, herald.DeliverySkipped)); got != 1 {
+			t.Fatalf("disabled webhook: %d skipped deliveries, want 1", got)
+		}
+		if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 0 {
+			t.Fatalf("a taken delivery was claimed again by another owner: %d", len(cs))
+		}
+		if cs := b.claim("other", herald.Lane{WebhookID: refused.ID, Limit: 10}); len(cs) != 1 {
+			t.Fatalf("the refused webhook's delivery: %d claimable, want 1", len(cs))
+		}
+		// The claim carries the webhook and the event as a claim reads them.
+		c := taken[0]
+		_, stored, _, err := b.s.FindDelivery(b.ctx, b.ws.ID, c.DeliveryID)
+		must(t, err)
+		if c.Webhook.TargetURL != w.TargetURL || c.Webhook.Secret != w.Secret || c.Webhook.PayloadFormat != w.PayloadFormat ||
+			c.Event.ID != stored.ID || c.Event.Seq != stored.Seq || !c.Event.Timestamp.Equal(stored.Timestamp) || string(c.Event.Data) != string(stored.Data) {
+			t.Fatalf("taken claim %+v / %+v differs from the stored delivery's event %+v", c.Webhook, c.Event, stored)
+		}
+	}},
+	// An update of a record whose creation is in flight waits, and is not
+	// taken: it goes once the creation is done. With nothing to wait for,
+	// it is taken whole, and there is nothing to tell.
+	{"WaitingIsNotTaken", func(t *testing.T, b *bundle) {
+		k, w := b.taking(2)
+		r := b.create(`{"firstName":"A"}`)
+		c := k.check(t)[0]
+		k.wasNotified()
+		b.update(r.ID, `{"city":"Paris"}`)
+		if taken := k.check(t); len(taken) != 0 {
+			t.Fatalf("a delivery waiting behind its record's earlier one was taken: %+v", taken)
+		}
+		if k.wasNotified() {
+			t.Fatal("told of a delivery that waits")
+		}
+		b.done(c, "taker")
+		if !k.wasNotified() {
+			t.Fatal("a completion scheduled the waiting update, and the taker was not told")
+		}
+		cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10})
+		if len(cs) != 1 || cs[0].Event.Name != "person.updated" {
+			t.Fatalf("after the taken creation was delivered, claimed %d, want the update", len(cs))
+		}
+		b.done(cs[0], "other")
+		k.wasNotified()
+		b.update(r.ID, `{"city":"Lyon"}`)
+		if taken := k.check(t); len(taken) != 1 || k.wasNotified() {
+			t.Fatalf("an update taken whole: %d taken, want 1 and the taker not told", len(taken))
+		}
+	}},
+	// Without room, deliveries are written unleased, for a claim.
+	{"NoRoom", func(t *testing.T, b *bundle) {
+		k, w := b.taking(0)
+		b.create(`{"firstName":"B"}`)
+		if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
+			t.Fatalf("with no room: %d taken, want none and the taker told", len(taken))
+		}
+		if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 1 {
+			t.Fatalf("with no room: %d claimable, want 1", len(cs))
+		}
+	}},
+	// A batch that fails writes nothing and gives its reservations back;
+	// so does one whose request ends after the reservation.
+	{"FailedWritesGiveBack", func(t *testing.T, b *bundle) {
+		taken := b.create(`{"firstName":"Taken"}`)
+		k, _ := b.taking(10)
+		in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"C"}`), true)
+		must(t, err)
+		var recs []*herald.Record
+		var evs []*herald.Event
+		for i := range 3 {
+			r, ev := record.New(person, b.ws.ID, b.actor, &record.Input{Values: in.Values, Order: in.Order}, time.Now())
+			if i == 2 {
+				r.ID, ev.RecordID = taken.ID, taken.ID
+			}
+			recs, evs = append(recs, r), append(evs, ev)
+		}
+		wantCode(t, b.s.CreateRecords(b.ctx, recs, evs), herald.ECONFLICT)
+		if got := k.check(t); len(got) != 0 || k.wasNotified() {
+			t.Fatalf("a failed batch handed over %d claims, or told the taker", len(got))
+		}
+		ctx, cancel := context.WithCancel(b.ctx)
+		k.onReserve = cancel
+		r, ev := record.New(person, b.ws.ID, b.actor, &record.Input{Values: in.Values, Order: in.Order}, time.Now())
+		if err := b.s.CreateRecords(ctx, []*herald.Record{r}, []*herald.Event{ev}); err == nil {
+			t.Fatal("a create whose context ended during its transaction succeeded")
+		}
+		k.onReserve = nil
+		if got := k.check(t); len(got) != 0 {
+			t.Fatalf("a canceled create handed over %d claims", len(got))
+		}
+		if _, err := b.s.FindRecord(b.ctx, b.ws.ID, "person", r.ID); herald.ErrorCode(err) != herald.ENOTFOUND {
+			t.Fatalf("a canceled create left its record: %v", err)
+		}
+	}},
 	// Concurrent creates, some failing: every reservation is accounted
 	// for, and every delivery written is taken exactly once.
-	created := b.createConcurrently(24, 4, r1.ID)
-	taken = k.check(t)
-	seen := map[int64]bool{}
-	for _, c := range taken {
-		seen[c.DeliveryID] = true
-	}
-	unleased := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 100})
-	if len(seen) != len(taken) || len(taken)+len(unleased) != created || len(taken) != min(created, 10) {
-		t.Fatalf("%d created: %d taken (%d distinct), %d left to claim; want min(created, room 10) taken", created, len(taken), len(seen), len(unleased))
-	}
-
+	{"ConcurrentCreates", func(t *testing.T, b *bundle) {
+		taken := b.create(`{"firstName":"Taken"}`)
+		k, w := b.taking(10)
+		created := b.createConcurrently(24, 4, taken.ID)
+		got := k.check(t)
+		seen := map[int64]bool{}
+		for _, c := range got {
+			seen[c.DeliveryID] = true
+		}
+		unleased := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 100})
+		if len(seen) != len(got) || len(got)+len(unleased) != created || len(got) != min(created, 10) {
+			t.Fatalf("%d created: %d taken (%d distinct), %d left to claim; want min(created, room 10) taken", created, len(got), len(seen), len(unleased))
+		}
+	}},
 	// A write begun before the taker was set and committed after tells it:
 	// an engine starting while the API writes must not wait for its poll.
-	s.SetTaker(nil)
-	k.wasNotified()
-	_, err = s.UpdateRecord(b.ctx, b.ws.ID, person.NameSingular, r1.ID, func(r *herald.Record) (*herald.Event, error) {
-		s.SetTaker(k)
-		in, err := record.ParseInput(person, json.RawMessage(`{"city":"Nice"}`), false)
-		if err != nil {
-			return nil, err
+	{"TakerSetDuringWrite", func(t *testing.T, b *bundle) {
+		w := b.webhook()
+		r := b.create(`{"firstName":"A"}`)
+		b.done(b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 1})[0], "other")
+		k := newTaker(10)
+		_, err := b.s.UpdateRecord(b.ctx, b.ws.ID, person.NameSingular, r.ID, func(r *herald.Record) (*herald.Event, error) {
+			b.s.SetTaker(k)
+			in, err := record.ParseInput(person, json.RawMessage(`{"city":"Nice"}`), false)
+			if err != nil {
+				return nil, err
+			}
+			return record.Apply(person, r, in, time.Now()), nil
+		})
+		must(t, err)
+		if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
+			t.Fatalf("a write that began before the taker was set: %d taken, want none and the taker told", len(taken))
 		}
-		return record.Apply(person, r, in, time.Now()), nil
-	})
-	must(t, err)
-	if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
-		t.Fatalf("a write that began before the taker was set: %d taken, want none and the taker told", len(taken))
-	}
-	// So do a manual retry, a replay and a webhook's re-enabling.
-	retried := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 1})
-	must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(retried[0], "other", herald.DeliveryFailed, 500, time.Time{})}))
-	k.wasNotified()
-	_, err = s.RetryDelivery(b.ctx, b.ws.ID, retried[0].DeliveryID, time.Now())
-	must(t, err)
-	if !k.wasNotified() {
-		t.Fatal("a retried delivery was made due, and the taker not told")
-	}
-	_, err = s.ReplayDeliveries(b.ctx, b.ws.ID, off.ID, time.Now().Add(-time.Hour), time.Now())
-	must(t, err)
-	if !k.wasNotified() {
-		t.Fatal("a replay made deliveries due, and the taker not told")
-	}
-	_, err = s.UpdateWebhook(b.ctx, b.ws.ID, off.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookActive; return nil })
-	must(t, err)
-	if !k.wasNotified() {
-		t.Fatal("a webhook was enabled again, and the taker not told")
-	}
-	// And claims given back unattempted.
-	released := b.claim("other", herald.Lane{WebhookID: off.ID, Limit: 1})
-	if len(released) != 1 {
-		t.Fatalf("the re-enabled webhook: %d claimable, want its replayed delivery", len(released))
-	}
-	k.wasNotified()
-	must(t, s.ReleaseClaims(b.ctx, "other", []int64{released[0].DeliveryID}))
-	if !k.wasNotified() {
-		t.Fatal("claims were released, and the taker not told")
-	}
-
+	}},
+	// So do a manual retry, a replay, a webhook's re-enabling and claims
+	// given back unattempted.
+	{"MadeDueTellsTaker", func(t *testing.T, b *bundle) {
+		w := b.webhook()
+		off := b.webhook()
+		b.disable(off)
+		b.create(`{"firstName":"A"}`)
+		k := newTaker(0)
+		b.s.SetTaker(k)
+		retried := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 1})
+		must(t, b.s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(retried[0], "other", herald.DeliveryFailed, 500, time.Time{})}))
+		k.wasNotified()
+		_, err := b.s.RetryDelivery(b.ctx, b.ws.ID, retried[0].DeliveryID, time.Now())
+		must(t, err)
+		if !k.wasNotified() {
+			t.Fatal("a retried delivery was made due, and the taker not told")
+		}
+		_, err = b.s.ReplayDeliveries(b.ctx, b.ws.ID, off.ID, time.Now().Add(-time.Hour), time.Now())
+		must(t, err)
+		if !k.wasNotified() {
+			t.Fatal("a replay made deliveries due, and the taker not told")
+		}
+		_, err = b.s.UpdateWebhook(b.ctx, b.ws.ID, off.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookActive; return nil })
+		must(t, err)
+		if !k.wasNotified() {
+			t.Fatal("a webhook was enabled again, and the taker not told")
+		}
+		released := b.claim("other", herald.Lane{WebhookID: off.ID, Limit: 1})
+		if len(released) != 1 {
+			t.Fatalf("the re-enabled webhook: %d claimable, want its replayed delivery", len(released))
+		}
+		k.wasNotified()
+		must(t, b.s.ReleaseClaims(b.ctx, "other", []int64{released[0].DeliveryID}))
+		if !k.wasNotified() {
+			t.Fatal("claims were released, and the taker not told")
+		}
+	}},
 	// Without a taker nothing is reserved.
-	s.SetTaker(nil)
-	k.room = 10
-	b.create(`{"firstName":"D"}`)
-	if taken := k.check(t); len(taken) != 0 {
-		t.Fatalf("taken after SetTaker(nil): %d", len(taken))
-	}
+	{"NoTaker", func(t *testing.T, b *bundle) {
+		k, _ := b.taking(10)
+		b.s.SetTaker(nil)
+		b.create(`{"firstName":"D"}`)
+		if taken := k.check(t); len(taken) != 0 {
+			t.Fatalf("taken after SetTaker(nil): %d", len(taken))
+		}
+	}},
 }
