@@ -22,42 +22,41 @@ func toAPIKeyJSON(k *herald.APIKey) APIKeyJSON {
 	return APIKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: herald.FormatTime(k.CreatedAt), RevokedAt: timePtr(k.RevokedAt)}
 }
 
-func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := s.Services.APIKeys.List(r.Context(), apiKey(r).WorkspaceID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := make([]APIKeyJSON, len(keys))
 	for i, k := range keys {
 		out[i] = toAPIKeyJSON(k)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"apiKeys": out}, "totalCount": len(out)})
+	return nil
 }
 
-func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Name string `json:"name"`
 	}
 	if err := decodeBody(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	secret, key, err := s.Services.APIKeys.Create(r.Context(), apiKey(r).WorkspaceID, in.Name)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := toAPIKeyJSON(key)
 	out.Key = secret
 	writeJSON(w, http.StatusCreated, envelope("createApiKey", out))
+	return nil
 }
 
-func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := s.Services.APIKeys.Revoke(r.Context(), apiKey(r), id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("revokeApiKey", map[string]string{"id": id}))
+	return nil
 }

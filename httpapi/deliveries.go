@@ -69,19 +69,17 @@ func toAttemptJSON(a *herald.Attempt) AttemptJSON {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // listDeliveries pages through a webhook's deliveries, newest first.
-func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.Deliveries.List(r.Context(), apiKey(r).WorkspaceID, service.DeliveryQuery{
 		WebhookID: r.PathValue("id"), Status: q.Get("status"), Event: q.Get("event"), Limit: limit, After: q.Get("starting_after"),
 	})
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := make([]DeliveryJSON, len(page.Deliveries))
 	for i, d := range page.Deliveries {
@@ -95,14 +93,14 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		"data":     map[string]any{"deliveries": out},
 		"pageInfo": map[string]any{"hasNextPage": page.HasMore, "endCursor": end},
 	})
+	return nil
 }
 
 // getDelivery shows a delivery with its request body and every attempt.
-func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.Services.Deliveries.Find(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list := make([]AttemptJSON, len(d.Attempts))
 	for i, a := range d.Attempts {
@@ -113,14 +111,15 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		Payload  json.RawMessage `json:"payload"`
 		Attempts []AttemptJSON   `json:"attempts"`
 	}{toDeliveryJSON(d.Delivery), d.Body, list}))
+	return nil
 }
 
 // retryDelivery makes a delivery due now, whatever its status.
-func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
+func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.Services.Deliveries.Retry(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, envelope("retryDelivery", toDeliveryJSON(d)))
+	return nil
 }

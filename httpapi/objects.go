@@ -8,12 +8,11 @@ import (
 	"github.com/heraldhq/herald/metadata"
 )
 
-func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	ws := apiKey(r).WorkspaceID
 	objs, err := s.Services.Objects.List(r.Context(), ws)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := make([]metadata.JSON, len(objs))
 	for i, o := range objs {
@@ -24,88 +23,85 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		"pageInfo":   map[string]any{"hasNextPage": false, "startCursor": nil, "endCursor": nil},
 		"totalCount": len(out),
 	})
+	return nil
 }
 
-func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 	ws := apiKey(r).WorkspaceID
 	o, err := s.Services.Objects.Find(r.Context(), ws, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("object", metadata.Render(ws, o)))
+	return nil
 }
 
-func (s *Server) createObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createObject(w http.ResponseWriter, r *http.Request) error {
 	var in metadata.Input
 	if err := decodeBody(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ws := apiKey(r).WorkspaceID
 	o, err := s.Services.Objects.Create(r.Context(), ws, &in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, envelope("createOneObject", metadata.Render(ws, o)))
+	return nil
 }
 
-func (s *Server) updateObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateObject(w http.ResponseWriter, r *http.Request) error {
 	var in metadata.Input
 	if err := decodeBody(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ws := apiKey(r).WorkspaceID
 	o, err := s.Services.Objects.Update(r.Context(), ws, r.PathValue("id"), &in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("updateOneObject", metadata.Render(ws, o)))
+	return nil
 }
 
-func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	withRecords, err := boolParam(r, "withRecords", false)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	o, err := s.Services.Objects.Delete(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), withRecords)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("deleteOneObject", map[string]string{"id": o.ID}))
+	return nil
 }
 
 // eventTypes lists every event name the workspace can emit.
-func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) {
+func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) error {
 	names, err := s.Services.Events.Types(r.Context(), apiKey(r).WorkspaceID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("eventTypes", names))
+	return nil
 }
 
 // publishEvent publishes a custom event ("other triggers", DESIGN.md §3).
-func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Event string          `json:"event"`
 		Data  json.RawMessage `json:"data"`
 	}
 	if err := decodeBody(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ev, err := s.Services.Events.Publish(r.Context(), apiKey(r).WorkspaceID, in.Event, in.Data)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, envelope("publishEvent", map[string]any{
 		"id": ev.ID, "event": ev.Name, "timestamp": herald.FormatTime(ev.Timestamp), "data": json.RawMessage(ev.Data),
 	}))
+	return nil
 }

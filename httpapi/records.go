@@ -48,26 +48,22 @@ func (s *Server) object(r *http.Request) (*herald.Object, error) {
 	return s.Services.Objects.ByPlural(r.Context(), apiKey(r).WorkspaceID, r.PathValue("plural"))
 }
 
-func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	query := service.RecordQuery{Filter: q.Get("filter"), OrderBy: q.Get("order_by"), After: q.Get("starting_after"), Before: q.Get("ending_before")}
 	if query.Limit, err = pageLimit(q.Get("limit")); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if query.Depth, err = service.ParseDepth(q.Get("depth")); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page, err := s.Services.Records.List(r.Context(), apiKey(r).WorkspaceID, obj, query)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	info := map[string]any{"startCursor": nil, "endCursor": nil, "hasNextPage": page.HasNextPage, "hasPreviousPage": page.HasPrevious}
 	if len(page.Records) > 0 {
@@ -78,66 +74,59 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 		"pageInfo":   info,
 		"totalCount": page.TotalCount,
 	})
+	return nil
 }
 
-func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	depth, err := service.ParseDepth(r.URL.Query().Get("depth"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.Services.Records.Find(r.Context(), apiKey(r).WorkspaceID, obj, r.PathValue("id"), depth)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeData(w, http.StatusOK, obj.NameSingular, rec)
+	return nil
 }
 
-func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	upsert, err := boolParam(r, "upsert", false)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.Services.Records.Create(r.Context(), apiKey(r), obj, body, upsert)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeData(w, http.StatusCreated, "create"+capitalize(obj.NameSingular), rec)
+	return nil
 }
 
-func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	recs, err := s.Services.Records.CreateMany(r.Context(), apiKey(r), obj, body)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list := []byte{'['}
 	for i, rec := range recs {
@@ -147,32 +136,30 @@ func (s *Server) createRecords(w http.ResponseWriter, r *http.Request) {
 		list = append(list, rec...)
 	}
 	writeData(w, http.StatusCreated, "create"+capitalize(obj.NamePlural), append(list, ']'))
+	return nil
 }
 
-func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.Services.Records.Update(r.Context(), apiKey(r).WorkspaceID, obj, r.PathValue("id"), body)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeData(w, http.StatusOK, "update"+capitalize(obj.NameSingular), rec)
+	return nil
 }
 
-func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("id")
 	soft, err := boolParam(r, "soft_delete", true)
@@ -180,22 +167,21 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
 		err = s.Services.Records.Delete(r.Context(), apiKey(r).WorkspaceID, obj, id, soft)
 	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("delete"+capitalize(obj.NameSingular), map[string]string{"id": id}))
+	return nil
 }
 
-func (s *Server) restoreRecord(w http.ResponseWriter, r *http.Request) {
+func (s *Server) restoreRecord(w http.ResponseWriter, r *http.Request) error {
 	obj, err := s.object(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.Services.Records.Restore(r.Context(), apiKey(r).WorkspaceID, obj, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeData(w, http.StatusOK, "restore"+capitalize(obj.NameSingular), rec)
+	return nil
 }

@@ -71,18 +71,25 @@ func apiKey(r *http.Request) *herald.APIKey {
 	return r.Context().Value(keyCtxKey).(*herald.APIKey)
 }
 
-// authed wraps h with Bearer API key authentication.
-func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+// handlerFunc is a route's handler: it writes the answer, or returns the
+// error to answer with (Server.error writes it, in one place).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authed wraps h with Bearer API key authentication, and answers its
+// error.
+func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.authenticate(r)
 		if err == nil && k == nil {
 			err = herald.Errorf(herald.EUNAUTHENTICATED, "missing API key: send Authorization: Bearer <key>")
 		}
+		if err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), keyCtxKey, k))
+			err = h(w, r)
+		}
 		if err != nil {
 			s.error(w, r, err)
-			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey, k)))
 	}
 }
 

@@ -81,11 +81,10 @@ func withWarnings(body map[string]any, warnings []string) map[string]any {
 	return body
 }
 
-func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	hooks, err := s.Services.Webhooks.List(r.Context(), apiKey(r).WorkspaceID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := make([]WebhookJSON, len(hooks))
 	for i, h := range hooks {
@@ -96,106 +95,100 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		"pageInfo":   map[string]any{"hasNextPage": false, "startCursor": nil, "endCursor": nil},
 		"totalCount": len(out),
 	})
+	return nil
 }
 
-func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	var in service.WebhookInput
 	if err := decodeBody(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	hook, warnings, err := s.Services.Webhooks.Create(r.Context(), apiKey(r).WorkspaceID, in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, withWarnings(envelope("createWebhook", written(hook)), warnings))
+	return nil
 }
 
-func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 	hook, err := s.Services.Webhooks.Find(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("webhook", toWebhookJSON(hook)))
+	return nil
 }
 
-func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	var in service.WebhookInput
 	if err := decodeBody(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	hook, warnings, err := s.Services.Webhooks.Update(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), in)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, withWarnings(envelope("updateWebhook", written(hook)), warnings))
+	return nil
 }
 
 // rotateSecret replaces a webhook's secret; the body may give the new
 // one, and by default one is generated.
-func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Secret *string `json:"secret"`
 	}
 	if err := decodeOptional(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	hook, err := s.Services.Webhooks.RotateSecret(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), in.Secret)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("rotateWebhookSecret", written(hook)))
+	return nil
 }
 
 // replay makes every event since a time due again for one webhook.
-func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
+func (s *Server) replay(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Since *string `json:"since"`
 	}
 	if err := decodeOptional(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if in.Since == nil {
-		s.error(w, r, herald.FieldErrorf("since", `since is required, e.g. {"since": "2025-02-10T15:30:00Z"}`))
-		return
+		return herald.FieldErrorf("since", `since is required, e.g. {"since": "2025-02-10T15:30:00Z"}`)
 	}
 	since, err := time.Parse(time.RFC3339Nano, *in.Since)
 	if err != nil {
-		s.error(w, r, herald.FieldErrorf("since", "since must be an RFC 3339 time such as 2025-02-10T15:30:00Z"))
-		return
+		return herald.FieldErrorf("since", "since must be an RFC 3339 time such as 2025-02-10T15:30:00Z")
 	}
 	n, err := s.Services.Webhooks.Replay(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), since)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("replayWebhook", map[string]any{
 		"webhookId": r.PathValue("id"), "since": herald.FormatTime(since), "replayed": n,
 	}))
+	return nil
 }
 
-func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := s.Services.Webhooks.Delete(r.Context(), apiKey(r).WorkspaceID, id); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("deleteWebhook", map[string]string{"id": id}))
+	return nil
 }
 
 // testWebhook sends a webhook.test event now and answers with the attempt.
-func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.Services.Webhooks.Test(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("testWebhook", map[string]any{
 		"deliveryId": res.DeliveryID,
@@ -203,25 +196,23 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
 		"status":     res.Outcome.Status,
 		"attempt":    toAttemptJSON(&res.Outcome.Attempt),
 	}))
+	return nil
 }
 
 // webhookHistogram counts a webhook's attempts over time.
-func (s *Server) webhookHistogram(w http.ResponseWriter, r *http.Request) {
+func (s *Server) webhookHistogram(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	window, err := durationParam(r, "window", service.HealthWindow)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	width, err := durationParam(r, "bucket", time.Hour)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	buckets, err := s.Services.Webhooks.Histogram(r.Context(), apiKey(r).WorkspaceID, id, window, width)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	type bucketJSON struct {
 		Start     string `json:"start"`
@@ -236,6 +227,7 @@ func (s *Server) webhookHistogram(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, envelope("webhookStats", map[string]any{
 		"webhookId": id, "window": formatDuration(window), "bucket": formatDuration(width), "buckets": out,
 	}))
+	return nil
 }
 
 // durationParam reads a query parameter such as 24h or 15m.

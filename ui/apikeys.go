@@ -34,45 +34,41 @@ func (u *UI) keys(r *http.Request, p *keysPage) (err error) {
 	return err
 }
 
-func (u *UI) listKeys(w http.ResponseWriter, r *http.Request) {
-	u.renderKeys(w, r, http.StatusOK, &keysPage{})
+func (u *UI) listKeys(w http.ResponseWriter, r *http.Request) error {
+	return u.renderKeys(w, r, http.StatusOK, &keysPage{})
 }
 
-func (u *UI) renderKeys(w http.ResponseWriter, r *http.Request, status int, p *keysPage) {
+func (u *UI) renderKeys(w http.ResponseWriter, r *http.Request, status int, p *keysPage) error {
 	if err := u.keys(r, p); err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	u.render(w, r, status, "api-keys", page{Title: "API keys", Nav: "api-keys", Data: p})
+	return nil
 }
 
 // createKey answers with the page itself, not a redirect: the new key
 // must not travel in a URL, and is shown this once.
-func (u *UI) createKey(w http.ResponseWriter, r *http.Request) {
+func (u *UI) createKey(w http.ResponseWriter, r *http.Request) error {
 	p := &keysPage{Name: strings.TrimSpace(r.PostFormValue("name"))}
 	secret, key, err := u.Services.APIKeys.Create(r.Context(), workspace(r), p.Name)
 	if err != nil {
 		if p.Error, _ = refusal(err); p.Error != "" {
-			u.renderKeys(w, r, http.StatusUnprocessableEntity, p)
-			return
+			return u.renderKeys(w, r, http.StatusUnprocessableEntity, p)
 		}
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	p.Created, p.Name = &createdKey{key, secret}, ""
-	u.renderKeys(w, r, http.StatusCreated, p)
+	return u.renderKeys(w, r, http.StatusCreated, p)
 }
 
-func (u *UI) confirmRevokeKey(w http.ResponseWriter, r *http.Request) {
+func (u *UI) confirmRevokeKey(w http.ResponseWriter, r *http.Request) error {
 	p := &keysPage{}
 	if err := u.keys(r, p); err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("id")
 	if id == sessionOf(r).Key.ID {
-		u.fail(w, r, herald.Errorf(herald.ECONFLICT, "You are signed in with this key, so it cannot revoke itself: sign in with another key first."))
-		return
+		return herald.Errorf(herald.ECONFLICT, "You are signed in with this key, so it cannot revoke itself: sign in with another key first.")
 	}
 	for _, k := range p.Keys {
 		if k.ID == id && k.RevokedAt == nil {
@@ -81,16 +77,16 @@ func (u *UI) confirmRevokeKey(w http.ResponseWriter, r *http.Request) {
 				Detail:   "Every request made with it is refused from now on (401), and UI sessions opened with it end. This cannot be undone.",
 				Action:   Prefix + "/api-keys/" + url.PathEscape(id) + "/revoke", Button: "Revoke key", Cancel: Prefix + "/api-keys",
 			}})
-			return
+			return nil
 		}
 	}
-	u.fail(w, r, herald.Errorf(herald.ENOTFOUND, "There is no active API key %s in this workspace.", id))
+	return herald.Errorf(herald.ENOTFOUND, "There is no active API key %s in this workspace.", id)
 }
 
-func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request) {
+func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := u.Services.APIKeys.Revoke(r.Context(), sessionOf(r).Key, r.PathValue("id")); err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, done(Prefix+"/api-keys", "revoked"), http.StatusSeeOther)
+	return nil
 }

@@ -132,11 +132,10 @@ type deliveryPage struct {
 	Headers [][2]string
 }
 
-func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request) {
+func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request) error {
 	d, err := u.Services.Deliveries.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	p := deliveryPage{Delivery: d.Delivery, Hook: d.Webhook, Headers: requestHeaders(u.Version, d)}
 	p.Attempts = slices.Clone(d.Attempts)
@@ -146,6 +145,7 @@ func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request) {
 		p.Body = indented.String()
 	}
 	u.render(w, r, http.StatusOK, "delivery", page{Title: "Delivery " + d.ID, Nav: "webhooks", Data: p})
+	return nil
 }
 
 // requestHeaders rebuilds the headers of the latest attempt (or of one
@@ -169,12 +169,11 @@ func requestHeaders(version string, d service.DeliveryDetail) [][2]string {
 	return out
 }
 
-func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request) {
+func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	d, err := u.Services.Deliveries.Retry(r.Context(), workspace(r), id)
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	// Back where the button was: the log, or the delivery itself.
 	back := webhookPath(d.WebhookID)
@@ -182,4 +181,5 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		back = Prefix + "/deliveries/" + url.PathEscape(id)
 	}
 	http.Redirect(w, r, done(back, "retried", "delivery", id), http.StatusSeeOther)
+	return nil
 }

@@ -93,13 +93,14 @@ func New(cfg Config) (*UI, error) {
 	mux.HandleFunc("GET "+Prefix+"/sign-in", u.signInPage)
 	mux.HandleFunc("POST "+Prefix+"/sign-in", u.signIn)
 	mux.HandleFunc("POST "+Prefix+"/sign-out", u.signOut)
-	mux.HandleFunc("GET "+Prefix+"/{$}", u.authed(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+Prefix+"/{$}", u.authed(func(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, Prefix+"/webhooks", http.StatusSeeOther)
+		return nil
 	}))
 	u.webhookRoutes(mux)
 	u.keyRoutes(mux)
-	mux.HandleFunc(Prefix+"/", u.authed(func(w http.ResponseWriter, r *http.Request) {
-		u.fail(w, r, herald.Errorf(herald.ENOTFOUND, "There is no page at %s.", r.URL.Path))
+	mux.HandleFunc(Prefix+"/", u.authed(func(w http.ResponseWriter, r *http.Request) error {
+		return herald.Errorf(herald.ENOTFOUND, "There is no page at %s.", r.URL.Path)
 	}))
 
 	csrf := http.NewCrossOriginProtection()
@@ -201,16 +202,23 @@ func sessionOf(r *http.Request) *session {
 	return s
 }
 
-// authed lets only signed-in requests through; the others go to the
-// sign-in page, which brings them back.
-func (u *UI) authed(h http.HandlerFunc) http.HandlerFunc {
+// handlerFunc is a page's handler: it writes the page, or returns the
+// error to show (UI.fail shows it, in one place).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authed lets only signed-in requests through, and shows their handler's
+// error; the others go to the sign-in page, which brings them back.
+func (u *UI) authed(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(cookieName)
 		if err == nil {
 			hash := herald.HashAPIKey(c.Value)
 			key, err := u.Sessions.FindSession(r.Context(), hash, time.Now())
 			if err == nil {
-				h(w, r.WithContext(context.WithValue(r.Context(), sessionKey, &session{Key: key, Hash: hash})))
+				r = r.WithContext(context.WithValue(r.Context(), sessionKey, &session{Key: key, Hash: hash}))
+				if err := h(w, r); err != nil {
+					u.fail(w, r, err)
+				}
 				return
 			}
 			if herald.ErrorCode(err) != herald.ENOTFOUND {

@@ -36,13 +36,13 @@ func webhookPath(id string) string { return Prefix + "/webhooks/" + url.PathEsca
 // workspace is the signed-in session's workspace.
 func workspace(r *http.Request) string { return sessionOf(r).Key.WorkspaceID }
 
-func (u *UI) listWebhooks(w http.ResponseWriter, r *http.Request) {
+func (u *UI) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	hooks, err := u.Services.Webhooks.List(r.Context(), workspace(r))
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	u.render(w, r, http.StatusOK, "webhooks", page{Title: "Webhooks", Nav: "webhooks", Data: hooks})
+	return nil
 }
 
 // webhookForm is the create and edit form: the webhook's fields and its
@@ -108,36 +108,35 @@ func rowsOf(ops []string) []filterRow {
 	return rows
 }
 
-func (u *UI) newWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) newWebhook(w http.ResponseWriter, r *http.Request) error {
 	f := &webhookForm{PayloadFormat: herald.PayloadHerald, Rows: []filterRow{{"*", "*"}}}
-	u.renderForm(w, r, http.StatusOK, f)
+	return u.renderForm(w, r, http.StatusOK, f)
 }
 
-func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) error {
 	hook, err := u.Services.Webhooks.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	f := &webhookForm{ID: hook.ID, TargetURL: hook.TargetURL, Description: hook.Description, PayloadFormat: hook.PayloadFormat, Rows: rowsOf(hook.Operations)}
-	u.renderForm(w, r, http.StatusOK, f)
+	return u.renderForm(w, r, http.StatusOK, f)
 }
 
-func (u *UI) renderForm(w http.ResponseWriter, r *http.Request, status int, f *webhookForm) {
+func (u *UI) renderForm(w http.ResponseWriter, r *http.Request, status int, f *webhookForm) error {
 	if err := u.choices(r, f); err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	title := "Create webhook"
 	if f.ID != "" {
 		title = "Edit webhook"
 	}
 	u.render(w, r, status, "webhook-form", page{Title: title, Nav: "webhooks", Data: f})
+	return nil
 }
 
 // saveWebhook handles the form's buttons: add or remove a filter row
 // (the form comes back with the change, nothing saved), or save.
-func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 	f := &webhookForm{
 		ID:            r.PathValue("id"),
 		TargetURL:     strings.TrimSpace(r.PostFormValue("targetUrl")),
@@ -152,14 +151,12 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case intent == "add-row":
 		f.Rows = append(f.Rows, filterRow{"*", "*"})
-		u.renderForm(w, r, http.StatusOK, f)
-		return
+		return u.renderForm(w, r, http.StatusOK, f)
 	case strings.HasPrefix(intent, "remove-row-"):
 		if i, err := strconv.Atoi(strings.TrimPrefix(intent, "remove-row-")); err == nil && i >= 0 && i < len(f.Rows) {
 			f.Rows = slices.Delete(f.Rows, i, i+1)
 		}
-		u.renderForm(w, r, http.StatusOK, f)
-		return
+		return u.renderForm(w, r, http.StatusOK, f)
 	}
 
 	ops := []string{}
@@ -168,8 +165,7 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(ops) == 0 {
 		f.Error, f.Field = "Add at least one event filter row; object “All objects” and action “All actions” sends every event.", "operations"
-		u.renderForm(w, r, http.StatusUnprocessableEntity, f)
-		return
+		return u.renderForm(w, r, http.StatusUnprocessableEntity, f)
 	}
 	slices.Sort(ops)
 	ops = slices.Compact(ops)
@@ -189,17 +185,16 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if f.Error, f.Field = refusal(err); f.Error != "" {
-			u.renderForm(w, r, http.StatusUnprocessableEntity, f)
-			return
+			return u.renderForm(w, r, http.StatusUnprocessableEntity, f)
 		}
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	if len(warnings) > 0 {
 		http.Redirect(w, r, done(webhookPath(saved.ID), outcome+"-warning", "detail", strings.Join(warnings, "; ")), http.StatusSeeOther)
-		return
+		return nil
 	}
 	http.Redirect(w, r, done(webhookPath(saved.ID), outcome), http.StatusSeeOther)
+	return nil
 }
 
 // webhookPage is a webhook with its recent activity.
@@ -212,45 +207,44 @@ type webhookPage struct {
 	ReplayDefault string
 }
 
-func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) showWebhook(w http.ResponseWriter, r *http.Request) error {
 	hook, err := u.Services.Webhooks.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	act, err := u.activity(r, hook.ID)
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	p := webhookPage{Hook: hook, Activity: act, ReplayDefault: time.Now().UTC().Add(-time.Hour).Format(datetimeLocal)}
 	if len(hook.Secrets(time.Now())) > 1 {
 		p.PreviousSecretUntil = hook.PreviousSecretExpiresAt
 	}
 	u.render(w, r, http.StatusOK, "webhook", page{Title: hook.TargetURL, Nav: "webhooks", Data: p})
+	return nil
 }
 
 // webhookActivity is the chart and log alone, which htmx polls.
-func (u *UI) webhookActivity(w http.ResponseWriter, r *http.Request) {
+func (u *UI) webhookActivity(w http.ResponseWriter, r *http.Request) error {
 	act, err := u.activity(r, r.PathValue("id"))
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	u.renderBlock(w, r, "webhook", "activity", act)
+	return nil
 }
 
-func (u *UI) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) confirmDeleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	hook, err := u.Services.Webhooks.Find(r.Context(), workspace(r), r.PathValue("id"))
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	u.render(w, r, http.StatusOK, "confirm", page{Title: "Delete webhook", Nav: "webhooks", Data: confirmation{
 		Question: "Delete the webhook to " + hook.TargetURL + "?",
 		Detail:   "Its delivery log goes with it, and deliveries still waiting are dropped. Events from now on are not sent to this URL. This cannot be undone.",
 		Action:   webhookPath(hook.ID) + "/delete", Button: "Delete webhook", Cancel: webhookPath(hook.ID),
 	}})
+	return nil
 }
 
 // confirmation asks before something that cannot be undone.
@@ -258,62 +252,61 @@ type confirmation struct {
 	Question, Detail, Action, Button, Cancel string
 }
 
-func (u *UI) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := u.Services.Webhooks.Delete(r.Context(), workspace(r), r.PathValue("id")); err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, done(Prefix+"/webhooks", "deleted"), http.StatusSeeOther)
+	return nil
 }
 
-func (u *UI) setWebhookStatus(w http.ResponseWriter, r *http.Request) {
+func (u *UI) setWebhookStatus(w http.ResponseWriter, r *http.Request) error {
 	id, status := r.PathValue("id"), r.PostFormValue("status")
 	if _, _, err := u.Services.Webhooks.Update(r.Context(), workspace(r), id, service.WebhookInput{Status: &status}); err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	outcome := "enabled"
 	if status == herald.WebhookDisabled {
 		outcome = "disabled"
 	}
 	http.Redirect(w, r, done(webhookPath(id), outcome), http.StatusSeeOther)
+	return nil
 }
 
-func (u *UI) rotateSecret(w http.ResponseWriter, r *http.Request) {
+func (u *UI) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	hook, err := u.Services.Webhooks.RotateSecret(r.Context(), workspace(r), id, nil)
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, done(webhookPath(id), "rotated", "detail", when(hook.PreviousSecretExpiresAt)), http.StatusSeeOther)
+	return nil
 }
 
-func (u *UI) testWebhook(w http.ResponseWriter, r *http.Request) {
+func (u *UI) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	res, err := u.Services.Webhooks.Test(r.Context(), workspace(r), id)
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	a := &res.Outcome.Attempt
 	http.Redirect(w, r, done(webhookPath(id), "tested", "detail", describeAttempt(a), "delivery", res.DeliveryID, "failed", strconv.FormatBool(!a.Succeeded())), http.StatusSeeOther)
+	return nil
 }
 
 // datetimeLocal is the format of an <input type="datetime-local">.
 const datetimeLocal = "2006-01-02T15:04"
 
-func (u *UI) replay(w http.ResponseWriter, r *http.Request) {
+func (u *UI) replay(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	since, err := time.Parse(datetimeLocal, r.PostFormValue("since"))
 	if err != nil {
-		u.fail(w, r, herald.FieldErrorf("since", "Pick the time to replay from (UTC), e.g. 2025-02-10 15:30."))
-		return
+		return herald.FieldErrorf("since", "Pick the time to replay from (UTC), e.g. 2025-02-10 15:30.")
 	}
 	n, err := u.Services.Webhooks.Replay(r.Context(), workspace(r), id, since)
 	if err != nil {
-		u.fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, done(webhookPath(id), "replayed", "detail", strconv.Itoa(n)), http.StatusSeeOther)
+	return nil
 }
