@@ -256,26 +256,50 @@ func (b *run) ceiling(ctx context.Context, rc *Receiver, deliveries int64) (rate
 	return rate, (selfCPUSeconds() - cpu0) * 1e6 / float64(n), err
 }
 
-func (b *run) throughput(ctx context.Context) (Result, error) {
-	c := b.cfg
+// stage is a receiver, a fresh database and a delivering Herald on it,
+// with the configured webhooks to the receiver.
+type stage struct {
+	rc  *Receiver
+	db  string
+	p   *heraldProc
+	api *API
+}
+
+func (b *run) stage(ctx context.Context) (*stage, error) {
 	rc, err := NewReceiver(webhook.NewSecret())
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	defer rc.Close()
-	db, err := b.database(ctx)
+	st := &stage{rc: rc}
+	if st.db, err = b.database(ctx); err == nil {
+		st.p, err = b.start(ctx, st.db, true)
+	}
+	if err == nil {
+		st.api = st.p.api()
+		err = hooks(ctx, st.api, rc, b.cfg.Webhooks, "w")
+	}
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stage) close() {
+	if st.p != nil {
+		st.p.stop()
+	}
+	st.rc.Close()
+}
+
+func (b *run) throughput(ctx context.Context) (Result, error) {
+	c := b.cfg
+	st, err := b.stage(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	p, err := b.start(ctx, db, true)
-	if err != nil {
-		return Result{}, err
-	}
-	defer p.stop()
-	api := p.api()
-	if err := hooks(ctx, api, rc, c.Webhooks, "w"); err != nil {
-		return Result{}, err
-	}
+	defer st.close()
+	rc, db, p, api := st.rc, st.db, st.p, st.api
 	total := int64(c.Events) * int64(c.Webhooks)
 	b.logf("writing %d events for %d webhooks (%d deliveries), %d a request from %d clients", c.Events, c.Webhooks, total, c.Batch, c.Clients)
 	m := b.meter(ctx, db, p)
@@ -293,7 +317,7 @@ func (b *run) throughput(ctx context.Context) (Result, error) {
 	if err := <-prof; err != nil {
 		return Result{}, fmt.Errorf("profile: %w", err)
 	}
-	st, rss := rc.Stats(), p.peakRSS()
+	got, rss := rc.Stats(), p.peakRSS()
 	p.stop()
 	ceiling, ceilingCPU, err := b.ceiling(ctx, rc, total)
 	if err != nil {
@@ -301,11 +325,11 @@ func (b *run) throughput(ctx context.Context) (Result, error) {
 	}
 	rate := float64(total) / elapsed.Seconds()
 	r := Result{
-		Events: c.Events, Deliveries: st.Unique, Duplicates: st.Duplicates, BadSignatures: st.BadSigs,
+		Events: c.Events, Deliveries: got.Unique, Duplicates: got.Duplicates, BadSignatures: got.BadSigs,
 		Seconds: round(elapsed.Seconds()), DeliveriesPerSec: round(rate), APIEventsPerSec: round(float64(c.Events) / written.Seconds()),
-		Latency: &st.Latency, PeakRSSMB: round(rss), BenchCPU: round(self * 1e6 / float64(total)),
+		Latency: &got.Latency, PeakRSSMB: round(rss), BenchCPU: round(self * 1e6 / float64(total)),
 		CeilingPerSec: round(ceiling), CeilingCPU: round(ceilingCPU),
-		BodyBytes: round(st.BodyBytes), CeilingBodyBytes: round(rc.Stats().BodyBytes),
+		BodyBytes: round(got.BodyBytes), CeilingBodyBytes: round(rc.Stats().BodyBytes),
 	}
 	m.perDelivery(&r, cpu0, cpu1, total)
 	ratio, cpuRatio := round(rate/ceiling), round(r.CPU/ceilingCPU)
@@ -326,22 +350,14 @@ type rateRun struct {
 // per delivery of the healthy ones.
 func (b *run) atRate(ctx context.Context, slow bool) (rateRun, error) {
 	c := b.cfg
-	rc, err := NewReceiver(webhook.NewSecret())
+	st, err := b.stage(ctx)
 	if err != nil {
 		return rateRun{}, err
 	}
-	defer rc.Close()
+	defer st.close()
+	rc, db, p, api := st.rc, st.db, st.p, st.api
 	rc.SlowDelay = c.SlowDelay
-	db, err := b.database(ctx)
-	if err != nil {
-		return rateRun{}, err
-	}
-	p, err := b.start(ctx, db, true)
-	if err != nil {
-		return rateRun{}, err
-	}
-	defer p.stop()
-	api, procs := p.api(), []*heraldProc{p}
+	procs := []*heraldProc{p}
 	if c.APIProcess {
 		writer, err := b.start(ctx, db, false)
 		if err != nil {
@@ -350,9 +366,6 @@ func (b *run) atRate(ctx context.Context, slow bool) (rateRun, error) {
 		defer writer.stop()
 		api.URL = writer.url // the key is the first process's: the workspace's only one
 		procs = append(procs, writer)
-	}
-	if err := hooks(ctx, api, rc, c.Webhooks, "w"); err != nil {
-		return rateRun{}, err
 	}
 	if slow {
 		if err := hooks(ctx, api, rc, 1, "slow"); err != nil {
@@ -482,24 +495,13 @@ func (b *run) backlog(ctx context.Context) (Result, error) {
 // idle measures what Herald and its database spend with webhooks and no
 // traffic, after a few seconds to settle.
 func (b *run) idle(ctx context.Context) (Result, error) {
-	rc, err := NewReceiver(webhook.NewSecret())
+	st, err := b.stage(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	defer rc.Close()
-	db, err := b.database(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	p, err := b.start(ctx, db, true)
-	if err != nil {
-		return Result{}, err
-	}
-	defer p.stop()
-	if err := hooks(ctx, p.api(), rc, b.cfg.Webhooks, "w"); err != nil {
-		return Result{}, err
-	}
-	m := b.meter(ctx, db, p)
+	defer st.close()
+	p := st.p
+	m := b.meter(ctx, st.db, p)
 	time.Sleep(3 * time.Second)
 	b.logf("measuring %s with no traffic", b.cfg.Duration)
 	cpu0 := m.read()
