@@ -1,11 +1,9 @@
 package metrics_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -13,8 +11,8 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/metrics"
-	"github.com/heraldhq/herald/store/sqlite"
 	"github.com/heraldhq/herald/store/storetest"
+	"github.com/heraldhq/herald/store/teststore"
 )
 
 func scrape(t *testing.T, m *metrics.Metrics) string {
@@ -44,11 +42,7 @@ func gauge(t *testing.T, text, name string) float64 {
 
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := teststore.SQLite(t)
 	m := metrics.New(store, slog.New(slog.DiscardHandler))
 
 	text := scrape(t, m)

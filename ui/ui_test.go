@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,7 +23,7 @@ import (
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/netguard"
 	"github.com/heraldhq/herald/service"
-	"github.com/heraldhq/herald/store/sqlite"
+	"github.com/heraldhq/herald/store/teststore"
 	"github.com/heraldhq/herald/ui"
 )
 
@@ -34,7 +33,7 @@ type env struct {
 	t        *testing.T
 	url      string
 	key      string
-	store    *sqlite.DB
+	store    herald.Store
 	receiver string
 
 	mu       sync.Mutex
@@ -46,20 +45,8 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	ws, _, err := store.EnsureWorkspace(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
-	if err := store.CreateAPIKey(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, key: secret, store: store, status: 200}
+	store := teststore.SQLite(t)
+	e := &env{t: t, key: teststore.NewWorkspace(t, store, "default").Secret, store: store, status: 200}
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		e.mu.Lock()
@@ -644,20 +631,8 @@ func TestAWebhookWhoseNameDoesNotResolveYetIsSavedWithAWarning(t *testing.T) {
 // sent from the public origin pass the cross-origin check.
 func TestBehindATLSProxy(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ws, _, err := store.EnsureWorkspace(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
-	if err := store.CreateAPIKey(ctx, key); err != nil {
-		t.Fatal(err)
-	}
+	store := teststore.SQLite(t)
+	secret := teststore.NewWorkspace(t, store, "default").Secret
 	for _, tc := range []struct {
 		public string
 		secure bool
