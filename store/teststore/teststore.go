@@ -87,7 +87,7 @@ func NewWorkspace(t testing.TB, s herald.Store, name string) *Workspace {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, key := herald.NewAPIKey(ws.ID, "test", time.Now())
+	secret, key := herald.NewAPIKey(ws.ID, "default", time.Now())
 	if err := s.CreateAPIKey(ctx, key); err != nil {
 		t.Fatal(err)
 	}
