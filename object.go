@@ -10,22 +10,42 @@ import (
 // validated, how values are stored and how filters compare them.
 type FieldType string
 
-// Field types a record field can have.
+// Field types a record field can have, Twenty's names.
 const (
-	FieldText     FieldType = "TEXT"
-	FieldNumber   FieldType = "NUMBER"
-	FieldBoolean  FieldType = "BOOLEAN"
-	FieldDateTime FieldType = "DATE_TIME"
-	FieldEmail    FieldType = "EMAILS"
-	FieldURL      FieldType = "LINKS"
-	FieldSelect   FieldType = "SELECT"
+	FieldText        FieldType = "TEXT"
+	FieldNumber      FieldType = "NUMBER"
+	FieldBoolean     FieldType = "BOOLEAN"
+	FieldDateTime    FieldType = "DATE_TIME"
+	FieldSelect      FieldType = "SELECT"
+	FieldMultiSelect FieldType = "MULTI_SELECT"
+	// FieldRating is one of RatingValues.
+	FieldRating   FieldType = "RATING"
 	FieldRelation FieldType = "RELATION"
 	// FieldUUID is the type of the system id fields.
 	FieldUUID FieldType = "UUID"
+	// FieldRawJSON is the type of sub-fields holding a JSON list or
+	// object (additionalEmails, secondaryLinks, an actor's context).
+	FieldRawJSON FieldType = "RAW_JSON"
+
+	// Composite types: a field of one is a JSON object of sub-fields
+	// (CompositeFields).
+	FieldFullName   FieldType = "FULL_NAME"
+	FieldEmails     FieldType = "EMAILS"
+	FieldPhones     FieldType = "PHONES"
+	FieldLinks      FieldType = "LINKS"
+	FieldCurrency   FieldType = "CURRENCY"
+	FieldAddress    FieldType = "ADDRESS"
+	FieldRichTextV2 FieldType = "RICH_TEXT_V2"
+	// FieldActor is the type of createdBy: who made the record.
+	FieldActor FieldType = "ACTOR"
 )
 
+// RatingValues are the values of a RATING field, as Twenty's.
+var RatingValues = []string{"RATING_1", "RATING_2", "RATING_3", "RATING_4", "RATING_5"}
+
 // FieldTypes lists every field type a custom object's field may have.
-var FieldTypes = []FieldType{FieldText, FieldNumber, FieldBoolean, FieldDateTime, FieldEmail, FieldURL, FieldSelect, FieldRelation}
+var FieldTypes = []FieldType{FieldText, FieldNumber, FieldBoolean, FieldDateTime, FieldSelect, FieldMultiSelect, FieldRating, FieldRelation,
+	FieldFullName, FieldEmails, FieldPhones, FieldLinks, FieldCurrency, FieldAddress, FieldRichTextV2}
 
 // ParseFieldType accepts Twenty's type names (TEXT, DATE_TIME, EMAILS,
 // LINKS, ...) and the plain ones people write (text, date-time, email,
@@ -36,11 +56,54 @@ func ParseFieldType(s string) (FieldType, bool) {
 	case "DATETIME":
 		t = FieldDateTime
 	case "EMAIL":
-		t = FieldEmail
+		t = FieldEmails
 	case "URL", "LINK":
-		t = FieldURL
+		t = FieldLinks
+	case "PHONE":
+		t = FieldPhones
+	case "NAME", "FULLNAME":
+		t = FieldFullName
+	case "MULTISELECT":
+		t = FieldMultiSelect
+	case "RICH_TEXT", "RICHTEXT":
+		t = FieldRichTextV2
 	}
 	return t, slices.Contains(FieldTypes, t)
+}
+
+// SubField is one part of a composite field's value.
+type SubField struct {
+	Name string
+	Type FieldType
+}
+
+// compositeFields are Twenty's composite types, sub-fields in its order.
+// An unset TEXT sub-field is "", any other null.
+var compositeFields = map[FieldType][]SubField{
+	FieldFullName: {{"firstName", FieldText}, {"lastName", FieldText}},
+	FieldEmails:   {{"primaryEmail", FieldText}, {"additionalEmails", FieldRawJSON}},
+	FieldPhones: {{"primaryPhoneNumber", FieldText}, {"primaryPhoneCountryCode", FieldText}, {"primaryPhoneCallingCode", FieldText},
+		{"additionalPhones", FieldRawJSON}},
+	FieldLinks:    {{"primaryLinkLabel", FieldText}, {"primaryLinkUrl", FieldText}, {"secondaryLinks", FieldRawJSON}},
+	FieldCurrency: {{"amountMicros", FieldNumber}, {"currencyCode", FieldText}},
+	FieldAddress: {{"addressStreet1", FieldText}, {"addressStreet2", FieldText}, {"addressCity", FieldText}, {"addressPostcode", FieldText},
+		{"addressState", FieldText}, {"addressCountry", FieldText}, {"addressLat", FieldNumber}, {"addressLng", FieldNumber}},
+	FieldRichTextV2: {{"blocknote", FieldText}, {"markdown", FieldText}},
+	FieldActor:      {{"source", FieldText}, {"workspaceMemberId", FieldUUID}, {"name", FieldText}, {"context", FieldRawJSON}},
+}
+
+// CompositeFields returns the sub-fields of a composite type, nil for any
+// other.
+func CompositeFields(t FieldType) []SubField { return compositeFields[t] }
+
+// SubFieldType returns the type of a composite type's sub-field.
+func SubFieldType(t FieldType, name string) (FieldType, bool) {
+	for _, sf := range compositeFields[t] {
+		if sf.Name == name {
+			return sf.Type, true
+		}
+	}
+	return "", false
 }
 
 // Field describes one user-writable field of an object. The JSON form is
@@ -120,6 +183,9 @@ const (
 func SystemFieldType(name string) (FieldType, bool) {
 	switch name {
 	case FieldNameID, FieldNameCreatedBy:
+		if name == FieldNameCreatedBy {
+			return FieldActor, true
+		}
 		return FieldUUID, true
 	case FieldNameCreatedAt, FieldNameUpdatedAt, FieldNameDeletedAt:
 		return FieldDateTime, true
@@ -132,37 +198,46 @@ func SystemFieldType(name string) (FieldType, bool) {
 func StandardObjects() []*Object {
 	return []*Object{
 		{NameSingular: "person", NamePlural: "people", LabelSingular: "Person", LabelPlural: "People", Fields: []Field{
-			{Name: "firstName", Type: FieldText},
-			{Name: "lastName", Type: FieldText},
-			{Name: "email", Type: FieldEmail},
-			{Name: "phone", Type: FieldText},
+			{Name: "name", Type: FieldFullName},
+			{Name: "emails", Type: FieldEmails},
+			{Name: "linkedinLink", Type: FieldLinks},
+			{Name: "xLink", Type: FieldLinks},
 			{Name: "jobTitle", Type: FieldText},
+			{Name: "phones", Type: FieldPhones},
 			{Name: "city", Type: FieldText},
+			{Name: "avatarUrl", Type: FieldText},
+			{Name: "position", Type: FieldNumber},
 			{Name: "companyId", Type: FieldRelation, Target: "company"},
 		}},
 		{NameSingular: "company", NamePlural: "companies", LabelSingular: "Company", LabelPlural: "Companies", Fields: []Field{
 			{Name: "name", Type: FieldText},
-			{Name: "domainName", Type: FieldURL},
+			{Name: "domainName", Type: FieldLinks},
 			{Name: "employees", Type: FieldNumber},
-			{Name: "address", Type: FieldText},
+			{Name: "linkedinLink", Type: FieldLinks},
+			{Name: "xLink", Type: FieldLinks},
+			{Name: "annualRecurringRevenue", Type: FieldCurrency},
+			{Name: "address", Type: FieldAddress},
 			{Name: "idealCustomerProfile", Type: FieldBoolean},
+			{Name: "position", Type: FieldNumber},
 		}},
 		{NameSingular: "opportunity", NamePlural: "opportunities", LabelSingular: "Opportunity", LabelPlural: "Opportunities", Fields: []Field{
 			{Name: "name", Type: FieldText},
-			{Name: "amount", Type: FieldNumber},
-			{Name: "currencyCode", Type: FieldText},
-			{Name: "stage", Type: FieldSelect, Options: []string{"NEW", "SCREENING", "MEETING", "PROPOSAL", "CUSTOMER"}, Default: "NEW"},
+			{Name: "amount", Type: FieldCurrency},
 			{Name: "closeDate", Type: FieldDateTime},
-			{Name: "companyId", Type: FieldRelation, Target: "company"},
+			{Name: "stage", Type: FieldSelect, Options: []string{"NEW", "SCREENING", "MEETING", "PROPOSAL", "CUSTOMER"}, Default: "NEW"},
+			{Name: "position", Type: FieldNumber},
 			{Name: "pointOfContactId", Type: FieldRelation, Target: "person"},
+			{Name: "companyId", Type: FieldRelation, Target: "company"},
 		}},
 		{NameSingular: "note", NamePlural: "notes", LabelSingular: "Note", LabelPlural: "Notes", Fields: []Field{
+			{Name: "position", Type: FieldNumber},
 			{Name: "title", Type: FieldText},
-			{Name: "body", Type: FieldText},
+			{Name: "bodyV2", Type: FieldRichTextV2},
 		}},
 		{NameSingular: "task", NamePlural: "tasks", LabelSingular: "Task", LabelPlural: "Tasks", Fields: []Field{
+			{Name: "position", Type: FieldNumber},
 			{Name: "title", Type: FieldText},
-			{Name: "body", Type: FieldText},
+			{Name: "bodyV2", Type: FieldRichTextV2},
 			{Name: "dueAt", Type: FieldDateTime},
 			{Name: "status", Type: FieldSelect, Options: []string{"TODO", "IN_PROGRESS", "DONE"}, Default: "TODO"},
 			{Name: "assigneeId", Type: FieldRelation, Target: "person"},

@@ -70,7 +70,7 @@ func (a *API) CreateWebhook(ctx context.Context, url, secret string) (string, er
 
 // personBody is the n-th person of a batch.
 func personBody(n int) string {
-	return fmt.Sprintf(`{"firstName":"Bench","lastName":"Person %d","email":"bench%d@example.com","city":"Paris"}`, n, n)
+	return fmt.Sprintf(`{"name":{"firstName":"Bench","lastName":"Person %d"},"emails":{"primaryEmail":"bench%d@example.com"},"city":"Paris"}`, n, n)
 }
 
 // batchBody is a batch of n people.

@@ -30,7 +30,7 @@ func setup(t *testing.T, url string, n int) *testBundle {
 	hook := teststore.NewWebhook(t, db, ws.ID, url)
 	person := herald.StandardObjects()[0]
 	for i := 0; i < n; i++ {
-		in, _ := record.ParseInput(person, json.RawMessage(`{"firstName":"E"}`), true)
+		in, _ := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"E"}}`), true)
 		r, ev := record.New(person, ws.ID, "actor", in, time.Now())
 		if err := db.CreateRecords(ctx, []*herald.Record{r}, []*herald.Event{ev}); err != nil {
 			t.Fatal(err)

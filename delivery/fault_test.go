@@ -105,7 +105,7 @@ func (b *faultBundle) create(n int) {
 	b.t.Helper()
 	person := herald.StandardObjects()[0]
 	for range n {
-		in, _ := record.ParseInput(person, json.RawMessage(`{"firstName":"F"}`), true)
+		in, _ := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"F"}}`), true)
 		r, ev := record.New(person, b.ws.ID, "actor", in, time.Now())
 		if err := b.store.CreateRecords(context.Background(), []*herald.Record{r}, []*herald.Event{ev}); err != nil {
 			b.t.Fatal(err)

@@ -62,7 +62,7 @@ func (rc *receiver) received() []string {
 func (b *testBundle) create(t *testing.T) string {
 	t.Helper()
 	person := herald.StandardObjects()[0]
-	in, _ := record.ParseInput(person, json.RawMessage(`{"firstName":"New"}`), true)
+	in, _ := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"New"}}`), true)
 	r, ev := record.New(person, b.ws.ID, "actor", in, time.Now())
 	if err := b.db.CreateRecords(context.Background(), []*herald.Record{r}, []*herald.Event{ev}); err != nil {
 		t.Fatal(err)

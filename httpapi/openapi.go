@@ -293,13 +293,18 @@ func fieldSchema(f herald.Field) doc {
 		d = doc{"type": "boolean"}
 	case herald.FieldDateTime:
 		d = str("date-time")
-	case herald.FieldEmail:
-		d = str("email")
 	case herald.FieldRelation, herald.FieldUUID:
 		d = str("uuid")
 	case herald.FieldSelect:
 		d = doc{"type": "string", "enum": append(append([]any{}, toAny(f.Options)...), nil)}
+	case herald.FieldMultiSelect:
+		d = doc{"type": "array", "items": doc{"type": "string", "enum": toAny(f.Options)}}
+	case herald.FieldRating:
+		d = doc{"type": "string", "enum": append(toAny(herald.RatingValues), nil)}
 	default:
+		if subs := herald.CompositeFields(f.Type); subs != nil {
+			return compositeSchema(f, subs)
+		}
 		d = str("")
 	}
 	d["nullable"] = true
@@ -307,6 +312,29 @@ func fieldSchema(f herald.Field) doc {
 		d["description"] = f.Description
 	} else if f.Target != "" {
 		d["description"] = "id of a " + f.Target
+	}
+	return d
+}
+
+// compositeSchema is the schema of a composite field: an object of its
+// sub-fields, each optional in input.
+func compositeSchema(f herald.Field, subs []herald.SubField) doc {
+	props := doc{}
+	for _, sub := range subs {
+		switch sub.Type {
+		case herald.FieldNumber:
+			props[sub.Name] = doc{"type": "number", "nullable": true}
+		case herald.FieldRawJSON:
+			props[sub.Name] = doc{"nullable": true, "description": "a list (an object for context)"}
+		case herald.FieldUUID:
+			props[sub.Name] = doc{"type": "string", "format": "uuid", "nullable": true}
+		default:
+			props[sub.Name] = doc{"type": "string"}
+		}
+	}
+	d := doc{"type": "object", "properties": props, "description": "A " + string(f.Type) + " value: an update changes the sub-fields it gives"}
+	if f.Description != "" {
+		d["description"] = f.Description
 	}
 	return d
 }
@@ -328,7 +356,9 @@ func recordSchemas(o *herald.Object) (rec, input doc) {
 		in[f.Name] = fieldSchema(f)
 	}
 	props["createdAt"], props["updatedAt"] = str("date-time"), str("date-time")
-	props["deletedAt"], props["createdBy"] = nullable(str("date-time")), str("")
+	props["deletedAt"] = nullable(str("date-time"))
+	props["createdBy"] = compositeSchema(herald.Field{Name: "createdBy", Type: herald.FieldActor, Description: "Who made the record: source API, and the name of the API key"},
+		herald.CompositeFields(herald.FieldActor))
 	rec = obj(props, "id", "createdAt", "updatedAt", "deletedAt", "createdBy")
 	rec["description"] = o.Description
 	input = obj(in)

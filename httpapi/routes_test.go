@@ -97,7 +97,7 @@ func TestFormatDuration(t *testing.T) {
 func TestWhatTwentyClientsSend(t *testing.T) {
 	t.Parallel()
 	call := newAPI(t)
-	code, out := call("POST", "/rest/people", `{"firstName":"Ada"}`)
+	code, out := call("POST", "/rest/people", `{"name":{"firstName":"Ada"}}`)
 	if code != 201 {
 		t.Fatalf("create: %d %s", code, out)
 	}
@@ -113,11 +113,11 @@ func TestWhatTwentyClientsSend(t *testing.T) {
 		{"a negative limit", "GET", "/rest/people?limit=-1", "", 400, `"field":"limit"`},
 		{"the older single operation", "POST", "/rest/webhooks", `{"targetUrl":"https://example.com/h","operation":"person.created"}`, 201, `"operations":["person.created"]`},
 		{"operation and operations at once", "POST", "/rest/webhooks", `{"targetUrl":"https://example.com/h","operation":"person.created","operations":["*.*"]}`, 400, `"field":"operation"`},
-		{"an upsert of a new id creates", "POST", "/rest/people?upsert=true", `{"id":"0190c0de-0000-7000-8000-000000000001","firstName":"Grace"}`, 201, `"createPerson":{"id":"0190c0de-0000-7000-8000-000000000001"`},
-		{"an upsert of a known id updates", "POST", "/rest/people?upsert=true", `{"id":"` + id + `","city":"London"}`, 201, `"firstName":"Ada","lastName":null,"email":null,"phone":null,"jobTitle":"Countess","city":"London"`},
-		{"an upsert without an id creates", "POST", "/rest/people?upsert=true", `{"firstName":"Alan"}`, 201, `"createPerson"`},
+		{"an upsert of a new id creates", "POST", "/rest/people?upsert=true", `{"id":"0190c0de-0000-7000-8000-000000000001","name":{"firstName":"Grace"}}`, 201, `"createPerson":{"id":"0190c0de-0000-7000-8000-000000000001"`},
+		{"an upsert of a known id updates", "POST", "/rest/people?upsert=true", `{"id":"` + id + `","city":"London"}`, 201, `"jobTitle":"Countess","phones":{"primaryPhoneNumber":"","primaryPhoneCountryCode":"","primaryPhoneCallingCode":"","additionalPhones":null},"city":"London"`},
+		{"an upsert without an id creates", "POST", "/rest/people?upsert=true", `{"name":{"firstName":"Alan"}}`, 201, `"createPerson"`},
 		{"a create of a known id is a conflict", "POST", "/rest/people", `{"id":"` + id + `","city":"Paris"}`, 409, `"code":"CONFLICT"`},
-		{"upsert is true or false", "POST", "/rest/people?upsert=yes", `{"firstName":"X"}`, 400, `"field":"upsert"`},
+		{"upsert is true or false", "POST", "/rest/people?upsert=yes", `{"name":{"firstName":"X"}}`, 400, `"field":"upsert"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,8 +175,8 @@ func TestDepthNestsRelatedRecords(t *testing.T) {
 		return v["data"][key]["id"].(string)
 	}
 	company := created("/rest/companies", `{"name":"Acme & Co"}`, "createCompany")
-	ada := created("/rest/people", `{"firstName":"Ada","companyId":"`+company+`"}`, "createPerson")
-	created("/rest/people", `{"firstName":"Grace"}`, "createPerson")
+	ada := created("/rest/people", `{"name":{"firstName":"Ada"},"companyId":"`+company+`"}`, "createPerson")
+	created("/rest/people", `{"name":{"firstName":"Grace"}}`, "createPerson")
 	created("/rest/opportunities", `{"name":"Deal","companyId":"`+company+`","pointOfContactId":"`+ada+`"}`, "createOpportunity")
 
 	list := func(path string) map[string]any {
@@ -191,7 +191,7 @@ func TestDepthNestsRelatedRecords(t *testing.T) {
 		}
 		return v
 	}
-	people := list("/rest/people?depth=1&order_by=firstName")["data"].(map[string]any)["people"].([]any)
+	people := list("/rest/people?depth=1&order_by=name.firstName")["data"].(map[string]any)["people"].([]any)
 	if c, _ := people[0].(map[string]any)["company"].(map[string]any); c == nil || c["name"] != "Acme & Co" || c["id"] != company {
 		t.Fatalf("Ada's company at depth 1: %v", people[0])
 	}
@@ -203,7 +203,7 @@ func TestDepthNestsRelatedRecords(t *testing.T) {
 	}
 	one := list("/rest/opportunities?depth=2")["data"].(map[string]any)["opportunities"].([]any)[0].(map[string]any)
 	poc, _ := one["pointOfContact"].(map[string]any)
-	if poc == nil || poc["firstName"] != "Ada" || poc["company"].(map[string]any)["name"] != "Acme & Co" {
+	if poc == nil || poc["name"].(map[string]any)["firstName"] != "Ada" || poc["company"].(map[string]any)["name"] != "Acme & Co" {
 		t.Fatalf("the opportunity at depth 2: %v", one)
 	}
 	if got := list("/rest/people/" + ada + "?depth=1")["data"].(map[string]any)["person"].(map[string]any); got["company"].(map[string]any)["id"] != company {

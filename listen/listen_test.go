@@ -40,7 +40,7 @@ func (s *syncBuffer) String() string {
 func signed(t *testing.T, url, key string, mutate func(h http.Header, body []byte) []byte) *http.Request {
 	t.Helper()
 	ev := &herald.Event{ID: "evt_0123", Name: "person.created", Object: "person", ObjectPlural: "people",
-		WorkspaceID: "ws", Data: []byte(`{"firstName":"Ada"}`), Timestamp: time.Now()}
+		WorkspaceID: "ws", Data: []byte(`{"name":{"firstName":"Ada"}}`), Timestamp: time.Now()}
 	body := webhook.AppendBody(nil, ev, &herald.Webhook{ID: "wh"})
 	req, err := http.NewRequest("POST", url, nil)
 	if err != nil {
@@ -121,7 +121,7 @@ func TestListen(t *testing.T) {
 			if !strings.Contains(out.String(), tc.printed) {
 				t.Errorf("printed %q, want it to contain %q", out.String(), tc.printed)
 			}
-			if tc.code == 200 && !strings.Contains(out.String(), `"firstName": "Ada"`) {
+			if tc.code == 200 && !strings.Contains(out.String(), "\n        \"firstName\": \"Ada\"") {
 				t.Errorf("the event body is not pretty-printed: %q", out.String())
 			}
 		})

@@ -176,14 +176,15 @@ func checkFields(in []FieldInput, o *herald.Object, others Objects) ([]herald.Fi
 
 // checkTyped checks the parts of a field that only some types have.
 func checkTyped(at string, fi FieldInput, f *herald.Field, o *herald.Object, others Objects) error {
-	if f.Type != herald.FieldSelect && (len(fi.Options) > 0 || fi.DefaultValue != "") {
-		return herald.FieldErrorf(at+".options", "field %s: options and defaultValue are for select fields", fi.Name)
+	selects := f.Type == herald.FieldSelect || f.Type == herald.FieldMultiSelect
+	if !selects && len(fi.Options) > 0 || f.Type != herald.FieldSelect && fi.DefaultValue != "" {
+		return herald.FieldErrorf(at+".options", "field %s: options are for select and multi-select fields, defaultValue for select fields", fi.Name)
 	}
 	if f.Type != herald.FieldRelation && fi.RelationTarget != "" {
 		return herald.FieldErrorf(at+".relationTarget", "field %s: relationTarget is for relation fields", fi.Name)
 	}
 	switch f.Type {
-	case herald.FieldSelect:
+	case herald.FieldSelect, herald.FieldMultiSelect:
 		if len(fi.Options) == 0 || len(fi.Options) > MaxOptions {
 			return herald.FieldErrorf(at+".options", "select field %s needs 1 to %d options", fi.Name, MaxOptions)
 		}

@@ -107,7 +107,8 @@ func TestParseFieldType(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]herald.FieldType{
 		"text": herald.FieldText, "date-time": herald.FieldDateTime, "dateTime": herald.FieldDateTime, "DATE_TIME": herald.FieldDateTime,
-		"email": herald.FieldEmail, "EMAILS": herald.FieldEmail, "url": herald.FieldURL, "LINKS": herald.FieldURL, "Relation": herald.FieldRelation,
+		"email": herald.FieldEmails, "EMAILS": herald.FieldEmails, "url": herald.FieldLinks, "LINKS": herald.FieldLinks,
+		"FULL_NAME": herald.FieldFullName, "currency": herald.FieldCurrency, "multi-select": herald.FieldMultiSelect, "RATING": herald.FieldRating, "Relation": herald.FieldRelation,
 	} {
 		if got, ok := herald.ParseFieldType(in); !ok || got != want {
 			t.Errorf("ParseFieldType(%q) = %q, %v; want %q", in, got, ok, want)

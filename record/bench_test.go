@@ -9,7 +9,7 @@ import (
 )
 
 // benchBody is the person herald bench writes.
-var benchBody = json.RawMessage(`{"firstName":"Bench","lastName":"Person 7","email":"bench7@example.com","city":"Paris"}`)
+var benchBody = json.RawMessage(`{"name":{"firstName":"Bench","lastName":"Person 7"},"emails":{"primaryEmail":"bench7@example.com"},"city":"Paris"}`)
 
 // BenchmarkParseInput: validating one create body, as each record of a
 // batch create is.

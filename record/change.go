@@ -3,25 +3,54 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/heraldhq/herald"
 )
 
-// New builds the record a create makes, with its created event.
+// New builds the record a create makes, with its created event. actor is
+// who made it: an ACTOR value (APIActor), kept as given.
 func New(obj *herald.Object, workspaceID, actor string, in *Input, now time.Time) (*herald.Record, *herald.Event) {
 	id := in.ID
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
 	}
 	now = herald.StoredTime(now)
+	// Composite fields are kept whole, those not given empty, so that a
+	// filter on a sub-field sees what the API shows ("", not missing).
+	values := maps.Clone(in.Values) // in may make other records
+	for _, f := range obj.Fields {
+		if herald.CompositeFields(f.Type) != nil {
+			values[f.Name] = mergeComposite(f.Type, nil, values[f.Name])
+		}
+	}
 	r := &herald.Record{
 		ID: id, WorkspaceID: workspaceID, Object: obj.NameSingular,
-		Values: in.Values, CreatedAt: now, UpdatedAt: now, CreatedBy: actor,
+		Values: values, CreatedAt: now, UpdatedAt: now, CreatedBy: actor,
 	}
 	return r, NewEvent(obj, r, herald.ActionCreated, now)
+}
+
+// APIActor is the createdBy of a record made through the API with the
+// key called keyName, as Twenty's: {"source":"API","workspaceMemberId":null,
+// "name":<the key's name>,"context":{}}.
+func APIActor(keyName string) string {
+	b := append([]byte(`{"source":"API","workspaceMemberId":null,"name":`), appendJSString(nil, keyName)...)
+	return string(append(b, `,"context":{}}`...))
+}
+
+// showActor is a stored createdBy as the API shows it. Records made
+// before createdBy was an actor kept the id of the API key that made
+// them: they show as made through the API by an unnamed key.
+func showActor(stored string) json.RawMessage {
+	if strings.HasPrefix(stored, "{") {
+		return ShowComposite(herald.FieldActor, json.RawMessage(stored))
+	}
+	return json.RawMessage(APIActor(""))
 }
 
 // Apply changes r with in and returns the updated event, or nil when no
@@ -29,23 +58,30 @@ func New(obj *herald.Object, workspaceID, actor string, in *Input, now time.Time
 func Apply(obj *herald.Object, r *herald.Record, in *Input, now time.Time) *herald.Event {
 	var fields []string
 	prev := make(map[string]json.RawMessage)
+	next := make(map[string]json.RawMessage, len(in.Order))
 	for _, name := range in.Order {
 		old, ok := r.Values[name]
 		if !ok {
 			old = null
 		}
-		if bytes.Equal(old, in.Values[name]) {
+		v := in.Values[name]
+		if f, _ := obj.Field(name); herald.CompositeFields(f.Type) != nil {
+			// The whole value before and after, sub-fields merged.
+			old = ShowComposite(f.Type, old)
+			v = mergeComposite(f.Type, old, v)
+		}
+		if bytes.Equal(old, v) {
 			continue
 		}
 		fields = append(fields, name)
-		prev[name] = old
+		prev[name], next[name] = old, v
 	}
 	if len(fields) == 0 {
 		return nil
 	}
 	now = herald.StoredTime(now)
 	for _, name := range fields {
-		r.Values[name] = in.Values[name]
+		r.Values[name] = next[name]
 	}
 	r.UpdatedAt = now
 	ev := NewEvent(obj, r, herald.ActionUpdated, now)
@@ -95,10 +131,16 @@ func Render(obj *herald.Object, r *herald.Record) json.RawMessage {
 		b.WriteString(`,"`)
 		b.WriteString(f.Name)
 		b.WriteString(`":`)
-		if v, ok := r.Values[f.Name]; ok {
-			b.Write(v)
-		} else {
+		v, ok := r.Values[f.Name]
+		switch {
+		case herald.CompositeFields(f.Type) != nil:
+			b.Write(ShowComposite(f.Type, v))
+		case !ok:
 			b.Write(null)
+		case f.Type == herald.FieldMultiSelect && bytes.IndexByte(v, ' ') >= 0:
+			b.Write(jsOrRaw(v)) // as PostgreSQL wrote it: ["A", "B"]
+		default:
+			b.Write(v)
 		}
 	}
 	b.WriteString(`,"createdAt":"`)
@@ -112,7 +154,7 @@ func Render(obj *herald.Object, r *herald.Record) json.RawMessage {
 		b.Write(null)
 	}
 	b.WriteString(`,"createdBy":`)
-	b.WriteString(strconv.Quote(r.CreatedBy))
+	b.Write(showActor(r.CreatedBy))
 	b.WriteByte('}')
 	return b.Bytes()
 }
@@ -132,8 +174,17 @@ func renderSubset(fields []string, vals map[string]json.RawMessage) json.RawMess
 	return b.Bytes()
 }
 
+// jsOrRaw is v as JSON.stringify writes it, or v when it is not JSON.
+func jsOrRaw(v json.RawMessage) json.RawMessage {
+	if js, err := JSText(v); err == nil {
+		return js
+	}
+	return v
+}
+
 // OrderValue returns r's value of an order_by field in the form the stores
-// compare: string, float64, bool or nil.
+// compare: string, float64, bool or nil. A sub-field is named by its path
+// (name.firstName).
 func OrderValue(r *herald.Record, field string) any {
 	switch field {
 	case herald.FieldNameID:
@@ -147,12 +198,19 @@ func OrderValue(r *herald.Record, field string) any {
 			return nil
 		}
 		return herald.FormatTime(*r.DeletedAt)
-	case herald.FieldNameCreatedBy:
-		return r.CreatedBy
+	}
+	name, sub, _ := strings.Cut(field, ".")
+	raw, ok := r.Values[name]
+	if name == herald.FieldNameCreatedBy {
+		raw, ok = json.RawMessage(r.CreatedBy), true
 	}
 	var v any
-	if raw, ok := r.Values[field]; ok {
+	if ok {
 		_ = json.Unmarshal(raw, &v)
+	}
+	if sub != "" {
+		m, _ := v.(map[string]any)
+		return m[sub]
 	}
 	return v
 }

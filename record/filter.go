@@ -103,11 +103,23 @@ func (p *filterParser) ident() string {
 	return p.s[start:p.pos]
 }
 
+// path reads a field name, or a composite field's sub-field
+// (emails.primaryEmail).
+func (p *filterParser) path() string {
+	start := p.pos
+	p.ident()
+	if p.pos < len(p.s) && p.s[p.pos] == '.' && p.pos > start {
+		p.pos++
+		p.ident()
+	}
+	return p.s[start:p.pos]
+}
+
 func (p *filterParser) expr(depth int) (*herald.Filter, error) {
 	if depth > MaxFilterDepth {
 		return nil, p.errorf("nested deeper than %d levels", MaxFilterDepth)
 	}
-	name := p.ident()
+	name := p.path()
 	if name == "" {
 		return nil, p.errorf("expected a field name or and(, or(, not(")
 	}
@@ -202,15 +214,43 @@ func textual(t herald.FieldType) bool {
 }
 
 func (p *filterParser) fieldType(name string) (herald.FieldType, []string, error) {
-	if t, ok := herald.SystemFieldType(name); ok {
-		return t, nil, nil
-	}
-	f, ok := p.obj.Field(name)
+	return FieldPath(p.obj, name, "filter")
+}
+
+// FieldPath resolves a field a filter or an order_by names: a field of
+// obj or a system field, or a composite field's sub-field (name.firstName,
+// createdBy.source). It returns the type values compare as, and a
+// select's options. param names the query parameter, for the error.
+func FieldPath(obj *herald.Object, path, param string) (herald.FieldType, []string, error) {
+	name, sub, hasSub := strings.Cut(path, ".")
+	t, ok := herald.SystemFieldType(name)
+	var options []string
 	if !ok {
-		e := herald.FieldErrorf("filter", "unknown field %q in filter for object %s", name, p.obj.NameSingular)
-		return "", nil, e
+		f, found := obj.Field(name)
+		if !found {
+			return "", nil, herald.FieldErrorf(param, "unknown field %q in %s for object %s", name, param, obj.NameSingular)
+		}
+		t, options = f.Type, f.Options
 	}
-	return f.Type, f.Options, nil
+	subs := herald.CompositeFields(t)
+	switch {
+	case subs == nil && hasSub:
+		return "", nil, herald.FieldErrorf(param, "%s has no fields: %s is not a composite field", path, name)
+	case subs != nil && !hasSub:
+		return "", nil, herald.FieldErrorf(param, "%s is a composite field: name one of its fields, such as %s.%s", name, name, subs[0].Name)
+	case t == herald.FieldMultiSelect:
+		return "", nil, herald.FieldErrorf(param, "%s is a multi-select field, which %s cannot compare", name, param)
+	case !hasSub:
+		return t, options, nil
+	}
+	st, ok := herald.SubFieldType(t, sub)
+	if !ok {
+		return "", nil, herald.FieldErrorf(param, "unknown field %q of %s: use %s", sub, name, subNames(t))
+	}
+	if st == herald.FieldRawJSON {
+		return "", nil, herald.FieldErrorf(param, "%s is a list, which %s cannot compare", path, param)
+	}
+	return st, nil, nil
 }
 
 // typed converts a raw filter value to the type the stores compare.

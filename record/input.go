@@ -130,6 +130,12 @@ func eachMember(body json.RawMessage, fn func(name string, v json.RawMessage) er
 // canonical checks v against f's type and returns it in canonical form, so
 // equal values have equal bytes.
 func canonical(f herald.Field, v json.RawMessage) (json.RawMessage, error) {
+	switch {
+	case herald.CompositeFields(f.Type) != nil:
+		return compositeInput(f, v)
+	case f.Type == herald.FieldMultiSelect:
+		return multiSelectInput(f, v)
+	}
 	if bytes.Equal(bytes.TrimSpace(v), null) {
 		return null, nil
 	}
@@ -185,28 +191,13 @@ func ParseString(name string, t herald.FieldType, options []string, s string) (s
 			return "", herald.FieldErrorf(name, "%s must be an ISO 8601 date-time such as 2025-02-10T15:30:50Z", name)
 		}
 		return herald.FormatTime(tm), nil
-	case herald.FieldEmail:
-		if s == "" {
-			return s, nil
-		}
-		a, err := mail.ParseAddress(s)
-		if err != nil || a.Address != s {
-			return "", herald.FieldErrorf(name, "%s must be an email address", name)
-		}
-	case herald.FieldURL:
-		if s == "" {
-			return s, nil
-		}
-		u, err := url.Parse(s)
-		if err == nil && u.Scheme == "" {
-			u, err = url.Parse("https://" + s)
-		}
-		if err != nil || u.Host == "" || strings.ContainsAny(s, " \t\r\n") {
-			return "", herald.FieldErrorf(name, "%s must be a URL or domain name", name)
-		}
-	case herald.FieldSelect:
+	case herald.FieldSelect, herald.FieldMultiSelect:
 		if !slices.Contains(options, s) {
 			return "", herald.FieldErrorf(name, "%s must be one of %s", name, strings.Join(options, ", "))
+		}
+	case herald.FieldRating:
+		if !slices.Contains(herald.RatingValues, s) {
+			return "", herald.FieldErrorf(name, "%s must be one of %s", name, strings.Join(herald.RatingValues, ", "))
 		}
 	case herald.FieldRelation, herald.FieldUUID:
 		if uuid.Validate(s) != nil {
@@ -215,6 +206,28 @@ func ParseString(name string, t herald.FieldType, options []string, s string) (s
 		return strings.ToLower(s), nil
 	}
 	return s, nil
+}
+
+// checkEmail checks an email address sub-field.
+func checkEmail(path, s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return herald.FieldErrorf(path, "%s must be an email address", path)
+	}
+	return nil
+}
+
+// checkURL checks a link sub-field: a URL, or a domain name as people
+// write them (example.com).
+func checkURL(path, s string) error {
+	u, err := url.Parse(s)
+	if err == nil && u.Scheme == "" {
+		u, err = url.Parse("https://" + s)
+	}
+	if err != nil || u.Host == "" || strings.ContainsAny(s, " \t\r\n") {
+		return herald.FieldErrorf(path, "%s must be a URL or domain name", path)
+	}
+	return nil
 }
 
 // ParseTime accepts RFC 3339 date-times (any precision) and plain dates.

@@ -38,13 +38,11 @@ func ParseOrder(obj *herald.Object, s string) ([]herald.OrderTerm, error) {
 					return nil, herald.FieldErrorf("order_by", "unknown direction %q (use AscNullsFirst, AscNullsLast, DescNullsFirst or DescNullsLast)", dir)
 				}
 			}
-			if typ, ok := herald.SystemFieldType(name); ok {
-				t.Type = typ
-			} else if f, ok := obj.Field(name); ok {
-				t.Type = f.Type
-			} else {
-				return nil, herald.FieldErrorf("order_by", "unknown field %q in order_by for object %s", name, obj.NameSingular)
+			typ, _, err := FieldPath(obj, name, "order_by")
+			if err != nil {
+				return nil, err
 			}
+			t.Type = typ
 			if name == herald.FieldNameID {
 				continue // appended below
 			}

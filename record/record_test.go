@@ -3,6 +3,7 @@ package record_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,27 +19,35 @@ func TestParseFilter(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in   string
+		obj  int    // the standard object filtered, person by default
 		want string // a compact rendering of the tree
 		err  string // substring of the error, if one is expected
 	}{
 		{in: "", want: "<nil>"},
-		{in: "firstName[eq]:Ada", want: "firstName eq [Ada]"},
-		{in: `firstName[eq]:"Ada, Countess"`, want: "firstName eq [Ada, Countess]"},
-		{in: "firstName[eq]:Ada Lovelace", want: "firstName eq [Ada Lovelace]"},
-		{in: "firstName[eq]:Ada,city[neq]:Paris", want: "and(firstName eq [Ada], city neq [Paris])"},
+		{in: "name.firstName[eq]:Ada", want: "name.firstName eq [Ada]"},
+		{in: `name.firstName[eq]:"Ada, Countess"`, want: "name.firstName eq [Ada, Countess]"},
+		{in: "name.firstName[eq]:Ada Lovelace", want: "name.firstName eq [Ada Lovelace]"},
+		{in: "name.firstName[eq]:Ada,city[neq]:Paris", want: "and(name.firstName eq [Ada], city neq [Paris])"},
 		{in: "or(city[eq]:A,and(city[eq]:B,jobTitle[is]:NULL))", want: "or(city eq [A], and(city eq [B], jobTitle is null))"},
-		{in: "not(email[is]:NOT_NULL)", want: "not(email is notnull)"},
+		{in: "not(emails.primaryEmail[is]:NOT_NULL)", want: "not(emails.primaryEmail is notnull)"},
 		{in: `city[in]:["A","B, C",D]`, want: "city in [A B, C D]"},
 		{in: "createdAt[gte]:2025-01-01", want: "createdAt gte [2025-01-01T00:00:00.000Z]"},
 		{in: "createdAt[lt]:2025-02-10T15:30:50+01:00", want: "createdAt lt [2025-02-10T14:30:50.000Z]"},
 		{in: "companyId[eq]:0190C0DE-0000-7000-8000-000000000000", want: "companyId eq [0190c0de-0000-7000-8000-000000000000]"},
-		{in: "firstName[ilike]:%ada%", want: "firstName ilike [%ada%]"},
+		{in: "name.firstName[ilike]:%ada%", want: "name.firstName ilike [%ada%]"},
+		{in: "amount.amountMicros[gte]:1000000000", obj: 2, want: "amount.amountMicros gte [1e+09]"},
+		{in: "createdBy.source[eq]:API", want: "createdBy.source eq [API]"},
+		{in: "name[eq]:Ada", err: "composite field"},
+		{in: "name.middleName[eq]:x", err: "unknown field"},
+		{in: "city.x[eq]:x", err: "not a composite"},
+		{in: "emails.additionalEmails[eq]:x", err: "is a list"},
+		{in: "emails.primaryEmail[eq]:x", want: "emails.primaryEmail eq [x]"},
 		{in: "shoeSize[eq]:44", err: `unknown field "shoeSize"`},
-		{in: "firstName[near]:x", err: "unknown comparator"},
-		{in: "firstName:x", err: "expected '['"},
-		{in: "firstName[eq]", err: "expected ']:'"},
-		{in: "firstName[eq]:", err: "expected a value"},
-		{in: "or(firstName[eq]:x", err: "expected ')'"},
+		{in: "city[near]:x", err: "unknown comparator"},
+		{in: "city:x", err: "expected '['"},
+		{in: "city[eq]", err: "expected ']:'"},
+		{in: "city[eq]:", err: "expected a value"},
+		{in: "or(city[eq]:x", err: "expected ')'"},
 		{in: "not(city[eq]:a,city[eq]:b)", err: "exactly one"},
 		{in: "city[is]:maybe", err: "NULL or NOT_NULL"},
 		{in: "createdAt[gt]:yesterday", err: "ISO 8601"},
@@ -52,7 +61,7 @@ func TestParseFilter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			f, err := record.ParseFilter(person, tc.in)
+			f, err := record.ParseFilter(herald.StandardObjects()[tc.obj], tc.in)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one containing %q", err, tc.err)
@@ -91,13 +100,13 @@ func render(f *herald.Filter) string {
 	}
 	vals := make([]string, len(f.Values))
 	for i, v := range f.Values {
-		vals[i] = v.(string)
+		vals[i] = fmt.Sprint(v)
 	}
 	return f.Field + " " + f.Comparator + " [" + strings.Join(vals, " ") + "]"
 }
 
 func FuzzParseFilter(f *testing.F) {
-	for _, s := range []string{"firstName[eq]:Ada", `or(city[in]:["a",b],not(email[is]:NULL))`, "createdAt[gte]:2025-01-01"} {
+	for _, s := range []string{"name.firstName[eq]:Ada", `or(city[in]:["a",b],not(emails.primaryEmail[is]:NULL))`, "createdAt[gte]:2025-01-01"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -120,12 +129,21 @@ func TestParseInput(t *testing.T) {
 		field      string // the field named by the error; "" for success
 		want       string // the canonical values on success
 	}{
-		{"a full person", `{"firstName":"Ada","email":"ada@example.com","companyId":null}`, true, "", `{"companyId":null,"email":"ada@example.com","firstName":"Ada"}`},
+		{"a full person", `{"name":{"lastName":"Lovelace","firstName":"Ada"},"emails":{"primaryEmail":"ada@example.com"},"companyId":null}`, true, "", `{"companyId":null,"emails":{"primaryEmail":"ada@example.com"},"name":{"firstName":"Ada","lastName":"Lovelace"}}`},
 		{"an id on create", `{"id":"0190C0DE-0000-7000-8000-000000000000"}`, true, "", `{}`},
 		{"an id on update", `{"id":"0190c0de-0000-7000-8000-000000000000"}`, false, "id", ""},
 		{"unknown field", `{"shoeSize":44}`, true, "shoeSize", ""},
 		{"number for text", `{"city":7}`, true, "city", ""},
-		{"bad email", `{"email":"Ada <ada@example.com>"}`, true, "email", ""},
+		{"bad email", `{"emails":{"primaryEmail":"Ada <ada@example.com>"}}`, true, "emails.primaryEmail", ""},
+		{"bad additional email", `{"emails":{"additionalEmails":["a@x.io","nope"]}}`, true, "emails.additionalEmails[1]", ""},
+		{"additional emails not a list", `{"emails":{"additionalEmails":"a@x.io"}}`, true, "emails.additionalEmails", ""},
+		{"unknown sub-field", `{"name":{"middleName":"X"}}`, true, "name.middleName", ""},
+		{"a composite not an object", `{"name":"Ada"}`, true, "name", ""},
+		{"a number for a name", `{"name":{"firstName":7}}`, true, "name.firstName", ""},
+		{"a bad link", `{"linkedinLink":{"primaryLinkUrl":"not a url"}}`, true, "linkedinLink.primaryLinkUrl", ""},
+		{"a bad secondary link", `{"xLink":{"secondaryLinks":[{"url":"x.com","label":"X","extra":1}]}}`, true, "xLink.secondaryLinks[0].extra", ""},
+		{"phones", `{"phones":{"primaryPhoneNumber":"612345678","primaryPhoneCountryCode":"FR","primaryPhoneCallingCode":"+33","additionalPhones":[{"number":"1"}]}}`, true, "",
+			`{"phones":{"primaryPhoneNumber":"612345678","primaryPhoneCountryCode":"FR","primaryPhoneCallingCode":"+33","additionalPhones":[{"number":"1","countryCode":"","callingCode":""}]}}`},
 		{"bad relation", `{"companyId":"acme"}`, true, "companyId", ""},
 		{"duplicate key", `{"city":"a","city":"b"}`, true, "city", ""},
 		{"read-only", `{"updatedAt":"2025-01-01T00:00:00Z"}`, false, "updatedAt", ""},
@@ -175,18 +193,94 @@ func TestParseInput(t *testing.T) {
 
 func TestApplyReportsOnlyChangedFields(t *testing.T) {
 	t.Parallel()
-	in, _ := record.ParseInput(person, json.RawMessage(`{"firstName":"Ada","city":"London"}`), true)
+	in, _ := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"Ada"},"city":"London"}`), true)
 	r, ev := record.New(person, "ws", "actor", in, time.Now())
 	if ev.Name != "person.created" || ev.UpdatedFields != nil {
 		t.Fatalf("created event %+v", ev)
 	}
-	upd, _ := record.ParseInput(person, json.RawMessage(`{"city":"Paris","firstName":"Ada","jobTitle":null}`), false)
+	upd, _ := record.ParseInput(person, json.RawMessage(`{"city":"Paris","name":{"firstName":"Ada"},"jobTitle":null}`), false)
 	ev = record.Apply(person, r, upd, time.Now())
 	if ev == nil || strings.Join(ev.UpdatedFields, ",") != "city" || string(ev.PreviousData) != `{"city":"London"}` {
 		t.Fatalf("updated event %+v", ev)
 	}
 	if again := record.Apply(person, r, upd, time.Now()); again != nil {
 		t.Fatalf("an update that changes nothing made an event: %+v", again)
+	}
+}
+
+// Composite fields are kept whole: a create fills the sub-fields it does
+// not give with their empty value, an update changes only those it
+// gives (as Twenty's), null empties them all, and events name the field.
+func TestCompositeFields(t *testing.T) {
+	t.Parallel()
+	in, err := record.ParseInput(person, json.RawMessage(`{"name":{"lastName":"Lovelace"},"emails":{"primaryEmail":"ada@example.com"}}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := record.New(person, "ws", record.APIActor("billing sync"), in, time.Now())
+	var shown struct {
+		Name      map[string]any
+		Emails    map[string]any
+		Phones    map[string]any
+		CreatedBy map[string]any
+	}
+	rendered := record.Render(person, r)
+	if err := json.Unmarshal(rendered, &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Name["firstName"] != "" || shown.Name["lastName"] != "Lovelace" || shown.Emails["additionalEmails"] != nil ||
+		shown.Phones["primaryPhoneNumber"] != "" || shown.CreatedBy["source"] != "API" || shown.CreatedBy["name"] != "billing sync" {
+		t.Fatalf("created: %s", rendered)
+	}
+	if !strings.Contains(string(rendered), `"name":{"firstName":"","lastName":"Lovelace"},"emails":{"primaryEmail":"ada@example.com","additionalEmails":null}`) {
+		t.Fatalf("sub-fields not in Twenty's order: %s", rendered)
+	}
+	for _, tc := range []struct {
+		patch, want, previous string
+	}{
+		{`{"name":{"firstName":"Ada"}}`, `{"firstName":"Ada","lastName":"Lovelace"}`, `{"name":{"firstName":"","lastName":"Lovelace"}}`},
+		{`{"name":{"firstName":"Ada"}}`, "", ""}, // the same again: no event
+		{`{"name":null}`, `{"firstName":"","lastName":""}`, `{"name":{"firstName":"Ada","lastName":"Lovelace"}}`},
+	} {
+		upd, err := record.ParseInput(person, json.RawMessage(tc.patch), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := record.Apply(person, r, upd, time.Now())
+		if tc.want == "" {
+			if ev != nil {
+				t.Fatalf("%s changed nothing, and made an event: %+v", tc.patch, ev)
+			}
+			continue
+		}
+		if ev == nil || strings.Join(ev.UpdatedFields, ",") != "name" || string(ev.PreviousData) != tc.previous || string(r.Values["name"]) != tc.want {
+			t.Fatalf("%s: name %s, event %+v", tc.patch, r.Values["name"], ev)
+		}
+	}
+	// A value kept in another shape (PostgreSQL's key order and spaces, or
+	// a flat string from before the field was composite) shows as Twenty's.
+	for stored, want := range map[string]string{
+		`{"lastName": "L", "firstName": "A"}`: `{"firstName":"A","lastName":"L"}`,
+		`"ada@example.com"`:                   `{"primaryEmail":"ada@example.com","additionalEmails":null}`,
+	} {
+		typ := herald.FieldFullName
+		if stored[0] == '"' {
+			typ = herald.FieldEmails
+		}
+		if got := string(record.ShowComposite(typ, json.RawMessage(stored))); got != want {
+			t.Fatalf("%s shows as %s, want %s", stored, got, want)
+		}
+	}
+	// Sub-fields order records, and their cursors hold them.
+	order, err := record.ParseOrder(person, "name.lastName[DescNullsLast],emails.primaryEmail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := record.DecodeCursor(record.EncodeCursor(r, order), "starting_after", order); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := record.ParseOrder(person, "name"); err == nil {
+		t.Fatal("an order on a composite field as a whole was accepted")
 	}
 }
 
@@ -222,7 +316,7 @@ func TestCheckJSON(t *testing.T) {
 }
 
 func FuzzParseInput(f *testing.F) {
-	for _, s := range []string{`{"firstName":"Ada","city":"Lyon"}`, `{"email":"ada@example.com","companyId":null}`,
+	for _, s := range []string{`{"name":{"firstName":"Ada"},"city":"Lyon"}`, `{"emails":{"primaryEmail":"ada@example.com"},"companyId":null}`,
 		"{\"city\":\"Ly\xffon\"}", `{"city":"a","city":"b"}`, `{"id":"0190c0de-0000-7000-8000-000000000000"}`, `[1]`, `{"jobTitle":"\u2028"}`} {
 		f.Add(s)
 	}

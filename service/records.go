@@ -127,7 +127,7 @@ func (s *Records) Create(ctx context.Context, key *herald.APIKey, obj *herald.Ob
 				return nil, err
 			}
 		}
-		rec, ev := record.New(obj, key.WorkspaceID, key.ID, in, time.Now())
+		rec, ev := record.New(obj, key.WorkspaceID, record.APIActor(key.Name), in, time.Now())
 		err := s.store.CreateRecords(ctx, []*herald.Record{rec}, []*herald.Event{ev})
 		if upsert && try == 0 && herald.ErrorCode(err) == herald.ECONFLICT {
 			continue // a concurrent upsert created it first: update it
@@ -179,7 +179,7 @@ func (s *Records) CreateMany(ctx context.Context, key *herald.APIKey, obj *heral
 		if err != nil {
 			return nil, atIndex(i, err)
 		}
-		recs[i], events[i] = record.New(obj, key.WorkspaceID, key.ID, in, now)
+		recs[i], events[i] = record.New(obj, key.WorkspaceID, record.APIActor(key.Name), in, now)
 		if seen[recs[i].ID] {
 			return nil, atIndex(i, herald.FieldErrorf("id", "id %s appears twice in the batch", recs[i].ID))
 		}

@@ -211,7 +211,8 @@ func TestDepth(t *testing.T) {
 		acme := decode(t, raw)
 		raw, err = f.svc.Records.Create(ctx, ws.Key, people, []byte(`{"companyId":"`+acme.ID+`"}`), false)
 		must(t, err)
-		person := decode(t, raw)
+		var person struct{ ID string }
+		must(t, json.Unmarshal(raw, &person))
 		for depth, want := range map[int]string{0: "", 1: "Acme"} {
 			raw, err := f.svc.Records.Find(ctx, ws.ID, people, person.ID, depth)
 			must(t, err)
@@ -227,5 +228,63 @@ func TestDepth(t *testing.T) {
 				t.Fatalf("depth %d: company %q nested in %s, want %q", depth, got, raw, want)
 			}
 		}
+	})
+}
+
+// People in Twenty's shapes: composite fields, merged on update, filtered
+// and ordered by sub-field, made by the key's actor.
+func TestPeople(t *testing.T) {
+	t.Parallel()
+	forEach(t, nil, func(t *testing.T, f *fixture) {
+		ctx, ws := context.Background(), f.workspace(t)
+		people, err := f.svc.Objects.ByPlural(ctx, ws.ID, "people")
+		must(t, err)
+		type person struct {
+			ID     string
+			Name   struct{ FirstName, LastName string }
+			Emails struct {
+				PrimaryEmail     string
+				AdditionalEmails []string
+			}
+			CreatedBy struct{ Source, Name string }
+		}
+		read := func(raw json.RawMessage) person {
+			var p person
+			must(t, json.Unmarshal(raw, &p))
+			return p
+		}
+		raw, err := f.svc.Records.Create(ctx, ws.Key, people, []byte(`{"name":{"firstName":"Ada","lastName":"Lovelace"},"emails":{"primaryEmail":"ada@example.com"}}`), false)
+		must(t, err)
+		ada := read(raw)
+		if ada.CreatedBy.Source != "API" || ada.CreatedBy.Name != ws.Key.Name || ada.Name.LastName != "Lovelace" {
+			t.Fatalf("created %s", raw)
+		}
+		raw, err = f.svc.Records.Update(ctx, ws.ID, people, ada.ID, []byte(`{"name":{"firstName":"Augusta Ada"},"emails":{"additionalEmails":["ada@analytical.engine"]}}`))
+		must(t, err)
+		if p := read(raw); p.Name.FirstName != "Augusta Ada" || p.Name.LastName != "Lovelace" || p.Emails.PrimaryEmail != "ada@example.com" || len(p.Emails.AdditionalEmails) != 1 {
+			t.Fatalf("an update merges sub-fields, as Twenty's: %s", raw)
+		}
+		_, err = f.svc.Records.Create(ctx, ws.Key, people, []byte(`{"name":{"firstName":"Charles","lastName":"Babbage"}}`), false)
+		must(t, err)
+		page, err := f.svc.Records.List(ctx, ws.ID, people, service.RecordQuery{Filter: "name.lastName[eq]:Lovelace"})
+		must(t, err)
+		if len(page.Records) != 1 || read(page.Records[0]).ID != ada.ID {
+			t.Fatalf("filter on a sub-field: %d records", len(page.Records))
+		}
+		page, err = f.svc.Records.List(ctx, ws.ID, people, service.RecordQuery{OrderBy: "name.lastName[AscNullsFirst]", Limit: 1})
+		must(t, err)
+		if next, err := f.svc.Records.List(ctx, ws.ID, people, service.RecordQuery{OrderBy: "name.lastName[AscNullsFirst]", After: page.EndCursor}); err != nil ||
+			read(page.Records[0]).Name.LastName != "Babbage" || len(next.Records) != 1 || read(next.Records[0]).Name.LastName != "Lovelace" {
+			t.Fatalf("order by a sub-field, page by page: %v", err)
+		}
+		page, err = f.svc.Records.List(ctx, ws.ID, people, service.RecordQuery{Filter: "createdBy.name[eq]:" + ws.Key.Name})
+		must(t, err)
+		if page.TotalCount != 2 {
+			t.Fatalf("filter on createdBy.name: %d records", page.TotalCount)
+		}
+		_, err = f.svc.Records.Create(ctx, ws.Key, people, []byte(`{"emails":{"primaryEmail":"not an email"}}`), false)
+		wantError(t, err, herald.EINVALID, "emails.primaryEmail")
+		_, err = f.svc.Records.CreateMany(ctx, ws.Key, people, []byte(`[{},{"name":{"first":"x"}}]`))
+		wantError(t, err, herald.EINVALID, "[1].name.first")
 	})
 }

@@ -400,7 +400,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	}
 	wantText(t, b.get("/ui/webhooks"), e.receiver+"/hook", "CRM sync", "person (any action)", "active", "no attempts")
 
-	ada := e.api("POST", "/rest/people", `{"firstName":"Ada"}`)["data"].(map[string]any)["createPerson"].(map[string]any)["id"].(string)
+	ada := e.api("POST", "/rest/people", `{"name":{"firstName":"Ada"}}`)["data"].(map[string]any)["createPerson"].(map[string]any)["id"].(string)
 	e.api("POST", "/rest/companies", `{"name":"Not for this webhook"}`)
 	waitFor(t, "the delivery", func() bool {
 		return strings.Contains(b.get("/ui/webhooks/"+id).body, `<span class="badge badge-delivered">delivered</span>`)
@@ -679,7 +679,7 @@ func TestAFailingWebhookIsFlagged(t *testing.T) {
 	if p := b.post("/ui/webhooks/new", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "intent": {"save"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("save: %d", p.status)
 	}
-	e.api("POST", "/rest/people", `{"firstName":"Ada"}`)
+	e.api("POST", "/rest/people", `{"name":{"firstName":"Ada"}}`)
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(b.get("/ui/webhooks").body, "failing since") {
 		if time.Now().After(deadline) {

@@ -13,7 +13,7 @@ var (
 	benchEvent = &herald.Event{
 		ID: "evt_0192f3a4b5c6d7e8f9a0b1c2d3e4f5a6", WorkspaceID: "2b7a3c1e-0f4d-4e5a-9b8c-7d6e5f4a3b2c", Name: "person.updated",
 		Object: "person", ObjectPlural: "people", RecordID: "0192f3a4-b5c6-7d7e-8f9a-0b1c2d3e4f5a",
-		Data: []byte(`{"id":"0192f3a4-b5c6-7d7e-8f9a-0b1c2d3e4f5a","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com",` +
+		Data: []byte(`{"id":"0192f3a4-b5c6-7d7e-8f9a-0b1c2d3e4f5a","name":{"firstName":"Ada","lastName":"Lovelace"},"emails":{"primaryEmail":"ada@example.com"},` +
 			`"phone":null,"jobTitle":"Analyst","city":"London","companyId":null,"createdAt":"2026-11-22T10:00:00.000Z",` +
 			`"updatedAt":"2026-11-22T10:00:01.000Z","deletedAt":null,"createdBy":"9c8b7a6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"}`),
 		UpdatedFields: []string{"jobTitle"}, PreviousData: []byte(`{"jobTitle":"Mathematician"}`), Timestamp: time.Now(),

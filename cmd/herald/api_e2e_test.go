@@ -17,7 +17,7 @@ func TestAuthScopingAndBadInputWriteNothing(t *testing.T) {
 		rc := newReceiver(t, nil)
 		_, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`"}`)
 		hookID := dig(out, "data", "createWebhook", "id").(string)
-		_, out = call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Mine"}`)
+		_, out = call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Mine"}}`)
 		personID := dig(out, "data", "createPerson", "id").(string)
 
 		// A key of another workspace, made by the CLI while the server runs.
@@ -41,16 +41,16 @@ func TestAuthScopingAndBadInputWriteNothing(t *testing.T) {
 			{"deleting another workspace's webhook", "DELETE", "/rest/webhooks/" + hookID, otherKey, "", 404, "NOT_FOUND", ""},
 			{"another workspace's deliveries", "GET", "/rest/webhooks/" + hookID + "/deliveries", otherKey, "", 404, "NOT_FOUND", ""},
 			{"malformed JSON", "POST", "/rest/people", p.APIKey, `{"firstName":`, 400, "INVALID_ARGUMENT", ""},
-			{"a JSON array for one record", "POST", "/rest/people", p.APIKey, `[{"firstName":"x"}]`, 400, "INVALID_ARGUMENT", ""},
-			{"a wrong type", "POST", "/rest/people", p.APIKey, `{"firstName":42}`, 400, "INVALID_ARGUMENT", "firstName"},
-			{"an unknown field", "POST", "/rest/people", p.APIKey, `{"firstName":"x","shoeSize":44}`, 400, "INVALID_ARGUMENT", "shoeSize"},
-			{"a bad email", "POST", "/rest/people", p.APIKey, `{"email":"not-an-email"}`, 400, "INVALID_ARGUMENT", "email"},
+			{"a JSON array for one record", "POST", "/rest/people", p.APIKey, `[{"name":{"firstName":"x"}}]`, 400, "INVALID_ARGUMENT", ""},
+			{"a wrong type", "POST", "/rest/people", p.APIKey, `{"name":{"firstName":42}}`, 400, "INVALID_ARGUMENT", "name.firstName"},
+			{"an unknown field", "POST", "/rest/people", p.APIKey, `{"name":{"firstName":"x"},"shoeSize":44}`, 400, "INVALID_ARGUMENT", "shoeSize"},
+			{"a bad email", "POST", "/rest/people", p.APIKey, `{"emails":{"primaryEmail":"not-an-email"}}`, 400, "INVALID_ARGUMENT", "emails.primaryEmail"},
 			{"a read-only field", "POST", "/rest/people", p.APIKey, `{"createdAt":"2020-01-01T00:00:00Z"}`, 400, "INVALID_ARGUMENT", "createdAt"},
-			{"a batch with one bad record", "POST", "/rest/batch/people", p.APIKey, `[{"firstName":"ok"},{"firstName":false}]`, 400, "INVALID_ARGUMENT", "[1].firstName"},
+			{"a batch with one bad record", "POST", "/rest/batch/people", p.APIKey, `[{"name":{"firstName":"ok"}},{"name":{"firstName":false}}]`, 400, "INVALID_ARGUMENT", "[1].name.firstName"},
 			{"a taken id", "POST", "/rest/people", p.APIKey, `{"id":"` + personID + `"}`, 409, "CONFLICT", "id"},
-			{"a body over 1 MiB", "POST", "/rest/people", p.APIKey, `{"firstName":"` + strings.Repeat("a", 1<<20) + `"}`, 413, "PAYLOAD_TOO_LARGE", ""},
+			{"a body over 1 MiB", "POST", "/rest/people", p.APIKey, `{"name":{"firstName":"` + strings.Repeat("a", 1<<20) + `"}}`, 413, "PAYLOAD_TOO_LARGE", ""},
 			{"an unknown object", "GET", "/rest/spaceships", p.APIKey, "", 404, "NOT_FOUND", ""},
-			{"a bad filter", "GET", "/rest/people?filter=firstName[near]:x", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
+			{"a bad filter", "GET", "/rest/people?filter=name.firstName[near]:x", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
 			{"a filter on an unknown field", "GET", "/rest/people?filter=shoeSize[eq]:1", p.APIKey, "", 400, "INVALID_ARGUMENT", "filter"},
 			{"a bad cursor", "GET", "/rest/people?starting_after=nope", p.APIKey, "", 400, "INVALID_ARGUMENT", "starting_after"},
 			{"a webhook without URL", "POST", "/rest/webhooks", p.APIKey, `{"description":"x"}`, 400, "INVALID_ARGUMENT", "targetUrl"},

@@ -98,7 +98,7 @@ func TestRecordLifecycleDeliversFiveSignedRequests(t *testing.T) {
 			t.Fatalf("webhook defaults: %v", out)
 		}
 
-		code, out = call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}`)
+		code, out = call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Ada","lastName":"Lovelace"},"emails":{"primaryEmail":"ada@example.com"}}`)
 		if code != 201 {
 			t.Fatalf("create person: %d %v", code, out)
 		}
@@ -204,7 +204,7 @@ func TestFailingReceiverIsRetriedUntilDelivered(t *testing.T) {
 		_, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`","operations":["person.created"]}`)
 		hookID := dig(out, "data", "createWebhook", "id").(string)
 		secret := dig(out, "data", "createWebhook", "secret").(string)
-		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Retry"}`)
+		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Retry"}}`)
 
 		var d map[string]any
 		waitFor(t, "the delivery to succeed", 30*time.Second, func() bool {
@@ -265,7 +265,7 @@ func TestSIGKILLLosesNoEvent(t *testing.T) {
 		for b := 0; b < batches; b++ {
 			items := make([]string, perBatch)
 			for i := range items {
-				items[i] = `{"firstName":"K` + strconv.Itoa(b*perBatch+i) + `"}`
+				items[i] = `{"name":{"firstName":"K` + strconv.Itoa(b*perBatch+i) + `"}}`
 			}
 			if code, out := call(t, "POST", p.URL+"/rest/batch/people", key, "["+strings.Join(items, ",")+"]"); code != 201 {
 				t.Fatalf("batch: %d %v", code, out)

@@ -87,7 +87,7 @@ func TestFullDiskLosesNothing(t *testing.T) {
 	fill(t, filepath.Join(disk, "filler"))
 	refused := 0
 	for i := 0; i < 2000 && refused == 0; i++ { // the database's free pages and WAL room go first
-		req, _ := http.NewRequest("POST", p.URL+"/rest/people", strings.NewReader(fmt.Sprintf(`{"firstName":"Full%d","jobTitle":"%s"}`, i, strings.Repeat("x", 2000))))
+		req, _ := http.NewRequest("POST", p.URL+"/rest/people", strings.NewReader(fmt.Sprintf(`{"name":{"firstName":"Full%d"},"jobTitle":"%s"}`, i, strings.Repeat("x", 2000))))
 		req.Header.Set("Authorization", "Bearer "+p.APIKey)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -70,7 +70,7 @@ func TestReceiversThatReserializeVerify(t *testing.T) {
 		id, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+url+`","secret":"`+secret+`","payloadFormat":"`+format+`","description":"Tom & Jerry"}`)
 		hooks = append(hooks, id)
 	}
-	code, out := call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Tom & Jerry <b>","lastName":"line\u2028para\u2029end","jobTitle":"\u0026 \u003c \u003e \u0001"}`)
+	code, out := call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Tom & Jerry <b>","lastName":"line\u2028para\u2029end"},"jobTitle":"\u0026 \u003c \u003e \u0001"}`)
 	if code != 201 {
 		t.Fatalf("create: %d %v", code, out)
 	}

@@ -67,7 +67,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 
 	check("GET", "/healthz", "/healthz", "", 200)
 	check("GET", "/readyz", "/readyz", "", 200)
-	person := check("POST", "/rest/people", "/rest/people", `{"firstName":"Ada","email":"ada@example.com"}`, 201)
+	person := check("POST", "/rest/people", "/rest/people", `{"name":{"firstName":"Ada"},"emails":{"primaryEmail":"ada@example.com"}}`, 201)
 	pid := dig(person, "data", "createPerson", "id").(string)
 	check("GET", "/rest/people", "/rest/people?limit=5", "", 200)
 	check("GET", "/rest/people/{id}", "/rest/people/"+pid, "", 200)

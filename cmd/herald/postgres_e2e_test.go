@@ -51,7 +51,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 				for b := 0; b < per; b++ {
 					items := make([]string, batch)
 					for i := range items {
-						items[i] = `{"firstName":"P` + strconv.Itoa(w) + "-" + strconv.Itoa(b*batch+i) + `"}`
+						items[i] = `{"name":{"firstName":"P` + strconv.Itoa(w) + "-" + strconv.Itoa(b*batch+i) + `"}}`
 					}
 					if code, out := call(t, "POST", p.URL+"/rest/batch/people", key, "["+strings.Join(items, ",")+"]"); code != 201 {
 						t.Errorf("batch through process %d: %d %v", w, code, out)

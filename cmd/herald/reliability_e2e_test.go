@@ -25,9 +25,11 @@ type event struct {
 	ID    string `json:"id"`
 	Event string `json:"event"`
 	Data  struct {
-		ID        string  `json:"id"`
-		FirstName string  `json:"firstName"`
-		JobTitle  *string `json:"jobTitle"`
+		ID   string `json:"id"`
+		Name struct {
+			FirstName string `json:"firstName"`
+		} `json:"name"`
+		JobTitle *string `json:"jobTitle"`
 	} `json:"data"`
 }
 
@@ -60,7 +62,7 @@ func createPeople(t *testing.T, p *proc, key string, names ...string) []string {
 	t.Helper()
 	items := make([]string, len(names))
 	for i, n := range names {
-		items[i] = `{"firstName":"` + n + `"}`
+		items[i] = `{"name":{"firstName":"` + n + `"}}`
 	}
 	code, out := call(t, "POST", p.URL+"/rest/batch/people", key, "["+strings.Join(items, ",")+"]")
 	if code != 201 {
@@ -253,7 +255,7 @@ func TestSlowEndpointDoesNotDelayHealthyOne(t *testing.T) {
 	arrived := map[string]time.Time{}
 	healthy := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
-		arrived[ev.Data.FirstName] = time.Now()
+		arrived[ev.Data.Name.FirstName] = time.Now()
 		mu.Unlock()
 	})
 	var hung atomic.Int32
@@ -271,7 +273,7 @@ func TestSlowEndpointDoesNotDelayHealthyOne(t *testing.T) {
 		for i := 0; i < n; i++ {
 			name := phase + strconv.Itoa(i)
 			sent[name] = time.Now()
-			if code, out := call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"`+name+`"}`); code != 201 {
+			if code, out := call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"`+name+`"}}`); code != 201 {
 				t.Fatalf("create: %d %v", code, out)
 			}
 			time.Sleep(15 * time.Millisecond)
@@ -348,7 +350,7 @@ func TestChaosKillsLoseNothing(t *testing.T) {
 						return
 					default:
 					}
-					body := fmt.Sprintf(`{"firstName":"C%d-%d"}`, w, i)
+					body := fmt.Sprintf(`{"name":{"firstName":"C%d-%d"}}`, w, i)
 					req, _ := http.NewRequest("POST", *url.Load()+"/rest/people", strings.NewReader(body))
 					req.Header.Set("Authorization", "Bearer "+key)
 					req.Header.Set("Content-Type", "application/json")

@@ -50,7 +50,7 @@ func TestShutdownWithFrozenDatabase(t *testing.T) {
 					return
 				default:
 				}
-				req, _ := http.NewRequest("POST", p.URL+"/rest/people", strings.NewReader(`{"firstName":"W"}`))
+				req, _ := http.NewRequest("POST", p.URL+"/rest/people", strings.NewReader(`{"name":{"firstName":"W"}}`))
 				req.Header.Set("Authorization", "Bearer "+p.APIKey)
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)

@@ -73,7 +73,7 @@ func TestCustomObjectsEventsAndTwentyFormat(t *testing.T) {
 			t.Errorf("second pet object: %d, want 409", code)
 		}
 
-		code, out = call(t, "POST", p.URL+"/rest/pets", key, `{"name":"Rex","age":3,"vaccinated":true,"born":"2022-05-01","vetEmail":"vet@example.com","site":"rex.example"}`)
+		code, out = call(t, "POST", p.URL+"/rest/pets", key, `{"name":"Rex","age":3,"vaccinated":true,"born":"2022-05-01","vetEmail":{"primaryEmail":"vet@example.com"},"site":{"primaryLinkUrl":"rex.example"}}`)
 		if code != 201 {
 			t.Fatalf("create a pet: %d %v", code, out)
 		}

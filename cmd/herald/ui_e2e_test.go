@@ -159,7 +159,7 @@ func TestUIInBrowser(t *testing.T) {
 	hookURL := p.URL + "/ui/webhooks/" + hook["id"].(string)
 
 	// A person made through the API shows up in the log by itself.
-	if code, out := call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"Ada","lastName":"Lovelace"}`); code != 201 {
+	if code, out := call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Ada","lastName":"Lovelace"}}`); code != 201 {
 		t.Fatalf("create person: %d %v", code, out)
 	}
 	waitText("#activity", "person.created")

@@ -56,7 +56,7 @@ func TestPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
 			t.Errorf("update to a loopback URL: %d %v", code, out)
 		}
 
-		call(t, "POST", p.URL+"/rest/people", key, `{"firstName":"Guarded"}`)
+		call(t, "POST", p.URL+"/rest/people", key, `{"name":{"firstName":"Guarded"}}`)
 		var d map[string]any
 		waitFor(t, "a refused attempt", 20*time.Second, func() bool {
 			_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries", key, "")
@@ -97,7 +97,7 @@ func TestGoneDisablesAndReplayCatchesUp(t *testing.T) {
 			return 200
 		})
 		hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+rc.URL+`","operations":["person.created"]}`)
-		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"First"}`)
+		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"First"}}`)
 		var hook map[string]any
 		waitFor(t, "the webhook to be disabled", 20*time.Second, func() bool {
 			hook = getWebhook(t, p, p.APIKey, hookID)
@@ -115,7 +115,7 @@ func TestGoneDisablesAndReplayCatchesUp(t *testing.T) {
 
 		// Events while disabled are kept as skipped, not sent.
 		for _, name := range []string{"Second", "Third"} {
-			call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"firstName":"`+name+`"}`)
+			call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"`+name+`"}}`)
 		}
 		_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries?status=skipped", p.APIKey, "")
 		if ds := dig(out, "data", "deliveries").([]any); len(ds) != 2 {

@@ -96,7 +96,7 @@ func TestFullDiskIsInsufficientStorage(t *testing.T) {
 	}
 	person := herald.StandardObjects()[0]
 	write := func() error {
-		in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"F","jobTitle":"`+strings.Repeat("x", 60<<10)+`"}`), true)
+		in, err := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"F"},"jobTitle":"`+strings.Repeat("x", 60<<10)+`"}`), true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -172,10 +172,15 @@ func (dialect) Param(int) string { return "?" } // rebound to $n by Rebind
 
 // JSONField reads a user field from the JSONB column, cast so it compares
 // with the bound Go value; text in byte order, as on SQLite.
-func (dialect) JSONField(name string, t herald.FieldType) string {
-	expr := "(data ->> '" + name + "')"
-	if strings.Contains(name, ".") {
-		expr = "(data #>> '{" + strings.ReplaceAll(name, ".", ",") + "}')"
+func (dialect) JSONField(column, path string, t herald.FieldType) string {
+	src := column
+	if column != "data" {
+		// A text column (createdBy): JSON, or an id kept before it was.
+		src = "(CASE WHEN left(" + column + ", 1) = '{' THEN " + column + "::jsonb END)"
+	}
+	expr := "(" + src + " ->> '" + path + "')"
+	if strings.Contains(path, ".") {
+		expr = "(" + src + " #>> '{" + strings.ReplaceAll(path, ".", ",") + "}')"
 	}
 	switch t {
 	case herald.FieldNumber:

@@ -14,9 +14,10 @@ import (
 type Dialect interface {
 	// Param returns the placeholder of the n-th argument (1-based).
 	Param(n int) string
-	// JSONField returns an expression reading user field name, of type t,
-	// from the JSON column data, typed so it compares with Arg values.
-	JSONField(name string, t herald.FieldType) string
+	// JSONField returns an expression reading the member at path (a
+	// field, or field.subField) of type t from the JSON in column, typed
+	// so it compares with Arg values.
+	JSONField(column, path string, t herald.FieldType) string
 	// Like returns "expr LIKE param" with '\' as the escape character,
 	// case-sensitive or not.
 	Like(expr, param string, insensitive bool) string
@@ -59,7 +60,10 @@ func (b *Builder) Column(field string, t herald.FieldType) string {
 	if c, ok := systemColumns[field]; ok {
 		return c
 	}
-	return b.D.JSONField(field, t)
+	if sub, ok := strings.CutPrefix(field, herald.FieldNameCreatedBy+"."); ok {
+		return b.D.JSONField("created_by", sub, t)
+	}
+	return b.D.JSONField("data", field, t)
 }
 
 // Filter renders f as a boolean SQL expression.

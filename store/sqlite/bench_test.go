@@ -50,7 +50,7 @@ var person = herald.StandardObjects()[0]
 
 // writeBatch creates n people with their events in one transaction.
 func writeBatch(b *testing.B, s *sqlite.DB, ws *herald.Workspace, n int) {
-	in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"Bench","lastName":"Person","email":"bench@example.com","city":"Paris"}`), true)
+	in, err := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"Bench","lastName":"Person"},"emails":{"primaryEmail":"bench@example.com"},"city":"Paris"}`), true)
 	if err != nil {
 		b.Fatal(err)
 	}

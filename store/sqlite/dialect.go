@@ -14,10 +14,15 @@ type dialect struct{}
 
 func (dialect) Param(int) string { return "?" }
 
-func (dialect) JSONField(name string, _ herald.FieldType) string {
+func (dialect) JSONField(column, path string, _ herald.FieldType) string {
 	// json_extract yields TEXT, REAL/INTEGER or 0/1 for JSON strings,
-	// numbers and booleans, which compare with the bound Go values.
-	return "json_extract(data, '$." + name + "')"
+	// numbers and booleans, which compare with the bound Go values; on a
+	// column that holds no JSON (a createdBy kept before it was an
+	// actor) it would fail the query, so such rows read as NULL.
+	if column != "data" {
+		return "(CASE WHEN json_valid(" + column + ") THEN json_extract(" + column + ", '$." + path + "') END)"
+	}
+	return "json_extract(data, '$." + path + "')"
 }
 
 func (dialect) JSONRemove(name string) string { return "json_remove(data, '$." + name + "')" }

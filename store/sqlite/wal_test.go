@@ -29,7 +29,7 @@ func TestWALStaysBoundedUnderSustainedWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"W","city":"Paris"}`), true)
+	in, err := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"W"},"city":"Paris"}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}

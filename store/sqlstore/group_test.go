@@ -27,7 +27,7 @@ func TestGroupsWithSeveralLeaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			person := herald.StandardObjects()[0]
-			in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"G"}`), true)
+			in, err := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"G"}}`), true)
 			if err != nil {
 				t.Fatal(err)
 			}

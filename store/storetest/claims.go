@@ -16,7 +16,7 @@ var claimCases = []testCase{
 			t.Fatalf("QueueStats of an empty queue = %+v, %v", st, err)
 		}
 		start := time.Now().Truncate(time.Millisecond)
-		b.createN(5, `{"firstName":"P"}`)
+		b.createN(5, `{"name":{"firstName":"P"}}`)
 		if st, err := b.s.QueueStats(b.ctx); err != nil || st.Pending != 10 || st.OldestPending.Before(start) || st.OldestPending.After(time.Now()) {
 			t.Fatalf("QueueStats after 5 events to 2 webhooks = %+v, %v; want 10 pending since %v", st, err, start)
 		}
@@ -36,7 +36,7 @@ var claimCases = []testCase{
 	{"ClaimDeliveries", func(t *testing.T, b *bundle) {
 		fast, slow := b.webhook(), b.webhook()
 		for i := range 5 {
-			b.create(fmt.Sprintf(`{"firstName":"P%d"}`, i))
+			b.create(fmt.Sprintf(`{"name":{"firstName":"P%d"}}`, i))
 		}
 		cs := b.claim("a", herald.Lane{WebhookID: fast.ID, Limit: 3}, herald.Lane{WebhookID: slow.ID, Limit: 1})
 		per := map[string]int{}
@@ -65,7 +65,7 @@ var claimCases = []testCase{
 	// an owner that does not hold the lease is ignored.
 	{"CompleteDeliveries", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		b.createN(4, `{"firstName":"P"}`)
+		b.createN(4, `{"name":{"firstName":"P"}}`)
 		lane := herald.Lane{WebhookID: w.ID, Limit: 3}
 		cs := b.claim("a", lane)
 		theirs := b.claim("b", lane)
@@ -95,7 +95,7 @@ var claimCases = []testCase{
 	// A retry by hand makes a delivery due now, whatever its status.
 	{"RetryDelivery", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		b.create(`{"firstName":"P"}`)
+		b.create(`{"name":{"firstName":"P"}}`)
 		cs := b.claim("a", herald.Lane{WebhookID: w.ID, Limit: 1})
 		must(t, b.s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "a", herald.DeliveryFailed, 500, time.Time{})}))
 		r, err := b.s.RetryDelivery(b.ctx, b.ws.ID, cs[0].DeliveryID, time.Now())

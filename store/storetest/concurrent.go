@@ -20,7 +20,7 @@ var concurrencyCases = []testCase{
 func testConcurrentCreates(t *testing.T, b *bundle) {
 	s := b.s
 	w := b.webhook()
-	taken := b.create(`{"firstName":"Taken"}`)
+	taken := b.create(`{"name":{"firstName":"Taken"}}`)
 	// Without a conflict, a shared transaction writes its requests
 	// together; with some, each under a savepoint.
 	ok := b.createConcurrently(48, 0, "")
@@ -33,7 +33,7 @@ func testConcurrentCreates(t *testing.T, b *bundle) {
 	}
 	got, err := s.FindRecord(b.ctx, b.ws.ID, "person", taken.ID)
 	must(t, err)
-	if string(got.Values["firstName"]) != `"Taken"` {
+	if firstName(got) != "Taken" {
 		t.Errorf("a conflicting create changed the record: %v", got.Values)
 	}
 }
@@ -49,7 +49,7 @@ func (b *bundle) createConcurrently(n, conflictEvery int, takenID string) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			in, err := record.ParseInput(person, json.RawMessage(fmt.Sprintf(`{"firstName":"P%d"}`, i)), true)
+			in, err := record.ParseInput(person, json.RawMessage(fmt.Sprintf(`{"name":{"firstName":"P%d"}}`, i)), true)
 			if err != nil {
 				errs[i] = err
 				return
@@ -73,7 +73,7 @@ func (b *bundle) createConcurrently(n, conflictEvery int, takenID string) int {
 		default:
 			created++
 			got, err := b.s.FindRecord(b.ctx, b.ws.ID, "person", ids[i])
-			if err != nil || string(got.Values["firstName"]) != fmt.Sprintf(`"P%d"`, i) {
+			if err != nil || firstName(got) != fmt.Sprintf("P%d", i) {
 				b.t.Errorf("create %d succeeded, then found %v, %v", i, got, err)
 			}
 		}

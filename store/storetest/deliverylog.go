@@ -15,7 +15,7 @@ var deliveryLogCases = []testCase{
 	{"ListDeliveries", func(t *testing.T, b *bundle) {
 		s := b.s
 		w := b.webhook()
-		b.createN(5, `{"firstName":"Log"}`)
+		b.createN(5, `{"name":{"firstName":"Log"}}`)
 		page1, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3})
 		must(t, err)
 		page2, more2, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: page1[2].ID})
@@ -49,15 +49,15 @@ var deliveryLogCases = []testCase{
 		s := b.s
 		w := b.webhook("person.*")
 		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
-		old := b.create(`{"firstName":"Before"}`)
+		old := b.create(`{"name":{"firstName":"Before"}}`)
 		cs := b.claim("r", lane)
 		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "r", herald.DeliveryDelivered, 200, time.Time{})}))
 		time.Sleep(5 * time.Millisecond)
 		since := time.Now()
 		time.Sleep(5 * time.Millisecond)
 
-		delivered := b.create(`{"firstName":"Delivered"}`)
-		failed := b.create(`{"firstName":"Failed"}`)
+		delivered := b.create(`{"name":{"firstName":"Delivered"}}`)
+		failed := b.create(`{"name":{"firstName":"Failed"}}`)
 		cs = b.claim("r", lane)
 		if len(cs) != 2 {
 			t.Fatalf("claimed %d", len(cs))
@@ -67,10 +67,10 @@ var deliveryLogCases = []testCase{
 			outcome(cs[1], "r", herald.DeliveryFailed, 500, time.Time{}),
 		}))
 		b.disable(w)
-		skipped := b.create(`{"firstName":"Skipped"}`)
+		skipped := b.create(`{"name":{"firstName":"Skipped"}}`)
 		_, err := s.UpdateWebhook(b.ctx, b.ws.ID, w.ID, func(w *herald.Webhook) error { w.Status = herald.WebhookActive; return nil })
 		must(t, err)
-		pending := b.create(`{"firstName":"Pending"}`)
+		pending := b.create(`{"name":{"firstName":"Pending"}}`)
 		// A company event and a test event are not replayed to a person.* webhook.
 		company := herald.StandardObjects()[1]
 		in, err := record.ParseInput(company, json.RawMessage(`{"name":"Acme"}`), true)
@@ -138,7 +138,7 @@ var deliveryLogCases = []testCase{
 	{"PruneDeliveries", func(t *testing.T, b *bundle) {
 		s := b.s
 		w := b.webhook("person.*")
-		b.createN(5, `{"firstName":"Old"}`)
+		b.createN(5, `{"name":{"firstName":"Old"}}`)
 		cs := b.claim("p", herald.Lane{WebhookID: w.ID, Limit: 10})
 		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
 			outcome(cs[0], "p", herald.DeliveryDelivered, 200, time.Time{}),
@@ -155,7 +155,7 @@ var deliveryLogCases = []testCase{
 		time.Sleep(5 * time.Millisecond)
 		cutoff := time.Now()
 		time.Sleep(5 * time.Millisecond)
-		fresh := b.create(`{"firstName":"Fresh"}`)
+		fresh := b.create(`{"name":{"firstName":"Fresh"}}`)
 
 		// Pruning two at a time: the three finished deliveries go with their
 		// events, and the unwanted event; pending deliveries (a retry and one

@@ -25,7 +25,7 @@ func (b *bundle) findWebhook(id string) *herald.Webhook {
 // ten days ago: three failures (500, a timeout, 502), then a success.
 func (b *bundle) history(w *herald.Webhook) time.Time {
 	b.t.Helper()
-	b.createN(4, `{"firstName":"H"}`)
+	b.createN(4, `{"name":{"firstName":"H"}}`)
 	cs := b.claim("h", herald.Lane{WebhookID: w.ID, Limit: 4})
 	if len(cs) != 4 {
 		b.t.Fatalf("claimed %d", len(cs))
@@ -45,7 +45,7 @@ var healthCases = []testCase{
 	{"FailingSince", func(t *testing.T, b *bundle) {
 		s := b.s
 		w := b.webhook()
-		b.createN(4, `{"firstName":"H"}`)
+		b.createN(4, `{"name":{"firstName":"H"}}`)
 		cs := b.claim("h", herald.Lane{WebhookID: w.ID, Limit: 10})
 		t0 := time.Now().Add(-10 * 24 * time.Hour).Truncate(time.Millisecond)
 		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
@@ -103,7 +103,7 @@ var healthCases = []testCase{
 		w := b.webhook()
 		quiet := b.webhook("company.*") // never gets a delivery
 		t0 := b.history(w)
-		b.createN(2, `{"firstName":"H2"}`)
+		b.createN(2, `{"name":{"firstName":"H2"}}`)
 		cs := b.claim("h", herald.Lane{WebhookID: w.ID, Limit: 1})
 		must(t, b.s.CompleteDeliveries(b.ctx, []herald.Outcome{attemptAt(cs[0], herald.DeliveryPending, 500, t0.Add(4*time.Hour), "HTTP 500 Internal Server Error")}))
 		stats, err := b.s.WebhookStats(b.ctx, b.ws.ID, t0.Add(90*time.Minute))
@@ -125,7 +125,7 @@ var healthCases = []testCase{
 	{"DisableFailingWebhooks", func(t *testing.T, b *bundle) {
 		w := b.webhook()
 		quiet := b.webhook("company.*")
-		b.createN(2, `{"firstName":"H"}`)
+		b.createN(2, `{"name":{"firstName":"H"}}`)
 		lane := herald.Lane{WebhookID: w.ID, Limit: 1}
 		cs := b.claim("h", lane)
 		t0 := time.Now().Add(-10 * 24 * time.Hour).Truncate(time.Millisecond)
@@ -142,7 +142,7 @@ var healthCases = []testCase{
 		if b.findWebhook(quiet.ID).Status != herald.WebhookActive {
 			t.Fatal("a webhook with no deliveries was disabled")
 		}
-		b.create(`{"firstName":"While disabled"}`)
+		b.create(`{"name":{"firstName":"While disabled"}}`)
 		if n := len(b.deliveries(w, herald.DeliverySkipped)); n != 1 {
 			t.Fatalf("%d skipped deliveries, want 1", n)
 		}
@@ -153,7 +153,7 @@ var healthCases = []testCase{
 	// 410 Gone disables the webhook at once.
 	{"Gone", func(t *testing.T, b *bundle) {
 		gone := b.webhook()
-		b.create(`{"firstName":"Gone"}`)
+		b.create(`{"name":{"firstName":"Gone"}}`)
 		cs := b.claim("h", herald.Lane{WebhookID: gone.ID, Limit: 10})
 		o := attemptAt(cs[0], herald.DeliveryFailed, 410, time.Now(), "HTTP 410 Gone")
 		o.DisableWebhook = herald.ReasonGone

@@ -14,7 +14,7 @@ var leaseCases = []testCase{
 	// engines that can tell; SQLite's single engine recovers all).
 	{"RecoverClaims", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		b.createN(3, `{"firstName":"L"}`)
+		b.createN(3, `{"name":{"firstName":"L"}}`)
 		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
 		now := time.Now()
 		cs, err := b.s.ClaimDeliveries(b.ctx, herald.ClaimRequest{Owner: "dead", Now: now, LeaseUntil: now.Add(-time.Second), Lanes: []herald.Lane{lane}})
@@ -36,7 +36,7 @@ var leaseCases = []testCase{
 	{"ExtendAndExpireLeases", func(t *testing.T, b *bundle) {
 		s := b.s
 		w := b.webhook()
-		b.createN(3, `{"firstName":"L"}`)
+		b.createN(3, `{"name":{"firstName":"L"}}`)
 		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
 		cs := b.claim("live", lane)
 		ids := []int64{cs[0].DeliveryID, cs[1].DeliveryID, cs[2].DeliveryID}
@@ -71,7 +71,7 @@ var leaseCases = []testCase{
 	}},
 	{"ReleaseClaims", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		b.createN(2, `{"firstName":"L"}`)
+		b.createN(2, `{"name":{"firstName":"L"}}`)
 		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
 		cs := b.claim("live", lane)
 		must(t, b.s.ReleaseClaims(b.ctx, "other", []int64{cs[1].DeliveryID})) // not its lease: nothing
@@ -86,7 +86,7 @@ var leaseCases = []testCase{
 	{"StaleOutcomes", func(t *testing.T, b *bundle) {
 		s := b.s
 		w := b.webhook()
-		b.createN(3, `{"firstName":"S"}`)
+		b.createN(3, `{"name":{"firstName":"S"}}`)
 		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
 		now := time.Now()
 		frozen, err := s.ClaimDeliveries(b.ctx, herald.ClaimRequest{Owner: "a", Now: now, LeaseUntil: now.Add(-time.Second), Lanes: []herald.Lane{lane}})

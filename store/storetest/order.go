@@ -129,7 +129,7 @@ var orderCases = []testCase{
 	{"OrderWhileChanging", func(t *testing.T, b *bundle) {
 		s := b.s
 		w := b.webhook()
-		r := b.create(`{"firstName":"Hot"}`)
+		r := b.create(`{"name":{"firstName":"Hot"}}`)
 		const changes = 150
 		updated := make(chan error, 1)
 		go func() {
@@ -187,9 +187,9 @@ var orderCases = []testCase{
 // (city One, then Two), then r2 created.
 func (b *bundle) orderFixture() (w *herald.Webhook, r1, r2 *herald.Record) {
 	w = b.webhook()
-	r1 = b.create(`{"firstName":"A"}`)
+	r1 = b.create(`{"name":{"firstName":"A"}}`)
 	b.update(r1.ID, `{"city":"One"}`)
 	b.update(r1.ID, `{"city":"Two"}`)
-	r2 = b.create(`{"firstName":"B"}`)
+	r2 = b.create(`{"name":{"firstName":"B"}}`)
 	return w, r1, r2
 }

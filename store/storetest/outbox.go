@@ -21,7 +21,7 @@ var outboxCases = []testCase{
 		other := b.other()
 		foreign := other.webhook()
 
-		r := b.create(`{"firstName":"Ada"}`)
+		r := b.create(`{"name":{"firstName":"Ada"}}`)
 		b.update(r.ID, `{"city":"Paris"}`)
 		b.update(r.ID, `{"city":"Paris"}`) // no change: no event
 
@@ -39,7 +39,7 @@ var outboxCases = []testCase{
 	}},
 	{"FindDelivery", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		r := b.create(`{"firstName":"Ada"}`)
+		r := b.create(`{"name":{"firstName":"Ada"}}`)
 		b.update(r.ID, `{"city":"Paris"}`)
 		ds := b.deliveries(w, "")
 		if len(ds) != 2 || ds[0].EventName != "person.updated" || ds[1].EventName != "person.created" {
@@ -56,7 +56,7 @@ var outboxCases = []testCase{
 	// A failed write leaves no event behind.
 	{"FailedWriteWritesNoDelivery", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		r := b.create(`{"firstName":"Ada"}`)
+		r := b.create(`{"name":{"firstName":"Ada"}}`)
 		dup := r.Clone()
 		_, ev := record.New(person, b.ws.ID, b.actor, &record.Input{ID: r.ID, Values: dup.Values}, time.Now())
 		wantCode(t, b.s.CreateRecords(b.ctx, []*herald.Record{dup}, []*herald.Event{ev}), herald.ECONFLICT)
@@ -67,7 +67,7 @@ var outboxCases = []testCase{
 	// Deleting a webhook takes its deliveries with it.
 	{"DeleteWebhook", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		b.create(`{"firstName":"Ada"}`)
+		b.create(`{"name":{"firstName":"Ada"}}`)
 		d := b.deliveries(w, "")[0]
 		wantCode(t, b.s.DeleteWebhook(b.ctx, b.other().ws.ID, w.ID), herald.ENOTFOUND)
 		must(t, b.s.DeleteWebhook(b.ctx, b.ws.ID, w.ID))

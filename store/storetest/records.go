@@ -15,10 +15,10 @@ import (
 
 var recordCases = []testCase{
 	{"FindRecord", func(t *testing.T, b *bundle) {
-		r := b.create(`{"firstName":"Ada","email":"ada@example.com"}`)
+		r := b.create(`{"name":{"firstName":"Ada"},"emails":{"primaryEmail":"ada@example.com"}}`)
 		got, err := b.s.FindRecord(b.ctx, b.ws.ID, "person", r.ID)
 		must(t, err)
-		if string(got.Values["firstName"]) != `"Ada"` || !got.CreatedAt.Equal(r.CreatedAt) || got.CreatedBy != b.actor {
+		if firstName(got) != "Ada" || !got.CreatedAt.Equal(r.CreatedAt) || got.CreatedBy != b.actor {
 			t.Fatalf("FindRecord = %+v", got)
 		}
 		_, err = b.s.FindRecord(b.ctx, b.other().ws.ID, "person", r.ID)
@@ -29,7 +29,7 @@ var recordCases = []testCase{
 	// An id taken is a conflict, and writes nothing; so is a batch with one
 	// taken id among new ones, and it writes none of them.
 	{"CreateRecordsConflict", func(t *testing.T, b *bundle) {
-		r := b.create(`{"firstName":"Ada"}`)
+		r := b.create(`{"name":{"firstName":"Ada"}}`)
 		dup := r.Clone()
 		wantCode(t, b.s.CreateRecords(b.ctx, []*herald.Record{dup}, nil), herald.ECONFLICT)
 		batch := make([]*herald.Record, 20)
@@ -47,8 +47,8 @@ var recordCases = []testCase{
 		wantCode(t, err, herald.ENOTFOUND)
 	}},
 	{"UpdateRecord", func(t *testing.T, b *bundle) {
-		r := b.create(`{"firstName":"Ada"}`)
-		u := b.update(r.ID, `{"jobTitle":"CTO","firstName":"Ada"}`)
+		r := b.create(`{"name":{"firstName":"Ada"}}`)
+		u := b.update(r.ID, `{"jobTitle":"CTO","name":{"firstName":"Ada"}}`)
 		if string(u.Values["jobTitle"]) != `"CTO"` {
 			t.Fatalf("update: %s", u.Values["jobTitle"])
 		}
@@ -67,7 +67,7 @@ var recordCases = []testCase{
 		wantCode(t, err, herald.ENOTFOUND)
 	}},
 	{"DestroyRecord", func(t *testing.T, b *bundle) {
-		r := b.create(`{"firstName":"Ada"}`)
+		r := b.create(`{"name":{"firstName":"Ada"}}`)
 		destroy := func(r *herald.Record) (*herald.Event, error) {
 			return record.NewEvent(person, r, herald.ActionDestroyed, time.Now()), nil
 		}
@@ -85,19 +85,19 @@ var recordCases = []testCase{
 			total                     int
 		}{
 			{"everything oldest first", "", "", "Dora alice Bob Carol Eve Frank Grace ", 7},
-			{"eq", "firstName[eq]:Bob", "", "Bob ", 1},
-			{"neq and is", "firstName[neq]:Bob,city[is]:NOT_NULL", "", "Dora Eve Grace ", 3},
-			{"in with quotes", `firstName[in]:["Eve","Bob"]`, "", "Bob Eve ", 2},
-			{"or", "or(firstName[eq]:Eve,firstName[eq]:Frank)", "", "Eve Frank ", 2},
+			{"eq", "name.firstName[eq]:Bob", "", "Bob ", 1},
+			{"neq and is", "name.firstName[neq]:Bob,city[is]:NOT_NULL", "", "Dora Eve Grace ", 3},
+			{"in with quotes", `name.firstName[in]:["Eve","Bob"]`, "", "Bob Eve ", 2},
+			{"or", "or(name.firstName[eq]:Eve,name.firstName[eq]:Frank)", "", "Eve Frank ", 2},
 			{"not", "not(city[is]:NULL)", "", "Dora Bob Eve Grace ", 4},
-			{"like is case-sensitive", "firstName[like]:%E%", "", "Eve ", 1},
-			{"ilike ignores case in the value too", "firstName[ilike]:%E%", "", "alice Eve Grace ", 3},
-			{"ilike ignores case", "firstName[ilike]:A%", "", "alice ", 1},
-			{"startsWith escapes wildcards", "firstName[startsWith]:_", "", "", 0},
-			{"startsWith", "firstName[startsWith]:Gr", "", "Grace ", 1},
-			{"gt on text", "firstName[gt]:E", "", "alice Eve Frank Grace ", 4},
-			{"desc order", "", "firstName[DescNullsLast]", "alice Grace Frank Eve Dora Carol Bob ", 7},
-			{"nulls last, then text in byte order", "", "city[AscNullsLast],firstName", "Bob Dora Eve Grace Carol Frank alice ", 7},
+			{"like is case-sensitive", "name.firstName[like]:%E%", "", "Eve ", 1},
+			{"ilike ignores case in the value too", "name.firstName[ilike]:%E%", "", "alice Eve Grace ", 3},
+			{"ilike ignores case", "name.firstName[ilike]:A%", "", "alice ", 1},
+			{"startsWith escapes wildcards", "name.firstName[startsWith]:_", "", "", 0},
+			{"startsWith", "name.firstName[startsWith]:Gr", "", "Grace ", 1},
+			{"gt on text", "name.firstName[gt]:E", "", "alice Eve Frank Grace ", 4},
+			{"desc order", "", "name.firstName[DescNullsLast]", "alice Grace Frank Eve Dora Carol Bob ", 7},
+			{"nulls last, then text in byte order", "", "city[AscNullsLast],name.firstName", "Bob Dora Eve Grace Carol Frank alice ", 7},
 			{"soft-deleted only when asked", "deletedAt[is]:NOT_NULL", "", "Zed ", 1},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +112,7 @@ var recordCases = []testCase{
 	// join up to the full list, with no gap and no repeat.
 	{"ListRecordsPages", func(t *testing.T, b *bundle) {
 		people := b.people()
-		for _, order := range []string{"", "firstName[DescNullsLast]", "city[AscNullsLast],firstName", "city[DescNullsFirst]"} {
+		for _, order := range []string{"", "name.firstName[DescNullsLast]", "city[AscNullsLast],name.firstName", "city[DescNullsFirst]"} {
 			t.Run("order "+order, func(t *testing.T) {
 				all := people.list(t, "", order, 50, nil, nil).Records
 				full := firstNames(&herald.RecordPage{Records: all})
@@ -162,18 +162,18 @@ type listFixture struct{ b *bundle }
 func (b *bundle) people() listFixture {
 	b.t.Helper()
 	for i, n := range []string{"Dora", "alice", "Bob", "Carol", "Eve", "Frank", "Grace"} {
-		fields := fmt.Sprintf(`{"firstName":%q,"city":%s}`, n, map[bool]string{true: `"Paris"`, false: "null"}[i%2 == 0])
+		fields := fmt.Sprintf(`{"name":{"firstName":%q},"city":%s}`, n, map[bool]string{true: `"Paris"`, false: "null"}[i%2 == 0])
 		b.create(fields)
 		time.Sleep(2 * time.Millisecond) // distinct createdAt
 	}
-	deleted := b.create(`{"firstName":"Zed"}`)
+	deleted := b.create(`{"name":{"firstName":"Zed"}}`)
 	_, err := b.s.UpdateRecord(b.ctx, b.ws.ID, "person", deleted.ID, func(r *herald.Record) (*herald.Event, error) {
 		now := time.Now()
 		r.DeletedAt = &now
 		return record.NewEvent(person, r, herald.ActionDeleted, now), nil
 	})
 	must(b.t, err)
-	b.other().create(`{"firstName":"Intruder"}`)
+	b.other().create(`{"name":{"firstName":"Intruder"}}`)
 	return listFixture{b}
 }
 
@@ -192,9 +192,7 @@ func (f listFixture) list(t *testing.T, filter, order string, limit int, after, 
 func firstNames(p *herald.RecordPage) string {
 	out := ""
 	for _, r := range p.Records {
-		var n string
-		_ = json.Unmarshal(r.Values["firstName"], &n)
-		out += n + " "
+		out += firstName(r) + " "
 	}
 	return out
 }

@@ -63,7 +63,7 @@ func Seed(t *testing.T, s herald.Store, n int) string {
 	t.Helper()
 	b := setup(t, s, "seed-"+uuid.NewString())
 	w := b.webhook()
-	b.createN(n, `{"firstName":"Seed"}`)
+	b.createN(n, `{"name":{"firstName":"Seed"}}`)
 	return w.ID
 }
 
@@ -90,7 +90,7 @@ func setup(t *testing.T, s herald.Store, name string) *bundle {
 	if !created {
 		t.Fatalf("workspace %s existed in a fresh store", name)
 	}
-	return &bundle{t: t, ctx: ctx, s: s, ws: ws, actor: uuid.NewString()}
+	return &bundle{t: t, ctx: ctx, s: s, ws: ws, actor: record.APIActor("storetest")}
 }
 
 func must(t *testing.T, err error) {
@@ -108,6 +108,13 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 var person = herald.StandardObjects()[0]
+
+// firstName is a person's name.firstName.
+func firstName(r *herald.Record) string {
+	var name struct{ FirstName string }
+	_ = json.Unmarshal(r.Values["name"], &name)
+	return name.FirstName
+}
 
 // create inserts a person with the given JSON fields.
 func (b *bundle) create(fields string) *herald.Record {

@@ -117,7 +117,7 @@ var takingCases = []testCase{
 		b.disable(off)
 		k, w := b.taking(2)
 		k.refuse[refused.ID] = true
-		r := b.create(`{"firstName":"A"}`)
+		r := b.create(`{"name":{"firstName":"A"}}`)
 		taken := k.check(t)
 		if len(taken) != 1 || taken[0].Webhook.ID != w.ID || taken[0].Event.RecordID != r.ID || taken[0].Attempts != 0 {
 			t.Fatalf("taken after one create: %+v, want one claim for webhook %s", taken, w.ID)
@@ -148,7 +148,7 @@ var takingCases = []testCase{
 	// it is taken whole, and there is nothing to tell.
 	{"WaitingIsNotTaken", func(t *testing.T, b *bundle) {
 		k, w := b.taking(2)
-		r := b.create(`{"firstName":"A"}`)
+		r := b.create(`{"name":{"firstName":"A"}}`)
 		c := k.check(t)[0]
 		k.wasNotified()
 		b.update(r.ID, `{"city":"Paris"}`)
@@ -176,7 +176,7 @@ var takingCases = []testCase{
 	// Without room, deliveries are written unleased, for a claim.
 	{"NoRoom", func(t *testing.T, b *bundle) {
 		k, w := b.taking(0)
-		b.create(`{"firstName":"B"}`)
+		b.create(`{"name":{"firstName":"B"}}`)
 		if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
 			t.Fatalf("with no room: %d taken, want none and the taker told", len(taken))
 		}
@@ -187,9 +187,9 @@ var takingCases = []testCase{
 	// A batch that fails writes nothing and gives its reservations back;
 	// so does one whose request ends after the reservation.
 	{"FailedWritesGiveBack", func(t *testing.T, b *bundle) {
-		taken := b.create(`{"firstName":"Taken"}`)
+		taken := b.create(`{"name":{"firstName":"Taken"}}`)
 		k, _ := b.taking(10)
-		in, err := record.ParseInput(person, json.RawMessage(`{"firstName":"C"}`), true)
+		in, err := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"C"}}`), true)
 		must(t, err)
 		var recs []*herald.Record
 		var evs []*herald.Event
@@ -221,7 +221,7 @@ var takingCases = []testCase{
 	// Concurrent creates, some failing: every reservation is accounted
 	// for, and every delivery written is taken exactly once.
 	{"ConcurrentCreates", func(t *testing.T, b *bundle) {
-		taken := b.create(`{"firstName":"Taken"}`)
+		taken := b.create(`{"name":{"firstName":"Taken"}}`)
 		k, w := b.taking(10)
 		created := b.createConcurrently(24, 4, taken.ID)
 		got := k.check(t)
@@ -238,7 +238,7 @@ var takingCases = []testCase{
 	// an engine starting while the API writes must not wait for its poll.
 	{"TakerSetDuringWrite", func(t *testing.T, b *bundle) {
 		w := b.webhook()
-		r := b.create(`{"firstName":"A"}`)
+		r := b.create(`{"name":{"firstName":"A"}}`)
 		b.done(b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 1})[0], "other")
 		k := newTaker(10)
 		_, err := b.s.UpdateRecord(b.ctx, b.ws.ID, person.NameSingular, r.ID, func(r *herald.Record) (*herald.Event, error) {
@@ -260,7 +260,7 @@ var takingCases = []testCase{
 		w := b.webhook()
 		off := b.webhook()
 		b.disable(off)
-		b.create(`{"firstName":"A"}`)
+		b.create(`{"name":{"firstName":"A"}}`)
 		k := newTaker(0)
 		b.s.SetTaker(k)
 		retried := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 1})
@@ -295,7 +295,7 @@ var takingCases = []testCase{
 	{"NoTaker", func(t *testing.T, b *bundle) {
 		k, _ := b.taking(10)
 		b.s.SetTaker(nil)
-		b.create(`{"firstName":"D"}`)
+		b.create(`{"name":{"firstName":"D"}}`)
 		if taken := k.check(t); len(taken) != 0 {
 			t.Fatalf("taken after SetTaker(nil): %d", len(taken))
 		}
