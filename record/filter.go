@@ -23,7 +23,7 @@ const (
 
 var comparators = map[string]bool{
 	"eq": true, "neq": true, "in": true, "is": true, "gt": true, "gte": true,
-	"lt": true, "lte": true, "startsWith": true, "like": true, "ilike": true,
+	"lt": true, "lte": true, "startsWith": true, "like": true, "ilike": true, "containsAny": true,
 }
 
 // ParseFilter parses Twenty's filter syntax for obj:
@@ -151,14 +151,29 @@ func (p *filterParser) expr(depth int) (*herald.Filter, error) {
 	p.pos++
 	cmp := p.ident()
 	if !comparators[cmp] {
-		return nil, p.errorf("unknown comparator %q (use eq, neq, in, is, gt, gte, lt, lte, startsWith, like, ilike)", cmp)
+		return nil, p.errorf("unknown comparator %q (use eq, neq, in, containsAny, is, gt, gte, lt, lte, startsWith, like, ilike)", cmp)
 	}
 	if p.pos+1 >= len(p.s) || p.s[p.pos] != ']' || p.s[p.pos+1] != ':' {
 		return nil, p.errorf("expected ']:' after comparator %s", cmp)
 	}
 	p.pos += 2
 	f := &herald.Filter{Op: "cmp", Field: name, Type: typ, Comparator: cmp}
+	if list := typ == herald.FieldMultiSelect || typ == herald.FieldRawJSON; list != (cmp == "containsAny") && cmp != "is" {
+		if list {
+			return nil, p.errorf("%s is a list: compare it with containsAny or is", name)
+		}
+		return nil, p.errorf("containsAny compares lists (multi-select fields, emails.additionalEmails), not %s", name)
+	}
 	switch cmp {
+	case "containsAny":
+		vals, err := p.array()
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			f.Values = append(f.Values, v)
+		}
+		return f, nil
 	case "is":
 		v := p.bare()
 		switch strings.ToUpper(v) {
@@ -238,8 +253,8 @@ func FieldPath(obj *herald.Object, path, param string) (herald.FieldType, []stri
 		return "", nil, herald.FieldErrorf(param, "%s has no fields: %s is not a composite field", path, name)
 	case subs != nil && !hasSub:
 		return "", nil, herald.FieldErrorf(param, "%s is a composite field: name one of its fields, such as %s.%s", name, name, subs[0].Name)
-	case t == herald.FieldMultiSelect:
-		return "", nil, herald.FieldErrorf(param, "%s is a multi-select field, which %s cannot compare", name, param)
+	case t == herald.FieldMultiSelect && param == "order_by":
+		return "", nil, herald.FieldErrorf(param, "%s is a list, which order_by cannot compare", name)
 	case !hasSub:
 		return t, options, nil
 	}
@@ -247,8 +262,10 @@ func FieldPath(obj *herald.Object, path, param string) (herald.FieldType, []stri
 	if !ok {
 		return "", nil, herald.FieldErrorf(param, "unknown field %q of %s: use %s", sub, name, subNames(t))
 	}
-	if st == herald.FieldRawJSON {
-		return "", nil, herald.FieldErrorf(param, "%s is a list, which %s cannot compare", path, param)
+	if st == herald.FieldRawJSON && (param == "order_by" || sub != "additionalEmails") {
+		// Lists of objects (additionalPhones, secondaryLinks) or an
+		// object (context) compare with nothing.
+		return "", nil, herald.FieldErrorf(param, "%s is not a list of text, which %s cannot compare", path, param)
 	}
 	return st, nil, nil
 }

@@ -191,6 +191,12 @@ func (dialect) JSONField(column, path string, t herald.FieldType) string {
 	return expr + ` COLLATE "C"`
 }
 
+func (dialect) ContainsAny(path string, params []string) string {
+	// jsonb_exists_any is the function behind ?|, which the "?"
+	// placeholders of the store's queries cannot hold.
+	return "jsonb_exists_any(data #> '{" + strings.ReplaceAll(path, ".", ",") + "}', ARRAY[" + strings.Join(params, ", ") + "]::text[])"
+}
+
 func (dialect) JSONRemove(name string) string { return "(data - '" + name + "')" }
 
 func (dialect) Like(expr, param string, insensitive bool) string {

@@ -21,6 +21,9 @@ type Dialect interface {
 	// Like returns "expr LIKE param" with '\' as the escape character,
 	// case-sensitive or not.
 	Like(expr, param string, insensitive bool) string
+	// ContainsAny returns a condition true when the JSON list at path in
+	// the data column holds any of the values bound at params.
+	ContainsAny(path string, params []string) string
 }
 
 // Builder accumulates SQL arguments while rendering query fragments.
@@ -77,6 +80,13 @@ func (b *Builder) Filter(f *herald.Filter) string {
 		return "(" + strings.Join(parts, " "+strings.ToUpper(f.Op)+" ") + ")"
 	case "not":
 		return "(NOT " + b.Filter(f.Children[0]) + ")"
+	}
+	if f.Comparator == "containsAny" {
+		params := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			params[i] = b.Bind(v)
+		}
+		return b.D.ContainsAny(f.Field, params)
 	}
 	col := b.Column(f.Field, f.Type)
 	switch f.Comparator {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"errors"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,6 +24,10 @@ func (dialect) JSONField(column, path string, _ herald.FieldType) string {
 		return "(CASE WHEN json_valid(" + column + ") THEN json_extract(" + column + ", '$." + path + "') END)"
 	}
 	return "json_extract(data, '$." + path + "')"
+}
+
+func (dialect) ContainsAny(path string, params []string) string {
+	return "EXISTS (SELECT 1 FROM json_each(data, '$." + path + "') WHERE json_each.value IN (" + strings.Join(params, ", ") + "))"
 }
 
 func (dialect) JSONRemove(name string) string { return "json_remove(data, '$." + name + "')" }

@@ -108,6 +108,41 @@ var recordCases = []testCase{
 			})
 		}
 	}},
+	// Sub-fields filter and order; containsAny finds lists holding any of
+	// its values (multi-select fields, emails.additionalEmails).
+	{"SubFieldsAndLists", func(t *testing.T, b *bundle) {
+		pet, err := b.object(`{"nameSingular":"pet","namePlural":"pets","fields":[{"name":"tags","type":"MULTI_SELECT","options":["CUTE","LOUD","OLD"]},{"name":"owner","type":"FULL_NAME"}]}`)
+		must(t, err)
+		b.createOf(pet, `{"tags":["CUTE","LOUD"],"owner":{"firstName":"Ada","lastName":"Lovelace"}}`)
+		b.createOf(pet, `{"tags":["OLD"],"owner":{"lastName":"Babbage"}}`)
+		b.createOf(pet, `{}`)
+		b.create(`{"emails":{"primaryEmail":"a@x.io","additionalEmails":["b@x.io","c@x.io"]}}`)
+		b.create(`{"emails":{"primaryEmail":"d@x.io"}}`)
+		for _, tc := range []struct {
+			obj           *herald.Object
+			filter, order string
+			want          int
+		}{
+			{pet, `tags[containsAny]:[LOUD,OLD]`, "", 2},
+			{pet, `tags[containsAny]:[CUTE]`, "", 1},
+			{pet, `tags[containsAny]:["NONE"]`, "", 0},
+			{pet, `tags[is]:NULL`, "", 1},
+			{pet, `owner.firstName[eq]:""`, "owner.lastName[DescNullsLast]", 2},
+			{pet, `owner.lastName[ilike]:%love%`, "", 1},
+			{person, `emails.additionalEmails[containsAny]:["c@x.io","z@x.io"]`, "", 1},
+			{person, `emails.primaryEmail[in]:["a@x.io","d@x.io"]`, "emails.primaryEmail", 2},
+		} {
+			f, err := record.ParseFilter(tc.obj, tc.filter)
+			must(t, err)
+			o, err := record.ParseOrder(tc.obj, tc.order)
+			must(t, err)
+			p, err := b.s.ListRecords(b.ctx, herald.RecordQuery{WorkspaceID: b.ws.ID, Object: tc.obj, Filter: f, Order: o, Limit: 50})
+			must(t, err)
+			if len(p.Records) != tc.want || p.TotalCount != tc.want {
+				t.Errorf("%s: %d records (total %d), want %d", tc.filter, len(p.Records), p.TotalCount, tc.want)
+			}
+		}
+	}},
 	// Every order walked forwards and backwards in pages of 2: the pages
 	// join up to the full list, with no gap and no repeat.
 	{"ListRecordsPages", func(t *testing.T, b *bundle) {
