@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -108,13 +110,27 @@ func (s *Records) Find(ctx context.Context, workspaceID string, obj *herald.Obje
 	return rendered[0], nil
 }
 
+// uniqueFields are the sub-fields Twenty's standard objects are unique
+// by, which its upsert matches on besides the id: a person's primary email
+// and a company's domain.
+var uniqueFields = map[string]string{"person": "emails.primaryEmail", "company": "domainName.primaryLinkUrl"}
+
 // Create makes a record of obj from body, made by key. With upsert, a
-// body whose id is a record's updates it instead (as Update would), as
-// Twenty's upsert does: Herald's records have no unique field but the id.
+// body that names an existing record updates it instead (as Update
+// would), as Twenty's upsert does: by its id, or for a person by its
+// primary email and for a company by its domain.
 func (s *Records) Create(ctx context.Context, key *herald.APIKey, obj *herald.Object, body []byte, upsert bool) (json.RawMessage, error) {
 	in, err := record.ParseInput(obj, body, true)
 	if err != nil {
 		return nil, err
+	}
+	if upsert && in.ID == "" {
+		if in.ID, err = s.findUnique(ctx, key.WorkspaceID, obj, in); err != nil {
+			return nil, err
+		}
+		if in.ID != "" {
+			return s.Update(ctx, key.WorkspaceID, obj, in.ID, body)
+		}
 	}
 	upsert = upsert && in.ID != ""
 	for try := 0; ; try++ {
@@ -138,6 +154,34 @@ func (s *Records) Create(ctx context.Context, key *herald.APIKey, obj *herald.Ob
 		// The created event carries the record as rendered: no need to render it twice.
 		return ev.Data, nil
 	}
+}
+
+// findUnique returns the id of the record that has in's value of obj's
+// unique field, or "" when there is none (or in gives none).
+func (s *Records) findUnique(ctx context.Context, workspaceID string, obj *herald.Object, in *record.Input) (string, error) {
+	path, ok := uniqueFields[obj.NameSingular]
+	if !ok || obj.Custom {
+		return "", nil
+	}
+	field, sub, _ := strings.Cut(path, ".")
+	var given map[string]json.RawMessage
+	if err := json.Unmarshal(in.Values[field], &given); err != nil {
+		return "", nil // not given, or null
+	}
+	var value string
+	if err := json.Unmarshal(given[sub], &value); err != nil || value == "" {
+		return "", nil
+	}
+	filter, err := record.ParseFilter(obj, path+"[eq]:"+strconv.Quote(value))
+	if err != nil {
+		return "", err
+	}
+	order, _ := record.ParseOrder(obj, "")
+	page, err := s.store.ListRecords(ctx, herald.RecordQuery{WorkspaceID: workspaceID, Object: obj, Filter: filter, Order: order, Limit: 1})
+	if err != nil || len(page.Records) == 0 {
+		return "", err
+	}
+	return page.Records[0].ID, nil
 }
 
 // upsert updates the record id of obj with body's other fields, or

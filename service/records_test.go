@@ -288,3 +288,37 @@ func TestPeople(t *testing.T) {
 		wantError(t, err, herald.EINVALID, "[1].name.first")
 	})
 }
+
+// An upsert without an id matches a person by primary email and a
+// company by domain, as Twenty's.
+func TestUpsertByUniqueField(t *testing.T) {
+	t.Parallel()
+	forEach(t, nil, func(t *testing.T, f *fixture) {
+		ctx, ws := context.Background(), f.workspace(t)
+		for _, tc := range []struct{ plural, first, second string }{
+			{"people", `{"emails":{"primaryEmail":"ada@example.com"},"city":"London"}`, `{"emails":{"primaryEmail":"ada@example.com"},"city":"Paris"}`},
+			{"companies", `{"domainName":{"primaryLinkUrl":"acme.com"},"name":"Acme"}`, `{"domainName":{"primaryLinkUrl":"acme.com"},"name":"Acme Inc"}`},
+		} {
+			obj, err := f.svc.Objects.ByPlural(ctx, ws.ID, tc.plural)
+			must(t, err)
+			first, err := f.svc.Records.Create(ctx, ws.Key, obj, []byte(tc.first), true)
+			must(t, err)
+			second, err := f.svc.Records.Create(ctx, ws.Key, obj, []byte(tc.second), true)
+			must(t, err)
+			var a, b struct{ ID string }
+			must(t, json.Unmarshal(first, &a))
+			must(t, json.Unmarshal(second, &b))
+			if a.ID != b.ID {
+				t.Fatalf("%s: an upsert of the same unique value made another record", tc.plural)
+			}
+			page, err := f.svc.Records.List(ctx, ws.ID, obj, service.RecordQuery{})
+			must(t, err)
+			if page.TotalCount != 1 || !strings.Contains(string(page.Records[0]), "Paris") && !strings.Contains(string(page.Records[0]), "Acme Inc") {
+				t.Fatalf("%s after two upserts: %d records, %s", tc.plural, page.TotalCount, page.Records)
+			}
+			// Without upsert, the same value is another record (no unique index).
+			_, err = f.svc.Records.Create(ctx, ws.Key, obj, []byte(tc.first), false)
+			must(t, err)
+		}
+	})
+}
