@@ -104,7 +104,7 @@ func TestVacuumWaitsForThreshold(t *testing.T) {
 	// too, which the threshold below scales with: read before they were
 	// reported (0 live), it vacuumed under load.
 	var dead, live int64
-	for deadline := time.Now().Add(10 * time.Second); dead < 100 || live < 100; {
+	for deadline := time.Now().Add(30 * time.Second); dead < 100 || live < 100; {
 		if time.Now().After(deadline) {
 			t.Fatalf("PostgreSQL counts %d dead and %d live deliveries, want 100 of each", dead, live)
 		}
@@ -170,5 +170,47 @@ func TestVacuumingNeedsOwnership(t *testing.T) {
 	defer db.Close()
 	if err := db.Vacuuming(); err == nil || !strings.Contains(err.Error(), "autovacuum") {
 		t.Fatalf("Vacuuming() = %v, want why Herald leaves the table to autovacuum", err)
+	}
+}
+
+// TestAnalyzeWaitsForThreshold: the store analyzes deliveries once enough
+// of its rows changed since the last pass, not before, so that the plans
+// its connections keep follow the table as it grows.
+func TestAnalyzeWaitsForThreshold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, admin, _ := openVacuumed(t)
+	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Seed(t, db, 100)
+	var changed, analyses int64
+	stats := func() {
+		t.Helper()
+		if err := admin.QueryRow(`SELECT n_mod_since_analyze, analyze_count FROM pg_stat_user_tables WHERE relname = 'deliveries'`).Scan(&changed, &analyses); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Backends report their counts at most 10 s after they go idle.
+	for deadline := time.Now().Add(30 * time.Second); changed < 100; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("PostgreSQL counts %d changed deliveries, want 100", changed)
+		}
+		stats()
+	}
+	if did, err := postgres.AnalyzeIfChanged(ctx, db, 101, 0); err != nil || did {
+		t.Fatalf("100 changed rows, threshold 101: analyzed %v, %v", did, err)
+	}
+	if did, err := postgres.AnalyzeIfChanged(ctx, db, 100, 0.01); err != nil || did {
+		t.Fatalf("100 changed rows, threshold 100 + 1%% of the live ones: analyzed %v, %v", did, err)
+	}
+	if stats(); analyses != 0 {
+		t.Fatalf("%d analyses below the threshold", analyses)
+	}
+	if did, err := postgres.AnalyzeIfChanged(ctx, db, 100, 0); err != nil || !did {
+		t.Fatalf("100 changed rows, threshold 100: analyzed %v, %v", did, err)
+	}
+	if stats(); analyses != 1 || changed != 0 {
+		t.Fatalf("after the pass: %d analyses, %d rows changed since; want 1 and 0", analyses, changed)
 	}
 }
