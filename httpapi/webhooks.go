@@ -150,27 +150,53 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// replay makes every event since a time due again for one webhook.
-func (s *Server) replay(w http.ResponseWriter, r *http.Request) error {
+// since reads a {"since": RFC 3339 time} body.
+func since(w http.ResponseWriter, r *http.Request) (time.Time, error) {
 	var in struct {
 		Since *string `json:"since"`
 	}
 	if err := decodeOptional(w, r, &in); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if in.Since == nil {
-		return herald.FieldErrorf("since", `since is required, e.g. {"since": "2025-02-10T15:30:00Z"}`)
+		return time.Time{}, herald.FieldErrorf("since", `since is required, e.g. {"since": "2025-02-10T15:30:00Z"}`)
 	}
-	since, err := time.Parse(time.RFC3339Nano, *in.Since)
+	t, err := time.Parse(time.RFC3339Nano, *in.Since)
 	if err != nil {
-		return herald.FieldErrorf("since", "since must be an RFC 3339 time such as 2025-02-10T15:30:00Z")
+		return time.Time{}, herald.FieldErrorf("since", "since must be an RFC 3339 time such as 2025-02-10T15:30:00Z")
 	}
-	n, err := s.Services.Webhooks.Replay(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), since)
+	return t, nil
+}
+
+// replay makes every event since a time due again for one webhook.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request) error {
+	t, err := since(w, r)
+	if err != nil {
+		return err
+	}
+	n, err := s.Services.Webhooks.Replay(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), t)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, envelope("replayWebhook", map[string]any{
-		"webhookId": r.PathValue("id"), "since": herald.FormatTime(since), "replayed": n,
+		"webhookId": r.PathValue("id"), "since": herald.FormatTime(t), "replayed": n,
+	}))
+	return nil
+}
+
+// recoverFailed sends again what ended failed since a time, and nothing
+// that succeeded.
+func (s *Server) recoverFailed(w http.ResponseWriter, r *http.Request) error {
+	t, err := since(w, r)
+	if err != nil {
+		return err
+	}
+	n, err := s.Services.Webhooks.Recover(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), t)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, envelope("recoverWebhook", map[string]any{
+		"webhookId": r.PathValue("id"), "since": herald.FormatTime(t), "recovered": n,
 	}))
 	return nil
 }

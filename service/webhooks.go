@@ -253,6 +253,13 @@ func (s *Webhooks) Replay(ctx context.Context, workspaceID, id string, since tim
 	return s.cfg.Store.ReplayDeliveries(ctx, workspaceID, id, since, time.Now())
 }
 
+// Recover makes the webhook's deliveries that ended failed since a time
+// due again, with a fresh schedule, and nothing that succeeded; it
+// returns how many.
+func (s *Webhooks) Recover(ctx context.Context, workspaceID, id string, since time.Time) (int, error) {
+	return s.cfg.Store.RecoverDeliveries(ctx, workspaceID, id, since, time.Now())
+}
+
 // TestResult is a test send: the delivery made for it and its attempt.
 type TestResult struct {
 	DeliveryID string

@@ -452,6 +452,10 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Errorf("failed deliveries only: %s", failed)
 	}
 
+	// Recover since an hour ago: the failed test send alone.
+	p = b.follow("/ui/webhooks/"+id+"/recover", url.Values{"since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}})
+	wantText(t, p, "Failed deliveries queued to be sent again: 1;")
+
 	// Replay since an hour ago: the person event again.
 	p = b.follow("/ui/webhooks/"+id+"/replay", url.Values{"since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}})
 	wantText(t, p, "deliveries queued to be sent again")

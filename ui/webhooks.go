@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,6 +28,7 @@ func (u *UI) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/rotate-secret", u.authed(u.rotateSecret))
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/test", u.authed(u.testWebhook))
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/replay", u.authed(u.replay))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/recover", u.authed(u.recoverFailed))
 	mux.HandleFunc("GET "+Prefix+"/deliveries/{id}", u.authed(u.showDelivery))
 	mux.HandleFunc("POST "+Prefix+"/deliveries/{id}/retry", u.authed(u.retryDelivery))
 }
@@ -298,15 +300,25 @@ func (u *UI) testWebhook(w http.ResponseWriter, r *http.Request) error {
 const datetimeLocal = "2006-01-02T15:04"
 
 func (u *UI) replay(w http.ResponseWriter, r *http.Request) error {
+	return u.sendAgain(w, r, u.Services.Webhooks.Replay, "replayed")
+}
+
+func (u *UI) recoverFailed(w http.ResponseWriter, r *http.Request) error {
+	return u.sendAgain(w, r, u.Services.Webhooks.Recover, "recovered")
+}
+
+// sendAgain runs a replay or a recovery from the form's time and says how
+// many deliveries it queued.
+func (u *UI) sendAgain(w http.ResponseWriter, r *http.Request, run func(ctx context.Context, workspaceID, id string, since time.Time) (int, error), outcome string) error {
 	id := r.PathValue("id")
 	since, err := time.Parse(datetimeLocal, r.PostFormValue("since"))
 	if err != nil {
-		return herald.FieldErrorf("since", "Pick the time to replay from (UTC), e.g. 2025-02-10 15:30.")
+		return herald.FieldErrorf("since", "Pick the time to send again from (UTC), e.g. 2025-02-10 15:30.")
 	}
-	n, err := u.Services.Webhooks.Replay(r.Context(), workspace(r), id, since)
+	n, err := run(r.Context(), workspace(r), id, since)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, done(webhookPath(id), "replayed", "detail", strconv.Itoa(n)), http.StatusSeeOther)
+	http.Redirect(w, r, done(webhookPath(id), outcome, "detail", strconv.Itoa(n)), http.StatusSeeOther)
 	return nil
 }

@@ -240,3 +240,64 @@ func TestTwentySecretsKeepWorking(t *testing.T) {
 		t.Fatalf("a short secret: %d %v", code, out)
 	}
 }
+
+// TestRecoverSendsOnlyFailed: a recovery sends again the deliveries that
+// ended failed since a time, and none that succeeded.
+func TestRecoverSendsOnlyFailed(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, engineArgs...)
+		var healthy atomic.Bool
+		failing := newReceiver(t, func(_ int, r *http.Request) int {
+			if healthy.Load() {
+				return 200
+			}
+			return 500
+		})
+		hookID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+failing.URL+`","operations":["person.created"]}`)
+		start := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+		for _, name := range []string{"Bad1", "Bad2"} {
+			call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"`+name+`"}}`)
+		}
+		with := func(status string) int {
+			_, out := call(t, "GET", p.URL+"/rest/webhooks/"+hookID+"/deliveries?status="+status, p.APIKey, "")
+			return len(dig(out, "data", "deliveries").([]any))
+		}
+		waitFor(t, "both deliveries to end failed", 30*time.Second, func() bool { return with("failed") == 2 })
+		// The receiver is back; one more event succeeds on its first try.
+		healthy.Store(true)
+		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Good"}}`)
+		waitFor(t, "the good event", 20*time.Second, func() bool {
+			for _, r := range failing.requests() {
+				if strings.Contains(string(r.Body), `"Good"`) {
+					return true
+				}
+			}
+			return false
+		})
+		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/recover", p.APIKey, `{"since":"yesterday"}`); code != 400 {
+			t.Errorf("recover since a bad time: %d, want 400", code)
+		}
+		code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/recover", p.APIKey, `{"since":"`+start+`"}`)
+		if code != 200 || dig(out, "data", "recoverWebhook", "recovered") != 2.0 {
+			t.Fatalf("recover: %d %v", code, out)
+		}
+		waitFor(t, "the failed deliveries to be delivered", 20*time.Second, func() bool { return with("delivered") == 3 })
+		count := map[string]int{}
+		for _, r := range failing.requests() {
+			for _, name := range []string{"Bad1", "Bad2", "Good"} {
+				if strings.Contains(string(r.Body), `"`+name+`"`) {
+					count[name]++
+				}
+			}
+		}
+		// Four attempts each before the recovery (the retry schedule has
+		// three waits), one after; the good event once.
+		if count["Good"] != 1 || count["Bad1"] != 5 || count["Bad2"] != 5 {
+			t.Fatalf("requests per event: %v, want Bad1 and Bad2 5 (4 failed, 1 recovered) and Good 1", count)
+		}
+		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/no-such-id/recover", p.APIKey, `{"since":"`+start+`"}`); code != 404 {
+			t.Errorf("recover of an unknown webhook: %d", code)
+		}
+	})
+}

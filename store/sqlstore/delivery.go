@@ -580,6 +580,62 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	}
 }
 
+// RecoverDeliveries makes failed deliveries due again, one statement a
+// delivery in event order, so that of one record's only the first is
+// scheduled and the others wait behind it (waitingNext sees the rows the
+// statements before it made pending).
+func (db *DB) RecoverDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) (int, error) {
+	if _, err := db.FindWebhook(ctx, workspaceID, webhookID); err != nil {
+		return 0, err
+	}
+	total := 0
+	afterSeq := int64(-1)
+	for {
+		var n, seen int
+		err := db.inTx(ctx, func(tx conn) error {
+			rows, err := queryAll(ctx, tx, func(s scanner) (d struct {
+				id, seq int64
+				key     string
+			}, err error) {
+				err = s.Scan(&d.id, &d.seq, &d.key)
+				return d, err
+			}, `SELECT id, event_seq, order_key FROM deliveries
+				WHERE webhook_id = ? AND status = 'failed' AND completed_at >= ? AND event_seq > ? ORDER BY event_seq LIMIT ?`,
+				webhookID, ms(since), afterSeq, replayBatch)
+			if err != nil {
+				return err
+			}
+			seen = len(rows)
+			stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = `+waitingNext(db.d, "?", "?", "?")+`,
+				completed_at = NULL, round_base = attempts, updated_at = ? WHERE id = ? AND status = 'failed'`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, d := range rows {
+				afterSeq = d.seq
+				res, err := stmt.ExecContext(ctx, webhookID, d.key, ms(now), ms(now), d.id)
+				if err != nil {
+					return err
+				}
+				k, _ := res.RowsAffected()
+				n += int(k)
+			}
+			if n > 0 {
+				tx.h.madeDue()
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("recover deliveries of webhook %s: %w", webhookID, err)
+		}
+		total += n
+		if seen < replayBatch {
+			return total, nil
+		}
+	}
+}
+
 // replayBatch is how many events one replay transaction looks at.
 const replayBatch = 1000
 

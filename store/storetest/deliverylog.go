@@ -133,6 +133,52 @@ var deliveryLogCases = []testCase{
 		_, err = s.ReplayDeliveries(b.ctx, other.ws.ID, w.ID, since, time.Now())
 		wantCode(t, err, herald.ENOTFOUND)
 	}},
+	// A recovery makes only the deliveries that ended failed since a time
+	// due again, on a fresh schedule, a record's in order.
+	{"RecoverDeliveries", func(t *testing.T, b *bundle) {
+		s := b.s
+		w := b.webhook("person.*")
+		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+		old := b.create(`{"name":{"firstName":"Old"}}`)
+		cs := b.claim("r", lane)
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "r", herald.DeliveryFailed, 500, time.Time{})}))
+		time.Sleep(5 * time.Millisecond)
+		since := time.Now()
+		r := b.create(`{"name":{"firstName":"R"}}`)
+		ok := b.create(`{"name":{"firstName":"Ok"}}`)
+		cs = b.claim("r", lane)
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
+			outcome(cs[0], "r", herald.DeliveryFailed, 500, time.Time{}),
+			outcome(cs[1], "r", herald.DeliveryDelivered, 200, time.Time{}),
+		}))
+		b.update(r.ID, `{"city":"Paris"}`)
+		cs = b.claim("r", lane)
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "r", herald.DeliveryFailed, 500, time.Time{})}))
+		n, err := s.RecoverDeliveries(b.ctx, b.ws.ID, w.ID, since, time.Now())
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("recovered %d, want r's two failed deliveries", n)
+		}
+		// r's creation goes first, its update after; old and ok stay done.
+		got := b.claim("r", lane)
+		if len(got) != 1 || got[0].Event.RecordID != r.ID || got[0].Event.Name != "person.created" || got[0].Round != 0 || got[0].Attempts != 1 {
+			t.Fatalf("claimed after the recovery: %+v", got)
+		}
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(got[0], "r", herald.DeliveryDelivered, 200, time.Time{})}))
+		next := b.claim("r", lane)
+		if len(next) != 1 || next[0].Event.Name != "person.updated" {
+			t.Fatalf("after r's creation, claimed %d, want its update", len(next))
+		}
+		for _, id := range []string{old.ID, ok.ID} {
+			for _, d := range b.deliveries(w, herald.DeliveryPending) {
+				if _, ev, _, _ := s.FindDelivery(b.ctx, b.ws.ID, d.ID); ev.RecordID == id {
+					t.Fatalf("record %s went again", id)
+				}
+			}
+		}
+		_, err = s.RecoverDeliveries(b.ctx, b.other().ws.ID, w.ID, since, time.Now())
+		wantCode(t, err, herald.ENOTFOUND)
+	}},
 	// Pruning deletes finished deliveries and the events no delivery needs,
 	// a limit at a time; pending ones and their events stay.
 	{"PruneDeliveries", func(t *testing.T, b *bundle) {
