@@ -78,7 +78,18 @@ type chart struct {
 	Attempts, Succeeded, Failed int
 	// Max is the tallest bar's count, shown on the axis.
 	Max int
+	// Ticks are the scale's lines and counts, left of the bars.
+	Ticks []tick
 }
+
+// tick is one line of the chart's scale.
+type tick struct {
+	Y     int
+	Label string
+}
+
+// chartAxis is the room the scale's counts take left of the bars.
+const chartAxis = 30
 
 type bar struct {
 	X, Width                  int
@@ -90,7 +101,7 @@ type bar struct {
 
 func newChart(buckets []herald.AttemptBucket) *chart {
 	const height, barWidth, gap = 120, 22, 4
-	c := &chart{Width: len(buckets) * (barWidth + gap), Height: height, ViewHeight: height + 22, LabelY: height + 14}
+	c := &chart{Width: chartAxis + len(buckets)*(barWidth+gap), Height: height, ViewHeight: height + 26, LabelY: height + 14}
 	for _, b := range buckets {
 		c.Max = max(c.Max, b.Attempts)
 		c.Attempts += b.Attempts
@@ -103,11 +114,17 @@ func newChart(buckets []herald.AttemptBucket) *chart {
 		}
 		return max(1, n*height/c.Max) // a single attempt still shows
 	}
+	// A scale of 0, half the tallest bar and the tallest, in whole counts.
+	for _, n := range slices.Compact([]int{0, c.Max / 2, c.Max}) {
+		if n > 0 || c.Max == 0 {
+			c.Ticks = append(c.Ticks, tick{Y: height - scale(n), Label: strconv.Itoa(n)})
+		}
+	}
 	for i, b := range buckets {
 		t, failed := b.Start.UTC(), b.Attempts-b.Succeeded
 		ok, fail := scale(b.Succeeded), scale(failed)
 		br := bar{
-			X: i * (barWidth + gap), Width: barWidth,
+			X: chartAxis + i*(barWidth+gap), Width: barWidth,
 			OKY: height - ok, OKHeight: ok, FailY: height - ok - fail, FailHeight: fail,
 			Tip:      fmt.Sprintf("%s–%s UTC: %d attempts, %d delivered, %d failed", t.Format("Jan 2 15:04"), t.Add(time.Hour).Format("15:04"), b.Attempts, b.Succeeded, failed),
 			Attempts: b.Attempts, Failed: failed, Success: b.Succeeded,

@@ -413,6 +413,10 @@ func TestWebhookLifecycle(t *testing.T) {
 	if !strings.Contains(p.body, `hx-trigger="every 3s"`) {
 		t.Error("the log does not refresh itself")
 	}
+	// The chart has a scale: one attempt at its top.
+	if !regexp.MustCompile(`<line class="grid"[^>]*y1="0"[^>]*></line><text class="axis"[^>]*>1</text>`).MatchString(p.body) {
+		t.Error("the chart has no scale line for its tallest bar")
+	}
 	wantText(t, b.get("/ui/webhooks"), "100% of 1")
 	act := b.do("GET", "/ui/webhooks/"+id+"/activity", nil, "HX-Request", "true")
 	if act.status != 200 || strings.Contains(act.body, "<html") || !strings.Contains(act.body, "person.created") {

@@ -199,6 +199,11 @@ func TestUIInBrowser(t *testing.T) {
 	}
 	shot("07-webhook-rotated")
 
+	// Recover what failed in the last hour (the form's preset time).
+	step("recover failed", chromedp.Click(chromedp.CSS(`form.replay button[formaction$="/recover"]`)))
+	waitText(".flash", "Failed deliveries queued to be sent again")
+	shot("07b-webhook-recovered")
+
 	// API keys: a new one is shown once.
 	step("API keys", chromedp.Click(chromedp.CSS(`header nav a[href="/ui/api-keys"]`)), chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "billing sync"), chromedp.Click(chromedp.CSS(`form[action="/ui/api-keys"] button`)),
