@@ -31,10 +31,13 @@ type Webhook struct {
 	PreviousSecretExpiresAt *time.Time
 	Status                  string
 	PayloadFormat           string
-	DisabledAt              *time.Time
-	DisabledReason          string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	// Headers are sent with every request, before Herald's own (which
+	// they cannot name): static credentials a receiver asks for.
+	Headers        map[string]string
+	DisabledAt     *time.Time
+	DisabledReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 
 	// Health, kept by the store as attempts are recorded. FailingSince is
 	// the first failed attempt after the last success (nil while the last

@@ -73,6 +73,11 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 		a.Error = "invalid target URL: " + err.Error()
 		return res
 	}
+	// The webhook's own headers first: Herald's, set after, are never
+	// overridden (CheckHeaders refuses their names anyway).
+	for name, value := range c.Webhook.Headers {
+		req.Header[name] = []string{value}
+	}
 	if err := webhook.SetHeaders(req.Header, e.cfg.Version, c.Event, c.Webhook.Secrets(start), start, body); err != nil {
 		a.Error = "cannot sign: " + err.Error()
 		return res

@@ -407,6 +407,7 @@ func baseSchemas() doc {
 				"lastSuccessAt": nullable(str("date-time")), "lastFailureAt": nullable(str("date-time")),
 				"lastError": str(""), "failingSince": nullable(str("date-time")),
 			}),
+			"headers":   doc{"type": "object", "additionalProperties": str(""), "description": "Custom headers sent with every request; values are shown as ********"},
 			"createdAt": str("date-time"), "updatedAt": str("date-time"),
 		}),
 		"WebhookInput": obj(doc{
@@ -414,6 +415,8 @@ func baseSchemas() doc {
 			"operation":     doc{"type": "string", "description": "Twenty's older single operation; the same as operations with one item"},
 			"status":        doc{"type": "string", "enum": []string{"active", "disabled"}},
 			"payloadFormat": doc{"type": "string", "enum": []string{"herald", "twenty"}},
+			"headers": doc{"type": "object", "additionalProperties": str(""),
+				"description": "Custom headers sent with every request, such as Authorization: they replace the webhook's; a value of ******** keeps the current one. At most 20; no hop-by-hop, framing or signature header"},
 		}),
 		"APIKey": obj(doc{
 			"id": str("uuid"), "name": str(""), "prefix": str(""), "createdAt": str("date-time"), "revokedAt": nullable(str("date-time")),

@@ -7,19 +7,23 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/service"
+	"github.com/heraldhq/herald/webhook"
 )
 
 // WebhookJSON is a webhook as the API shows it (DESIGN.md §4).
 type WebhookJSON struct {
-	ID             string   `json:"id"`
-	TargetURL      string   `json:"targetUrl"`
-	Operations     []string `json:"operations"`
-	Description    string   `json:"description"`
-	Secret         string   `json:"secret"`
-	Status         string   `json:"status"`
-	PayloadFormat  string   `json:"payloadFormat"`
-	DisabledReason string   `json:"disabledReason,omitempty"`
-	DisabledAt     *string  `json:"disabledAt"`
+	ID            string   `json:"id"`
+	TargetURL     string   `json:"targetUrl"`
+	Operations    []string `json:"operations"`
+	Description   string   `json:"description"`
+	Secret        string   `json:"secret"`
+	Status        string   `json:"status"`
+	PayloadFormat string   `json:"payloadFormat"`
+	// Headers are the custom headers sent with every request; values are
+	// masked, as they are credentials.
+	Headers        map[string]string `json:"headers"`
+	DisabledReason string            `json:"disabledReason,omitempty"`
+	DisabledAt     *string           `json:"disabledAt"`
 	// PreviousSecretExpiresAt is set while a rotated-out secret still signs.
 	PreviousSecretExpiresAt *string     `json:"previousSecretExpiresAt,omitempty"`
 	Health                  *HealthJSON `json:"health,omitempty"`
@@ -47,6 +51,7 @@ func toWebhookJSON(w service.Webhook) WebhookJSON {
 		ID: w.ID, TargetURL: w.TargetURL, Operations: w.Operations, Description: w.Description,
 		Secret: w.Secret, Status: w.Status, PayloadFormat: w.PayloadFormat, DisabledReason: w.DisabledReason,
 		DisabledAt: timePtr(w.DisabledAt), CreatedAt: herald.FormatTime(w.CreatedAt), UpdatedAt: herald.FormatTime(w.UpdatedAt),
+		Headers: webhook.Masked(w.Headers),
 	}
 	if len(w.Secrets(time.Now())) > 1 {
 		out.PreviousSecretExpiresAt = timePtr(w.PreviousSecretExpiresAt)

@@ -62,6 +62,9 @@ type WebhookInput struct {
 	Secret        *string `json:"secret"`
 	Status        *string `json:"status"`
 	PayloadFormat *string `json:"payloadFormat"`
+	// Headers replace the webhook's custom headers; a value given as
+	// webhook.MaskedHeader keeps the current one.
+	Headers *map[string]string `json:"headers"`
 }
 
 // maxDescription bounds a webhook's description.
@@ -197,6 +200,13 @@ func apply(in *WebhookInput, w *herald.Webhook) error {
 			return err
 		}
 		w.Secret = *in.Secret
+	}
+	if in.Headers != nil {
+		h, err := webhook.CheckHeaders(*in.Headers, w.Headers)
+		if err != nil {
+			return err
+		}
+		w.Headers = h
 	}
 	if in.PayloadFormat != nil {
 		if f := *in.PayloadFormat; f != herald.PayloadHerald && f != herald.PayloadTwenty {

@@ -47,6 +47,7 @@ func (u *UI) parseTemplates() error {
 		"truncate":  truncate,
 		"operation": describeOperation,
 		"deref":     func(f *float64) float64 { return *f },
+		"hasPrefix": strings.HasPrefix,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

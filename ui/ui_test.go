@@ -326,6 +326,8 @@ func TestWebhookFormErrors(t *testing.T) {
 		{"bad object name", url.Values{"targetUrl": {e.receiver}, "object": {"no such!"}, "action": {"created"}}, "no such!"},
 		{"long description", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "description": {strings.Repeat("d", 1025)}}, "description is longer than 1024 bytes"},
 		{"bad payload format", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "payloadFormat": {"xml"}}, "payloadFormat must be"},
+		{"a header line without a colon", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "headers": {"X-Api-Key k"}}, "Line 1 of the headers"},
+		{"a signature header", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "headers": {"webhook-id: x"}}, "Herald's signature headers"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -387,8 +389,12 @@ func TestWebhookLifecycle(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.signIn()
-	p := b.follow("/ui/webhooks/new", url.Values{"targetUrl": {e.receiver + "/hook"}, "description": {"CRM sync"}, "object": {"person"}, "action": {"*"}, "intent": {"save"}})
-	wantText(t, p, "Webhook created", e.receiver+"/hook", "CRM sync", "No deliveries")
+	p := b.follow("/ui/webhooks/new", url.Values{"targetUrl": {e.receiver + "/hook"}, "description": {"CRM sync"}, "object": {"person"}, "action": {"*"},
+		"headers": {"X-Api-Key: k1\r\n\r\nauthorization: Bearer t"}, "intent": {"save"}})
+	wantText(t, p, "Webhook created", e.receiver+"/hook", "CRM sync", "No deliveries", "Authorization X-Api-Key (values hidden)")
+	if strings.Contains(p.body, "Bearer t") {
+		t.Error("the webhook page shows a header's value")
+	}
 	hooks := e.webhooks()
 	if len(hooks) != 1 {
 		t.Fatalf("%d webhooks", len(hooks))
@@ -476,8 +482,19 @@ func TestWebhookLifecycle(t *testing.T) {
 
 	// Edit keeps what it does not change.
 	p = b.get("/ui/webhooks/" + id + "/edit")
-	if !strings.Contains(p.body, `value="CRM sync"`) || !strings.Contains(p.body, `<option value="person" selected>`) {
+	if !strings.Contains(p.body, `value="CRM sync"`) || !strings.Contains(p.body, `<option value="person" selected>`) ||
+		!strings.Contains(p.body, "Authorization: ********\nX-Api-Key: ********") {
 		t.Error("the edit form is not filled in")
+	}
+	// Masked values given back keep the headers; a new value changes one.
+	b.follow("/ui/webhooks/"+id+"/edit", url.Values{"targetUrl": {e.receiver + "/hook"}, "object": {"person"}, "action": {"*"},
+		"headers": {"Authorization: ********\nX-Api-Key: k2"}, "intent": {"save"}})
+	ws, err := e.store.FindWorkspace(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.store.FindWebhook(context.Background(), ws.ID, id); err != nil || got.Headers["Authorization"] != "Bearer t" || got.Headers["X-Api-Key"] != "k2" {
+		t.Errorf("headers after an edit: %v, %v", got, err)
 	}
 	p = b.follow("/ui/webhooks/"+id+"/edit", url.Values{"targetUrl": {e.receiver + "/v2"}, "description": {"CRM sync v2"}, "object": {"*"}, "action": {"created"}, "payloadFormat": {"twenty"}, "intent": {"save"}})
 	wantText(t, p, "Webhook saved", e.receiver+"/v2", "*.created", "twenty")

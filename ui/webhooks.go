@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/service"
+	"github.com/heraldhq/herald/webhook"
 )
 
 func (u *UI) webhookRoutes(mux *http.ServeMux) {
@@ -55,7 +56,10 @@ type webhookForm struct {
 	TargetURL     string
 	Description   string
 	PayloadFormat string
-	Rows          []filterRow
+	// Headers are the custom headers, a "Name: value" a line (values
+	// masked when editing).
+	Headers string
+	Rows    []filterRow
 	// Objects and Actions are the rows' choices, from the workspace's
 	// event types (custom objects and events included).
 	Objects, Actions []string
@@ -120,7 +124,8 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := &webhookForm{ID: hook.ID, TargetURL: hook.TargetURL, Description: hook.Description, PayloadFormat: hook.PayloadFormat, Rows: rowsOf(hook.Operations)}
+	f := &webhookForm{ID: hook.ID, TargetURL: hook.TargetURL, Description: hook.Description, PayloadFormat: hook.PayloadFormat,
+		Rows: rowsOf(hook.Operations), Headers: formatHeaders(webhook.Masked(hook.Headers))}
 	return u.renderForm(w, r, http.StatusOK, f)
 }
 
@@ -144,6 +149,7 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 		TargetURL:     strings.TrimSpace(r.PostFormValue("targetUrl")),
 		Description:   r.PostFormValue("description"),
 		PayloadFormat: r.PostFormValue("payloadFormat"),
+		Headers:       r.PostFormValue("headers"),
 	}
 	objects, actions := r.PostForm["object"], r.PostForm["action"]
 	for i := range min(len(objects), len(actions)) {
@@ -172,6 +178,14 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 	slices.Sort(ops)
 	ops = slices.Compact(ops)
 	in := service.WebhookInput{TargetURL: &f.TargetURL, Description: &f.Description, Operations: &ops}
+	if _, given := r.PostForm["headers"]; given {
+		headers, err := parseHeaders(f.Headers)
+		if err != nil {
+			f.Error, f.Field = herald.ErrorMessage(err), "headers"
+			return u.renderForm(w, r, http.StatusUnprocessableEntity, f)
+		}
+		in.Headers = &headers
+	}
 	if f.PayloadFormat != "" {
 		in.PayloadFormat = &f.PayloadFormat
 	}
@@ -197,6 +211,34 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, done(webhookPath(saved.ID), outcome), http.StatusSeeOther)
 	return nil
+}
+
+// parseHeaders reads the form's headers, a "Name: value" a line; blank
+// lines are skipped.
+func parseHeaders(text string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, herald.FieldErrorf("headers", "Line %d of the headers is not “Name: value”.", i+1)
+		}
+		out[strings.TrimSpace(name)] = strings.TrimSpace(value)
+	}
+	return out, nil
+}
+
+// formatHeaders writes headers as the form shows them, sorted by name.
+func formatHeaders(h map[string]string) string {
+	lines := make([]string, 0, len(h))
+	for name, value := range h {
+		lines = append(lines, name+": "+value)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // webhookPage is a webhook with its recent activity.

@@ -146,7 +146,8 @@ func TestUIInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`table.filter tbody tr:nth-child(2)`)),
 		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=object]`), "person"),
 		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(2) select[name=object]`), "company"),
-		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(2) select[name=action]`), "deleted"))
+		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(2) select[name=action]`), "deleted"),
+		chromedp.SendKeys(chromedp.CSS("#headers"), "X-Api-Key: crm-key"))
 	shot("04-create-webhook")
 	step("save", chromedp.Click(chromedp.CSS(`button[value=save]`)))
 	waitText(".flash", "Webhook created")
@@ -164,6 +165,9 @@ func TestUIInBrowser(t *testing.T) {
 	}
 	waitText("#activity", "person.created")
 	waitText("#activity figcaption", "1 delivered")
+	if got := rc.requests()[0].Header.Get("X-Api-Key"); got != "crm-key" {
+		t.Errorf("the header set in the form was not sent: %q", got)
+	}
 	shot("05-webhook-with-delivery")
 
 	// Retry it from the log: sent a second time.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -298,6 +299,36 @@ func TestRecoverSendsOnlyFailed(t *testing.T) {
 		}
 		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/no-such-id/recover", p.APIKey, `{"since":"`+start+`"}`); code != 404 {
 			t.Errorf("recover of an unknown webhook: %d", code)
+		}
+	})
+}
+
+// TestCustomHeaders: a webhook's headers go with every request, the API
+// shows them masked, and an edit that gives the mask back keeps them.
+func TestCustomHeaders(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, engineArgs...)
+		rc := newReceiver(t, nil)
+		code, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`","headers":{"authorization":"Bearer rcv-token","X-Api-Key":"k1"}}`)
+		if code != 201 || dig(out, "data", "createWebhook", "headers", "Authorization") != "********" {
+			t.Fatalf("create: %d %v", code, out)
+		}
+		hookID := dig(out, "data", "createWebhook", "id").(string)
+		if code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+hookID, p.APIKey, `{"headers":{"Authorization":"********","X-Api-Key":"k2","Webhook-Id":"x"}}`); code != 400 || dig(out, "field") != "headers.Webhook-Id" {
+			t.Fatalf("a signature header: %d %v", code, out)
+		}
+		if code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+hookID, p.APIKey, `{"headers":{"Authorization":"********","X-Api-Key":"k2"}}`); code != 200 {
+			t.Fatalf("update: %d %v", code, out)
+		}
+		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Ada"}}`)
+		waitFor(t, "the delivery", 20*time.Second, func() bool { return len(rc.requests()) == 1 })
+		h := rc.requests()[0].Header
+		if h.Get("Authorization") != "Bearer rcv-token" || h.Get("X-Api-Key") != "k2" || h.Get("webhook-signature") == "" {
+			t.Fatalf("received headers: %v", h)
+		}
+		if _, hook := call(t, "GET", p.URL+"/rest/webhooks/"+hookID, p.APIKey, ""); strings.Contains(fmt.Sprint(hook), "rcv-token") {
+			t.Fatalf("the API shows a header's value: %v", hook)
 		}
 	})
 }

@@ -231,16 +231,20 @@ func (db *DB) claimSQL(req herald.ClaimRequest) (string, []any) {
 		WHERE w.status = 'active' AND d.id IN (` + strings.Join(parts, " UNION ALL ") + `) ORDER BY d.next_attempt_at, d.id`, b.Args
 }
 
-const claimWebhookColumns = `w.id, w.workspace_id, w.target_url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.payload_format`
+const claimWebhookColumns = `w.id, w.workspace_id, w.target_url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.payload_format, w.headers`
 
 func scanClaim(s scanner) (*herald.Claim, error) {
 	c := &herald.Claim{Webhook: &herald.Webhook{Status: herald.WebhookActive}}
 	var row eventRow
 	var prevExp sql.NullInt64
+	var headers string
 	w := c.Webhook
 	dest := append([]any{&c.DeliveryID, &c.Attempts, &c.Round}, row.dest()...)
-	dest = append(dest, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat)
+	dest = append(dest, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers)
 	if err := s.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := scanHeaders(w, headers); err != nil {
 		return nil, err
 	}
 	w.PreviousSecretExpiresAt = fromNullMS(prevExp)

@@ -294,7 +294,11 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 		var ops string
 		var prevExp sql.NullInt64
 		w := &herald.Webhook{}
-		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat); err != nil {
+		var headers string
+		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers); err != nil {
+			return h, err
+		}
+		if err := scanHeaders(w, headers); err != nil {
 			return h, err
 		}
 		w.PreviousSecretExpiresAt = fromNullMS(prevExp)

@@ -14,16 +14,20 @@ import (
 
 const webhookColumns = `id, workspace_id, target_url, operations, description, secret, previous_secret, previous_secret_expires_at,
 	status, payload_format, disabled_at, disabled_reason, created_at, updated_at,
-	failing_since, last_success_at, last_failure_at, last_error`
+	failing_since, last_success_at, last_failure_at, last_error, headers`
 
 func scanWebhook(s scanner) (*herald.Webhook, error) {
 	var w herald.Webhook
 	var ops string
 	var prevExp, disabled, failing, success, failure sql.NullInt64
 	var created, updated int64
+	var headers string
 	if err := s.Scan(&w.ID, &w.WorkspaceID, &w.TargetURL, &ops, &w.Description, &w.Secret, &w.PreviousSecret, &prevExp,
 		&w.Status, &w.PayloadFormat, &disabled, &w.DisabledReason, &created, &updated,
-		&failing, &success, &failure, &w.LastError); err != nil {
+		&failing, &success, &failure, &w.LastError, &headers); err != nil {
+		return nil, err
+	}
+	if err := scanHeaders(&w, headers); err != nil {
 		return nil, err
 	}
 	w.FailingSince, w.LastSuccessAt, w.LastFailureAt = fromNullMS(failing), fromNullMS(success), fromNullMS(failure)
@@ -35,16 +39,35 @@ func scanWebhook(s scanner) (*herald.Webhook, error) {
 	return &w, nil
 }
 
+// scanHeaders reads a webhook's headers column.
+func scanHeaders(w *herald.Webhook, headers string) error {
+	if headers == "" || headers == "{}" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(headers), &w.Headers); err != nil {
+		return fmt.Errorf("webhook %s: bad headers: %w", w.ID, err)
+	}
+	return nil
+}
+
+func headersArg(w *herald.Webhook) string {
+	if len(w.Headers) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(w.Headers)
+	return string(b)
+}
+
 func webhookArgs(w *herald.Webhook) []any {
 	ops, _ := json.Marshal(w.Operations)
 	return []any{w.ID, w.WorkspaceID, w.TargetURL, string(ops), w.Description, w.Secret, w.PreviousSecret, nullMS(w.PreviousSecretExpiresAt),
 		w.Status, w.PayloadFormat, nullMS(w.DisabledAt), w.DisabledReason, ms(w.CreatedAt), ms(w.UpdatedAt),
-		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError}
+		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError, headersArg(w)}
 }
 
 // CreateWebhook stores a new webhook.
 func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
-	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
@@ -95,7 +118,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 		args := webhookArgs(w)
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET target_url = ?, operations = ?, description = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?,
-			failing_since = ? WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], args[14], w.ID, w.WorkspaceID})...)
+			failing_since = ?, headers = ? WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], args[14], args[18], w.ID, w.WorkspaceID})...)
 		if w.Status == herald.WebhookActive {
 			tx.h.madeDue() // re-enabled, its waiting deliveries are due
 		}
