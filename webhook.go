@@ -33,7 +33,15 @@ type Webhook struct {
 	PayloadFormat           string
 	// Headers are sent with every request, before Herald's own (which
 	// they cannot name): static credentials a receiver asks for.
-	Headers        map[string]string
+	Headers map[string]string
+	// Fields, when set, limit the updates sent to those that change one
+	// of them; Condition, when set, the events to those whose record
+	// passes it (Twenty's filter syntax, on the state after the change,
+	// or before it for deletes). Both need operations of one object.
+	Fields    []string
+	Condition string
+	// FilteredEvents counts the events Fields and Condition left out.
+	FilteredEvents int64
 	DisabledAt     *time.Time
 	DisabledReason string
 	CreatedAt      time.Time
@@ -81,6 +89,21 @@ func FailingReason(since time.Time, lastError string) string {
 // w: Twenty's rule, an operation "o.a", "*.a", "o.*" or "*.*" matches.
 func (w *Webhook) Matches(name string) bool {
 	return MatchOperations(w.Operations, name)
+}
+
+// SingleObject returns the one object every operation of ops names
+// ("opportunity.updated", "opportunity.*"), which a webhook's Fields and
+// Condition refer to; false when they name several, or any ("*").
+func SingleObject(ops []string) (string, bool) {
+	object := ""
+	for _, op := range ops {
+		o, _, ok := CutEventName(op)
+		if !ok || o == "*" || object != "" && o != object {
+			return "", false
+		}
+		object = o
+	}
+	return object, object != ""
 }
 
 // MatchOperations reports whether any of ops matches the event name. The

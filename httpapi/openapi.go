@@ -417,6 +417,10 @@ func baseSchemas() doc {
 			"payloadFormat": doc{"type": "string", "enum": []string{"herald", "twenty"}},
 			"headers": doc{"type": "object", "additionalProperties": str(""),
 				"description": "Custom headers sent with every request, such as Authorization: they replace the webhook's; a value of ******** keeps the current one. At most 20; no hop-by-hop, framing or signature header"},
+			"fields": doc{"type": "array", "items": str(""),
+				"description": "Send only the updates that change one of these fields (other events are not limited); operations must name one object"},
+			"condition": doc{"type": "string",
+				"description": "Send only the events whose record passes this filter, in the filter syntax of GET /rest/{plural} (stage[eq]:CUSTOMER); on the state after the change, before it for deletes"},
 		}),
 		"APIKey": obj(doc{
 			"id": str("uuid"), "name": str(""), "prefix": str(""), "createdAt": str("date-time"), "revokedAt": nullable(str("date-time")),

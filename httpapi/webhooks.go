@@ -21,9 +21,14 @@ type WebhookJSON struct {
 	PayloadFormat string   `json:"payloadFormat"`
 	// Headers are the custom headers sent with every request; values are
 	// masked, as they are credentials.
-	Headers        map[string]string `json:"headers"`
-	DisabledReason string            `json:"disabledReason,omitempty"`
-	DisabledAt     *string           `json:"disabledAt"`
+	Headers map[string]string `json:"headers"`
+	// Fields and Condition limit what is sent; FilteredEvents counts
+	// the events they left out.
+	Fields         []string `json:"fields"`
+	Condition      string   `json:"condition"`
+	FilteredEvents int64    `json:"filteredEvents"`
+	DisabledReason string   `json:"disabledReason,omitempty"`
+	DisabledAt     *string  `json:"disabledAt"`
 	// PreviousSecretExpiresAt is set while a rotated-out secret still signs.
 	PreviousSecretExpiresAt *string     `json:"previousSecretExpiresAt,omitempty"`
 	Health                  *HealthJSON `json:"health,omitempty"`
@@ -51,7 +56,10 @@ func toWebhookJSON(w service.Webhook) WebhookJSON {
 		ID: w.ID, TargetURL: w.TargetURL, Operations: w.Operations, Description: w.Description,
 		Secret: w.Secret, Status: w.Status, PayloadFormat: w.PayloadFormat, DisabledReason: w.DisabledReason,
 		DisabledAt: timePtr(w.DisabledAt), CreatedAt: herald.FormatTime(w.CreatedAt), UpdatedAt: herald.FormatTime(w.UpdatedAt),
-		Headers: webhook.Masked(w.Headers),
+		Headers: webhook.Masked(w.Headers), Fields: w.Fields, Condition: w.Condition, FilteredEvents: w.FilteredEvents,
+	}
+	if out.Fields == nil {
+		out.Fields = []string{}
 	}
 	if len(w.Secrets(time.Now())) > 1 {
 		out.PreviousSecretExpiresAt = timePtr(w.PreviousSecretExpiresAt)

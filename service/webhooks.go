@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,6 +67,11 @@ type WebhookInput struct {
 	// Headers replace the webhook's custom headers; a value given as
 	// webhook.MaskedHeader keeps the current one.
 	Headers *map[string]string `json:"headers"`
+	// Fields limit the updates sent to those that change one of them;
+	// Condition the events to those whose record passes it. [] and ""
+	// remove them.
+	Fields    *[]string `json:"fields"`
+	Condition *string   `json:"condition"`
 }
 
 // maxDescription bounds a webhook's description.
@@ -121,6 +128,9 @@ func (s *Webhooks) Create(ctx context.Context, workspaceID string, in WebhookInp
 	if err == nil {
 		err = apply(&in, hook)
 	}
+	if err == nil {
+		err = s.checkFilters(ctx, hook)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -142,6 +152,11 @@ func (s *Webhooks) Update(ctx context.Context, workspaceID, id string, in Webhoo
 		if err := apply(&in, hook); err != nil {
 			return err
 		}
+		if in.Operations != nil || in.Operation != nil || in.Fields != nil || in.Condition != nil {
+			if err := s.checkFilters(ctx, hook); err != nil {
+				return err
+			}
+		}
 		hook.UpdatedAt = herald.Now()
 		return nil
 	})
@@ -149,6 +164,40 @@ func (s *Webhooks) Update(ctx context.Context, workspaceID, id string, in Webhoo
 		return nil, nil, err
 	}
 	return hook, warnings, nil
+}
+
+// checkFilters checks a webhook's Fields and Condition against the one
+// object its operations name.
+func (s *Webhooks) checkFilters(ctx context.Context, w *herald.Webhook) error {
+	if len(w.Fields) == 0 && w.Condition == "" {
+		return nil
+	}
+	field := "condition"
+	if len(w.Fields) > 0 {
+		field = "fields"
+	}
+	name, ok := herald.SingleObject(w.Operations)
+	if !ok {
+		return herald.FieldErrorf(field, "%s needs operations of one object, such as [\"opportunity.updated\"], to name its fields", field)
+	}
+	obj, err := (&Objects{store: s.cfg.Store}).named(ctx, w.WorkspaceID, name)
+	if herald.ErrorCode(err) == herald.ENOTFOUND {
+		return herald.FieldErrorf(field, "%s is not an object of the workspace", name)
+	}
+	if err != nil {
+		return err
+	}
+	for _, f := range w.Fields {
+		if _, ok := obj.Field(f); !ok {
+			return herald.FieldErrorf("fields", "%s has no field %q", name, f)
+		}
+	}
+	if w.Condition != "" {
+		if _, err := record.ParseFilter(obj, w.Condition); err != nil {
+			return herald.FieldErrorf("condition", "%s", strings.Replace(herald.ErrorMessage(err), "invalid filter", "invalid condition", 1))
+		}
+	}
+	return nil
 }
 
 // checkTarget vets in's target URL with the SSRF guard, before any
@@ -207,6 +256,12 @@ func apply(in *WebhookInput, w *herald.Webhook) error {
 			return err
 		}
 		w.Headers = h
+	}
+	if in.Fields != nil {
+		w.Fields = slices.Compact(slices.Sorted(slices.Values(*in.Fields)))
+	}
+	if in.Condition != nil {
+		w.Condition = strings.TrimSpace(*in.Condition)
 	}
 	if in.PayloadFormat != nil {
 		if f := *in.PayloadFormat; f != herald.PayloadHerald && f != herald.PayloadTwenty {

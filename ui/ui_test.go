@@ -328,6 +328,8 @@ func TestWebhookFormErrors(t *testing.T) {
 		{"bad payload format", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "payloadFormat": {"xml"}}, "payloadFormat must be"},
 		{"a header line without a colon", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "headers": {"X-Api-Key k"}}, "Line 1 of the headers"},
 		{"a signature header", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "headers": {"webhook-id: x"}}, "Herald's signature headers"},
+		{"fields of any object", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "fields": {"stage"}}, "needs operations of one object"},
+		{"a bad condition", url.Values{"targetUrl": {e.receiver}, "object": {"opportunity"}, "action": {"updated"}, "condition": {"stage[near]:x"}}, "invalid condition"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -59,7 +59,9 @@ type webhookForm struct {
 	// Headers are the custom headers, a "Name: value" a line (values
 	// masked when editing).
 	Headers string
-	Rows    []filterRow
+	// Fields (comma-separated) and Condition limit what is sent.
+	Fields, Condition string
+	Rows              []filterRow
 	// Objects and Actions are the rows' choices, from the workspace's
 	// event types (custom objects and events included).
 	Objects, Actions []string
@@ -125,7 +127,8 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := &webhookForm{ID: hook.ID, TargetURL: hook.TargetURL, Description: hook.Description, PayloadFormat: hook.PayloadFormat,
-		Rows: rowsOf(hook.Operations), Headers: formatHeaders(webhook.Masked(hook.Headers))}
+		Rows: rowsOf(hook.Operations), Headers: formatHeaders(webhook.Masked(hook.Headers)),
+		Fields: strings.Join(hook.Fields, ", "), Condition: hook.Condition}
 	return u.renderForm(w, r, http.StatusOK, f)
 }
 
@@ -150,6 +153,8 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 		Description:   r.PostFormValue("description"),
 		PayloadFormat: r.PostFormValue("payloadFormat"),
 		Headers:       r.PostFormValue("headers"),
+		Fields:        r.PostFormValue("fields"),
+		Condition:     strings.TrimSpace(r.PostFormValue("condition")),
 	}
 	objects, actions := r.PostForm["object"], r.PostForm["action"]
 	for i := range min(len(objects), len(actions)) {
@@ -178,6 +183,18 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 	slices.Sort(ops)
 	ops = slices.Compact(ops)
 	in := service.WebhookInput{TargetURL: &f.TargetURL, Description: &f.Description, Operations: &ops}
+	if _, given := r.PostForm["fields"]; given {
+		fields := []string{}
+		for _, name := range strings.Split(f.Fields, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				fields = append(fields, name)
+			}
+		}
+		in.Fields = &fields
+	}
+	if _, given := r.PostForm["condition"]; given {
+		in.Condition = &f.Condition
+	}
 	if _, given := r.PostForm["headers"]; given {
 		headers, err := parseHeaders(f.Headers)
 		if err != nil {

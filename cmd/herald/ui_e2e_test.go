@@ -228,6 +228,18 @@ func TestUIInBrowser(t *testing.T) {
 	if _, out := call(t, "GET", p.URL+"/rest/webhooks", p.APIKey, ""); len(dig(out, "data", "webhooks").([]any)) != 0 {
 		t.Error("the webhook is still there")
 	}
+	// A webhook sent only what matters: a field that changes and a condition.
+	step("create a filtered webhook", chromedp.Navigate(p.URL+"/ui/webhooks/new"), chromedp.WaitVisible(chromedp.CSS("#targetUrl")),
+		chromedp.SetValue(chromedp.CSS("#targetUrl"), rc.URL+"/deals"),
+		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=object]`), "opportunity"),
+		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=action]`), "updated"),
+		chromedp.SendKeys(chromedp.CSS("#fields"), "stage"),
+		chromedp.SendKeys(chromedp.CSS("#condition"), "stage[eq]:CUSTOMER"))
+	shot("11-create-filtered-webhook")
+	step("save it", chromedp.Click(chromedp.CSS(`button[value=save]`)))
+	waitText(".flash", "Webhook created")
+	waitText("main", "Filtered out")
+	shot("12-filtered-webhook")
 	for _, msg := range consoleErrors {
 		// A CSP violation or a script error would show here.
 		t.Errorf("browser console: %s", msg)

@@ -332,3 +332,61 @@ func TestCustomHeaders(t *testing.T) {
 		}
 	})
 }
+
+// TestOnlyWhenItMatters: of 200 updates, the 20 that change the named
+// field and leave the record passing the condition are delivered, and the
+// webhook counts the 180 others it left out.
+func TestOnlyWhenItMatters(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, engineArgs...)
+		rc := newReceiver(t, nil)
+		for _, bad := range []struct{ body, field string }{
+			{`{"targetUrl":"` + rc.URL + `","operations":["*.updated"],"fields":["stage"]}`, "fields"},
+			{`{"targetUrl":"` + rc.URL + `","operations":["opportunity.updated"],"fields":["colour"]}`, "fields"},
+			{`{"targetUrl":"` + rc.URL + `","operations":["opportunity.updated"],"condition":"stage[near]:x"}`, "condition"},
+		} {
+			if code, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, bad.body); code != 400 || dig(out, "field") != bad.field {
+				t.Errorf("%s: %d %v, want 400 on %s", bad.body, code, out, bad.field)
+			}
+		}
+		code, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+rc.URL+`","operations":["opportunity.updated"],`+
+			`"fields":["stage","amount"],"condition":"and(stage[eq]:CUSTOMER,amount.amountMicros[gte]:1000000000)"}`)
+		if code != 201 {
+			t.Fatalf("create: %d %v", code, out)
+		}
+		hookID := dig(out, "data", "createWebhook", "id").(string)
+		ids := make([]string, 10)
+		for i := range ids {
+			_, out := call(t, "POST", p.URL+"/rest/opportunities", p.APIKey, `{"name":"Deal","amount":{"amountMicros":2000000000,"currencyCode":"EUR"}}`)
+			ids[i] = dig(out, "data", "createOpportunity", "id").(string)
+		}
+		update := func(id, body string) {
+			t.Helper()
+			if code, out := call(t, "PATCH", p.URL+"/rest/opportunities/"+id, p.APIKey, body); code != 200 {
+				t.Fatalf("update: %d %v", code, out)
+			}
+		}
+		for round := range 20 {
+			id := ids[round%10]
+			update(id, `{"stage":"MEETING"}`)  // the field changes, the condition fails
+			update(id, `{"stage":"CUSTOMER"}`) // both hold: delivered
+			for k := range 8 {                 // another field: left out
+				update(id, fmt.Sprintf(`{"name":"Deal %d-%d"}`, round, k))
+			}
+		}
+		waitFor(t, "the matching updates", 20*time.Second, func() bool { return len(rc.requests()) >= 20 })
+		time.Sleep(500 * time.Millisecond) // nothing more comes
+		if n := len(rc.requests()); n != 20 {
+			t.Fatalf("%d deliveries, want 20", n)
+		}
+		for _, r := range rc.requests() {
+			if !strings.Contains(string(r.Body), `"stage":"CUSTOMER"`) || !strings.Contains(string(r.Body), `"updatedFields":["stage"]`) {
+				t.Fatalf("delivered %s", r.Body)
+			}
+		}
+		if hook := getWebhook(t, p, p.APIKey, hookID); hook["filteredEvents"] != 180.0 {
+			t.Fatalf("filteredEvents = %v, want 180", hook["filteredEvents"])
+		}
+	})
+}

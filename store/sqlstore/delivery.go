@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/store/sqlbuild"
 )
 
@@ -532,6 +533,13 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	if err != nil {
 		return 0, err
 	}
+	route := hookRoute{Webhook: w, operations: w.Operations}
+	if w.Condition != "" {
+		name, _ := herald.SingleObject(w.Operations)
+		if obj, err := objectNamed(ctx, db.read, workspaceID, name); err == nil {
+			route.condition, _ = record.ParseFilter(obj, w.Condition)
+		}
+	}
 	total := 0
 	after := struct{ at, seq int64 }{ms(since) - 1, math.MaxInt64}
 	for {
@@ -539,10 +547,16 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 		err := db.inTx(ctx, func(tx conn) error {
 			evs, err := queryAll(ctx, tx, func(s scanner) (*herald.Event, error) {
 				ev := &herald.Event{}
-				err := s.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &after.at)
+				var data string
+				var fields sql.NullString
+				err := s.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &after.at, &data, &fields)
+				ev.Data = json.RawMessage(data)
+				if fields.Valid {
+					_ = json.Unmarshal([]byte(fields.String), &ev.UpdatedFields)
+				}
 				after.seq = ev.Seq
 				return ev, err
-			}, `SELECT seq, name, record_id, object, occurred_at FROM events
+			}, `SELECT seq, name, record_id, object, occurred_at, data, updated_fields FROM events
 				WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
 				workspaceID, after.at, after.at, after.seq, replayBatch)
 			if err != nil {
@@ -559,7 +573,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 			}
 			defer stmt.Close()
 			for _, ev := range evs {
-				if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) {
+				if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) || !route.passes(ev) {
 					continue
 				}
 				res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), webhookID, ev.OrderKey(), ms(now), ms(now), ms(now))

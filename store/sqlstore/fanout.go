@@ -64,10 +64,14 @@ type fanOutPlan struct {
 	// due is set when some pending delivery is not leased: another
 	// process (or a later claim) must hear of it.
 	due bool
+	// filtered counts, by webhook, the events its Fields and Condition
+	// left out.
+	filtered map[string]int
 }
 
 // fanOut decides the deliveries of events: one per webhook of the event's
-// workspace whose operations match its name (routes, by workspace).
+// workspace whose operations match its name (routes, by workspace) and
+// whose fields and condition it passes (the others are counted).
 // A disabled webhook's is skipped, so the log shows what it missed. Of
 // the deliveries of one record to one webhook in the batch, the first
 // may go and the later ones wait behind it. A delivery that may go is
@@ -85,6 +89,13 @@ func fanOut(events []*herald.Event, routes map[string][]hookRoute, reserve func(
 	for _, ev := range events {
 		for _, h := range routes[ev.WorkspaceID] {
 			if !herald.MatchOperations(h.operations, ev.Name) {
+				continue
+			}
+			if !h.passes(ev) {
+				if p.filtered == nil {
+					p.filtered = map[string]int{}
+				}
+				p.filtered[h.ID]++
 				continue
 			}
 			active := h.Status == herald.WebhookActive

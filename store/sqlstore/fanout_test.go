@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
 )
 
 func TestFanOut(t *testing.T) {
@@ -16,7 +17,23 @@ func TestFanOut(t *testing.T) {
 		return hookRoute{Webhook: &herald.Webhook{ID: id, Status: status}, operations: ops}
 	}
 	event := func(seq int64, ws, name, record string) *herald.Event {
-		return &herald.Event{Seq: seq, WorkspaceID: ws, Name: name, Object: "person", RecordID: record}
+		return &herald.Event{Seq: seq, WorkspaceID: ws, Name: name, Object: "person", RecordID: record, Data: []byte(`{}`)}
+	}
+	// changed is an update of the given fields to a person in city.
+	changed := func(seq int64, record, city string, fields ...string) *herald.Event {
+		ev := event(seq, "ws", "person.updated", record)
+		ev.UpdatedFields, ev.Data = fields, []byte(`{"city":"`+city+`"}`)
+		return ev
+	}
+	person := herald.StandardObjects()[0]
+	inParis, err := record.ParseFilter(person, "city[eq]:Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conditioned := func(fields []string, condition *herald.Filter) hookRoute {
+		r := route("a", herald.WebhookActive, "person.*")
+		r.Fields, r.condition = fields, condition
+		return r
 	}
 	// want is one row: webhook, event seq, and how it is written.
 	type want struct {
@@ -25,12 +42,13 @@ func TestFanOut(t *testing.T) {
 		state string // leased, due, waits or skipped
 	}
 	for _, tc := range []struct {
-		name   string
-		routes map[string][]hookRoute
-		events []*herald.Event
-		room   bool // whether the taker has room
-		want   []want
-		due    bool
+		name     string
+		routes   map[string][]hookRoute
+		events   []*herald.Event
+		room     bool // whether the taker has room
+		want     []want
+		due      bool
+		filtered int
 	}{
 		{
 			name:   "taken as written",
@@ -85,6 +103,30 @@ func TestFanOut(t *testing.T) {
 			room:   true,
 			want:   []want{{"z", 1, "leased"}},
 		},
+		{
+			name:     "fields: only the updates that change one",
+			routes:   map[string][]hookRoute{"ws": {conditioned([]string{"city"}, nil)}},
+			events:   []*herald.Event{changed(1, "p1", "Paris", "jobTitle"), changed(2, "p2", "Paris", "jobTitle", "city"), event(3, "ws", "person.created", "p3")},
+			room:     true,
+			want:     []want{{"a", 2, "leased"}, {"a", 3, "leased"}},
+			filtered: 1,
+		},
+		{
+			name:     "a condition on the record",
+			routes:   map[string][]hookRoute{"ws": {conditioned(nil, inParis)}},
+			events:   []*herald.Event{changed(1, "p1", "Lyon", "city"), changed(2, "p2", "Paris", "city"), changed(3, "p3", "Paris", "jobTitle")},
+			room:     true,
+			want:     []want{{"a", 2, "leased"}, {"a", 3, "leased"}},
+			filtered: 1,
+		},
+		{
+			name:     "both",
+			routes:   map[string][]hookRoute{"ws": {conditioned([]string{"city"}, inParis)}},
+			events:   []*herald.Event{changed(1, "p1", "Lyon", "city"), changed(2, "p2", "Paris", "city"), changed(3, "p3", "Paris", "jobTitle")},
+			room:     true,
+			want:     []want{{"a", 2, "leased"}},
+			filtered: 2,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -110,8 +152,8 @@ func TestFanOut(t *testing.T) {
 				}
 				got = append(got, want{d.webhookID, d.eventSeq, state})
 			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) || plan.due != tc.due {
-				t.Fatalf("rows %v, due %v\nwant %v, due %v", got, plan.due, tc.want, tc.due)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || plan.due != tc.due || plan.filtered["a"] != tc.filtered {
+				t.Fatalf("rows %v, due %v, filtered %v\nwant %v, due %v, filtered %d", got, plan.due, plan.filtered, tc.want, tc.due, tc.filtered)
 			}
 			leased := 0
 			for _, w := range got {

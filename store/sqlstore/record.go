@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/store/sqlbuild"
 )
 
@@ -266,6 +268,12 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if plan.due {
 		tx.h.madeDue()
 	}
+	// In one order, so that concurrent writers lock the rows alike.
+	for _, id := range slices.Sorted(maps.Keys(plan.filtered)) {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET filtered_events = filtered_events + ? WHERE id = ?`, plan.filtered[id], id); err != nil {
+			return fmt.Errorf("count filtered events: %w", err)
+		}
+	}
 	rows := make([][]any, len(plan.rows))
 	for i, d := range plan.rows {
 		rows[i] = d.waitingArgs()
@@ -287,6 +295,18 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 type hookRoute struct {
 	*herald.Webhook
 	operations []string
+	// condition is the webhook's Condition, parsed for its object.
+	condition *herald.Filter
+}
+
+// passes reports whether ev goes to the webhook by its Fields and
+// Condition.
+func (h hookRoute) passes(ev *herald.Event) bool {
+	if len(h.Fields) > 0 && strings.HasSuffix(ev.Name, "."+herald.ActionUpdated) &&
+		!slices.ContainsFunc(ev.UpdatedFields, func(f string) bool { return slices.Contains(h.Fields, f) }) {
+		return false
+	}
+	return record.Matches(h.condition, ev.Data)
 }
 
 func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, error) {
@@ -294,11 +314,15 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 		var ops string
 		var prevExp sql.NullInt64
 		w := &herald.Webhook{}
-		var headers string
-		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers); err != nil {
+		var headers, fields string
+		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers,
+			&fields, &w.Condition); err != nil {
 			return h, err
 		}
 		if err := scanHeaders(w, headers); err != nil {
+			return h, err
+		}
+		if err := scanFields(w, fields); err != nil {
 			return h, err
 		}
 		w.PreviousSecretExpiresAt = fromNullMS(prevExp)
@@ -307,11 +331,36 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 		}
 		h.Webhook = w
 		return h, nil
-	}, `SELECT w.status, w.operations, `+claimWebhookColumns+` FROM webhooks w WHERE w.workspace_id = ?`, workspaceID)
+	}, `SELECT w.status, w.operations, `+claimWebhookColumns+`, w.fields, w.condition FROM webhooks w WHERE w.workspace_id = ?`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
+	for i, h := range routes {
+		if h.Condition == "" {
+			continue
+		}
+		// A condition that no longer parses (its object's fields changed
+		// since) lets every event through: better sent than lost.
+		name, _ := herald.SingleObject(h.operations)
+		obj, err := objectNamed(ctx, tx, workspaceID, name)
+		if err != nil && herald.ErrorCode(err) != herald.ENOTFOUND {
+			return nil, err
+		}
+		if obj != nil {
+			routes[i].condition, _ = record.ParseFilter(obj, h.Condition)
+		}
+	}
 	return routes, nil
+}
+
+// objectNamed returns the workspace's object whose singular name is name.
+func objectNamed(ctx context.Context, tx conn, workspaceID, name string) (*herald.Object, error) {
+	for _, o := range herald.StandardObjects() {
+		if o.NameSingular == name {
+			return o, nil
+		}
+	}
+	return findObject(ctx, tx, workspaceID, name, false)
 }
 
 // rowsPerInsert bounds the rows of one multi-row INSERT: at most about a

@@ -14,20 +14,23 @@ import (
 
 const webhookColumns = `id, workspace_id, target_url, operations, description, secret, previous_secret, previous_secret_expires_at,
 	status, payload_format, disabled_at, disabled_reason, created_at, updated_at,
-	failing_since, last_success_at, last_failure_at, last_error, headers`
+	failing_since, last_success_at, last_failure_at, last_error, headers, fields, condition, filtered_events`
 
 func scanWebhook(s scanner) (*herald.Webhook, error) {
 	var w herald.Webhook
 	var ops string
 	var prevExp, disabled, failing, success, failure sql.NullInt64
 	var created, updated int64
-	var headers string
+	var headers, fields string
 	if err := s.Scan(&w.ID, &w.WorkspaceID, &w.TargetURL, &ops, &w.Description, &w.Secret, &w.PreviousSecret, &prevExp,
 		&w.Status, &w.PayloadFormat, &disabled, &w.DisabledReason, &created, &updated,
-		&failing, &success, &failure, &w.LastError, &headers); err != nil {
+		&failing, &success, &failure, &w.LastError, &headers, &fields, &w.Condition, &w.FilteredEvents); err != nil {
 		return nil, err
 	}
 	if err := scanHeaders(&w, headers); err != nil {
+		return nil, err
+	}
+	if err := scanFields(&w, fields); err != nil {
 		return nil, err
 	}
 	w.FailingSince, w.LastSuccessAt, w.LastFailureAt = fromNullMS(failing), fromNullMS(success), fromNullMS(failure)
@@ -50,6 +53,25 @@ func scanHeaders(w *herald.Webhook, headers string) error {
 	return nil
 }
 
+// scanFields reads a webhook's fields column.
+func scanFields(w *herald.Webhook, fields string) error {
+	if fields == "" || fields == "[]" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(fields), &w.Fields); err != nil {
+		return fmt.Errorf("webhook %s: bad fields: %w", w.ID, err)
+	}
+	return nil
+}
+
+func fieldsArg(w *herald.Webhook) string {
+	if len(w.Fields) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(w.Fields)
+	return string(b)
+}
+
 func headersArg(w *herald.Webhook) string {
 	if len(w.Headers) == 0 {
 		return "{}"
@@ -62,12 +84,12 @@ func webhookArgs(w *herald.Webhook) []any {
 	ops, _ := json.Marshal(w.Operations)
 	return []any{w.ID, w.WorkspaceID, w.TargetURL, string(ops), w.Description, w.Secret, w.PreviousSecret, nullMS(w.PreviousSecretExpiresAt),
 		w.Status, w.PayloadFormat, nullMS(w.DisabledAt), w.DisabledReason, ms(w.CreatedAt), ms(w.UpdatedAt),
-		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError, headersArg(w)}
+		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError, headersArg(w), fieldsArg(w), w.Condition, w.FilteredEvents}
 }
 
 // CreateWebhook stores a new webhook.
 func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
-	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
@@ -118,7 +140,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 		args := webhookArgs(w)
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET target_url = ?, operations = ?, description = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?,
-			failing_since = ?, headers = ? WHERE id = ? AND workspace_id = ?`, slices.Concat(args[2:12], []any{args[13], args[14], args[18], w.ID, w.WorkspaceID})...)
+			failing_since = ?, headers = ?, fields = ?, condition = ? WHERE id = ? AND workspace_id = ?`,
+			slices.Concat(args[2:12], []any{args[13], args[14], args[18], args[19], args[20], w.ID, w.WorkspaceID})...)
 		if w.Status == herald.WebhookActive {
 			tx.h.madeDue() // re-enabled, its waiting deliveries are due
 		}

@@ -105,6 +105,23 @@ var recordCases = []testCase{
 				if got := firstNames(p); got != tc.want || p.TotalCount != tc.total {
 					t.Fatalf("got %q (total %d), want %q (total %d)", got, p.TotalCount, tc.want, tc.total)
 				}
+				// Webhook conditions run the same filter on the JSON: it
+				// must pick the same records as the SQL.
+				f, err := record.ParseFilter(person, tc.filter)
+				must(t, err)
+				all := people.list(t, "", "", 50, nil, nil).Records
+				if f.Mentions("deletedAt") {
+					all = people.list(t, "or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL)", "", 50, nil, nil).Records
+				}
+				var matched []*herald.Record
+				for _, r := range all {
+					if record.Matches(f, record.Render(person, r)) {
+						matched = append(matched, r)
+					}
+				}
+				if len(matched) != tc.total {
+					t.Fatalf("record.Matches picks %d records (%s), the store %d", len(matched), firstNames(&herald.RecordPage{Records: matched}), tc.total)
+				}
 			})
 		}
 	}},
