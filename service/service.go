@@ -69,7 +69,7 @@ func New(cfg Config) *Services {
 	objects := &Objects{store: cfg.Store}
 	return &Services{
 		Records:    &Records{store: cfg.Store, objects: objects},
-		Webhooks:   &Webhooks{cfg: cfg},
+		Webhooks:   &Webhooks{cfg: cfg, objects: objects},
 		Deliveries: &Deliveries{store: cfg.Store, ids: cfg.DeliveryIDs},
 		APIKeys:    &APIKeys{store: cfg.Store},
 		Objects:    objects,

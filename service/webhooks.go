@@ -18,7 +18,8 @@ import (
 // Webhooks are the rules of webhook subscriptions: what a webhook may
 // hold, how its secret rotates, test sends and replays.
 type Webhooks struct {
-	cfg Config
+	cfg     Config
+	objects *Objects
 }
 
 // HealthWindow is the span a webhook's health figures cover.
@@ -180,7 +181,7 @@ func (s *Webhooks) checkFilters(ctx context.Context, w *herald.Webhook) error {
 	if !ok {
 		return herald.FieldErrorf(field, "%s needs operations of one object, such as [\"opportunity.updated\"], to name its fields", field)
 	}
-	obj, err := (&Objects{store: s.cfg.Store}).named(ctx, w.WorkspaceID, name)
+	obj, err := s.objects.named(ctx, w.WorkspaceID, name)
 	if herald.ErrorCode(err) == herald.ENOTFOUND {
 		return herald.FieldErrorf(field, "%s is not an object of the workspace", name)
 	}
