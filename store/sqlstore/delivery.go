@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
-	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/store/sqlbuild"
 )
 
@@ -534,64 +533,76 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 		return 0, err
 	}
 	route := hookRoute{Webhook: w, operations: w.Operations}
-	if w.Condition != "" {
-		name, _ := herald.SingleObject(w.Operations)
-		if obj, err := objectNamed(ctx, db.read, workspaceID, name); err == nil {
-			route.condition, _ = record.ParseFilter(obj, w.Condition)
-		}
+	if err := route.parseCondition(ctx, db.read); err != nil {
+		return 0, err
 	}
-	total := 0
 	after := struct{ at, seq int64 }{ms(since) - 1, math.MaxInt64}
+	total, err := db.dueInBatches(ctx, func(tx conn) (n, seen int, err error) {
+		evs, err := queryAll(ctx, tx, func(s scanner) (*herald.Event, error) {
+			ev := &herald.Event{}
+			var data string
+			var fields sql.NullString
+			err := s.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &after.at, &data, &fields)
+			ev.Data = json.RawMessage(data)
+			if fields.Valid {
+				_ = json.Unmarshal([]byte(fields.String), &ev.UpdatedFields)
+			}
+			after.seq = ev.Seq
+			return ev, err
+		}, `SELECT seq, name, record_id, object, occurred_at, data, updated_fields FROM events
+			WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
+			workspaceID, after.at, after.at, after.seq, replayBatch)
+		if err != nil {
+			return 0, 0, err
+		}
+		seen = len(evs)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 'pending', `+waitingNext(db.d, "?", "?", "?")+`, ?, ?)
+			ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
+				completed_at = NULL, round_base = deliveries.attempts, updated_at = excluded.updated_at
+			WHERE deliveries.status <> 'pending'`)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer stmt.Close()
+		for _, ev := range evs {
+			if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) || !route.passes(ev) {
+				continue
+			}
+			res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), webhookID, ev.OrderKey(), ms(now), ms(now), ms(now))
+			if err != nil {
+				return n, seen, err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return n, seen, nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("replay deliveries of webhook %s: %w", webhookID, err)
+	}
+	return total, nil
+}
+
+// dueInBatches runs batch in transactions, one after the other, until
+// one sees fewer than replayBatch rows, and returns how many deliveries
+// they made due (the taker hears of each transaction's).
+func (db *DB) dueInBatches(ctx context.Context, batch func(tx conn) (made, seen int, err error)) (int, error) {
+	total := 0
 	for {
-		var n, seen int
+		var made, seen int
 		err := db.inTx(ctx, func(tx conn) error {
-			evs, err := queryAll(ctx, tx, func(s scanner) (*herald.Event, error) {
-				ev := &herald.Event{}
-				var data string
-				var fields sql.NullString
-				err := s.Scan(&ev.Seq, &ev.Name, &ev.RecordID, &ev.Object, &after.at, &data, &fields)
-				ev.Data = json.RawMessage(data)
-				if fields.Valid {
-					_ = json.Unmarshal([]byte(fields.String), &ev.UpdatedFields)
-				}
-				after.seq = ev.Seq
-				return ev, err
-			}, `SELECT seq, name, record_id, object, occurred_at, data, updated_fields FROM events
-				WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
-				workspaceID, after.at, after.at, after.seq, replayBatch)
-			if err != nil {
-				return err
-			}
-			seen = len(evs)
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, 'pending', `+waitingNext(db.d, "?", "?", "?")+`, ?, ?)
-				ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
-					completed_at = NULL, round_base = deliveries.attempts, updated_at = excluded.updated_at
-				WHERE deliveries.status <> 'pending'`)
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			for _, ev := range evs {
-				if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) || !route.passes(ev) {
-					continue
-				}
-				res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), webhookID, ev.OrderKey(), ms(now), ms(now), ms(now))
-				if err != nil {
-					return err
-				}
-				k, _ := res.RowsAffected()
-				n += int(k)
-			}
-			if n > 0 {
+			var err error
+			made, seen, err = batch(tx)
+			if err == nil && made > 0 {
 				tx.h.madeDue()
 			}
-			return nil
+			return err
 		})
 		if err != nil {
-			return total, fmt.Errorf("replay deliveries of webhook %s: %w", webhookID, err)
+			return total, err
 		}
-		total += n
+		total += made
 		if seen < replayBatch {
 			return total, nil
 		}
@@ -606,52 +617,42 @@ func (db *DB) RecoverDeliveries(ctx context.Context, workspaceID, webhookID stri
 	if _, err := db.FindWebhook(ctx, workspaceID, webhookID); err != nil {
 		return 0, err
 	}
-	total := 0
 	afterSeq := int64(-1)
-	for {
-		var n, seen int
-		err := db.inTx(ctx, func(tx conn) error {
-			rows, err := queryAll(ctx, tx, func(s scanner) (d struct {
-				id, seq int64
-				key     string
-			}, err error) {
-				err = s.Scan(&d.id, &d.seq, &d.key)
-				return d, err
-			}, `SELECT id, event_seq, order_key FROM deliveries
-				WHERE webhook_id = ? AND status = 'failed' AND completed_at >= ? AND event_seq > ? ORDER BY event_seq LIMIT ?`,
-				webhookID, ms(since), afterSeq, replayBatch)
-			if err != nil {
-				return err
-			}
-			seen = len(rows)
-			stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = `+waitingNext(db.d, "?", "?", "?")+`,
-				completed_at = NULL, round_base = attempts, updated_at = ? WHERE id = ? AND status = 'failed'`)
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			for _, d := range rows {
-				afterSeq = d.seq
-				res, err := stmt.ExecContext(ctx, webhookID, d.key, ms(now), ms(now), d.id)
-				if err != nil {
-					return err
-				}
-				k, _ := res.RowsAffected()
-				n += int(k)
-			}
-			if n > 0 {
-				tx.h.madeDue()
-			}
-			return nil
-		})
+	total, err := db.dueInBatches(ctx, func(tx conn) (n, seen int, err error) {
+		type failed struct {
+			id, seq int64
+			key     string
+		}
+		rows, err := queryAll(ctx, tx, func(s scanner) (d failed, err error) {
+			err = s.Scan(&d.id, &d.seq, &d.key)
+			return d, err
+		}, `SELECT id, event_seq, order_key FROM deliveries
+			WHERE webhook_id = ? AND status = 'failed' AND completed_at >= ? AND event_seq > ? ORDER BY event_seq LIMIT ?`,
+			webhookID, ms(since), afterSeq, replayBatch)
 		if err != nil {
-			return total, fmt.Errorf("recover deliveries of webhook %s: %w", webhookID, err)
+			return 0, 0, err
 		}
-		total += n
-		if seen < replayBatch {
-			return total, nil
+		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = `+waitingNext(db.d, "?", "?", "?")+`,
+			completed_at = NULL, round_base = attempts, updated_at = ? WHERE id = ? AND status = 'failed'`)
+		if err != nil {
+			return 0, 0, err
 		}
+		defer stmt.Close()
+		for _, d := range rows {
+			afterSeq = d.seq
+			res, err := stmt.ExecContext(ctx, webhookID, d.key, ms(now), ms(now), d.id)
+			if err != nil {
+				return n, len(rows), err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return n, len(rows), nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("recover deliveries of webhook %s: %w", webhookID, err)
 	}
+	return total, nil
 }
 
 // replayBatch is how many events one replay transaction looks at.

@@ -335,22 +335,30 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
-	for i, h := range routes {
-		if h.Condition == "" {
-			continue
-		}
-		// A condition that no longer parses (its object's fields changed
-		// since) lets every event through: better sent than lost.
-		name, _ := herald.SingleObject(h.operations)
-		obj, err := objectNamed(ctx, tx, workspaceID, name)
-		if err != nil && herald.ErrorCode(err) != herald.ENOTFOUND {
+	for i := range routes {
+		if err := routes[i].parseCondition(ctx, tx); err != nil {
 			return nil, err
-		}
-		if obj != nil {
-			routes[i].condition, _ = record.ParseFilter(obj, h.Condition)
 		}
 	}
 	return routes, nil
+}
+
+// parseCondition parses the webhook's Condition for the object its
+// operations name. A condition that no longer parses (its object's fields
+// changed since) lets every event through: better sent than lost.
+func (h *hookRoute) parseCondition(ctx context.Context, q conn) error {
+	if h.Condition == "" {
+		return nil
+	}
+	name, _ := herald.SingleObject(h.operations)
+	obj, err := objectNamed(ctx, q, h.WorkspaceID, name)
+	if err != nil && herald.ErrorCode(err) != herald.ENOTFOUND {
+		return err
+	}
+	if obj != nil {
+		h.condition, _ = record.ParseFilter(obj, h.Condition)
+	}
+	return nil
 }
 
 // objectNamed returns the workspace's object whose singular name is name.
