@@ -32,7 +32,11 @@ func New(obj *herald.Object, workspaceID, actor string, in *Input, now time.Time
 		ID: id, WorkspaceID: workspaceID, Object: obj.NameSingular,
 		Values: values, CreatedAt: now, UpdatedAt: now, CreatedBy: actor,
 	}
-	return r, NewEvent(obj, r, herald.ActionCreated, now)
+	// Every value was just written canonical: the event renders them as
+	// they are, without reading each composite again.
+	ev := newEvent(obj, r, herald.ActionCreated, now)
+	ev.Data = render(obj, r, false)
+	return r, ev
 }
 
 // APIActor is the createdBy of a record made through the API with the
@@ -43,12 +47,13 @@ func APIActor(keyName string) string {
 	return string(append(b, `,"context":{}}`...))
 }
 
-// showActor is a stored createdBy as the API shows it. Records made
-// before createdBy was an actor kept the id of the API key that made
+// showActor is a stored createdBy as the API shows it: as APIActor wrote
+// it (the column is text, kept byte for byte on both engines). Records
+// made before createdBy was an actor kept the id of the API key that made
 // them: they show as made through the API by an unnamed key.
 func showActor(stored string) json.RawMessage {
 	if strings.HasPrefix(stored, "{") {
-		return ShowComposite(herald.FieldActor, json.RawMessage(stored))
+		return json.RawMessage(stored)
 	}
 	return json.RawMessage(APIActor(""))
 }
@@ -92,6 +97,13 @@ func Apply(obj *herald.Object, r *herald.Record, in *Input, now time.Time) *hera
 
 // NewEvent returns the event of action on r, carrying r as it is now.
 func NewEvent(obj *herald.Object, r *herald.Record, action string, now time.Time) *herald.Event {
+	ev := newEvent(obj, r, action, now)
+	ev.Data = Render(obj, r)
+	return ev
+}
+
+// newEvent is NewEvent without its data.
+func newEvent(obj *herald.Object, r *herald.Record, action string, now time.Time) *herald.Event {
 	return &herald.Event{
 		ID:           NewEventID(),
 		WorkspaceID:  r.WorkspaceID,
@@ -99,7 +111,6 @@ func NewEvent(obj *herald.Object, r *herald.Record, action string, now time.Time
 		Object:       obj.NameSingular,
 		ObjectPlural: obj.NamePlural,
 		RecordID:     r.ID,
-		Data:         Render(obj, r),
 		Timestamp:    herald.StoredTime(now),
 	}
 }
@@ -118,7 +129,11 @@ func NewEventID() string {
 
 // Render writes r as the API shows it: id, the object's fields in schema
 // order (null when unset), then the system fields.
-func Render(obj *herald.Object, r *herald.Record) json.RawMessage {
+func Render(obj *herald.Object, r *herald.Record) json.RawMessage { return render(obj, r, true) }
+
+// render is Render; stored says r's values were read back from a store,
+// which may have reordered and reformatted its composite values.
+func render(obj *herald.Object, r *herald.Record, stored bool) json.RawMessage {
 	var b bytes.Buffer
 	size := 160 + len(r.CreatedBy)
 	for _, v := range r.Values {
@@ -133,8 +148,10 @@ func Render(obj *herald.Object, r *herald.Record) json.RawMessage {
 		b.WriteString(`":`)
 		v, ok := r.Values[f.Name]
 		switch {
-		case herald.CompositeFields(f.Type) != nil:
+		case herald.CompositeFields(f.Type) != nil && (stored || !ok):
 			b.Write(ShowComposite(f.Type, v))
+		case herald.CompositeFields(f.Type) != nil:
+			b.Write(v)
 		case !ok:
 			b.Write(null)
 		case f.Type == herald.FieldMultiSelect && bytes.IndexByte(v, ' ') >= 0:

@@ -68,8 +68,10 @@ func primarySub(t herald.FieldType) string {
 }
 
 // writeComposite writes a composite value, every sub-field in the type's
-// order, as JSON.stringify writes it; missing ones take their empty value.
-func writeComposite(t herald.FieldType, vals map[string]json.RawMessage) json.RawMessage {
+// order; missing ones take their empty value. normalize writes the others
+// as JSON.stringify writes them, for values read back from a store that
+// reformats JSON; values Herald made itself are so already.
+func writeComposite(t herald.FieldType, vals map[string]json.RawMessage, normalize bool) json.RawMessage {
 	b := []byte{'{'}
 	for i, sub := range herald.CompositeFields(t) {
 		if i > 0 {
@@ -80,9 +82,10 @@ func writeComposite(t herald.FieldType, vals map[string]json.RawMessage) json.Ra
 		v, ok := vals[sub.Name]
 		if !ok {
 			v = emptySub(t, sub)
-		}
-		if js, err := JSText(v); err == nil {
-			v = js
+		} else if normalize {
+			if js, err := JSText(v); err == nil {
+				v = js
+			}
 		}
 		b = append(b, v...)
 	}
@@ -93,20 +96,21 @@ func writeComposite(t herald.FieldType, vals map[string]json.RawMessage) json.Ra
 // in order, as JSON.stringify writes it (PostgreSQL reorders an object's
 // keys and adds spaces), the empty value when unset.
 func ShowComposite(t herald.FieldType, raw json.RawMessage) json.RawMessage {
-	return writeComposite(t, subValues(t, raw))
+	return writeComposite(t, subValues(t, raw), true)
 }
 
 // mergeComposite is base with the sub-fields patch gives (a canonical
-// input, or null to empty every one).
+// input, or null to empty every one). Both are Herald's own writing: base
+// nil or shown by ShowComposite, patch made by compositeInput.
 func mergeComposite(t herald.FieldType, base, patch json.RawMessage) json.RawMessage {
 	if patch != nil && bytes.Equal(patch, null) {
-		return writeComposite(t, nil)
+		return writeComposite(t, nil, false)
 	}
 	vals := subValues(t, base)
 	for k, v := range subValues(t, patch) {
 		vals[k] = v
 	}
-	return writeComposite(t, vals)
+	return writeComposite(t, vals, false)
 }
 
 // compositeInput checks v, null or an object of some of f's sub-fields,
