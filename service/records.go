@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -172,10 +171,9 @@ func (s *Records) findUnique(ctx context.Context, workspaceID string, obj *heral
 	if err := json.Unmarshal(given[sub], &value); err != nil || value == "" {
 		return "", nil
 	}
-	filter, err := record.ParseFilter(obj, path+"[eq]:"+strconv.Quote(value))
-	if err != nil {
-		return "", err
-	}
+	// Built, not parsed from text: a value the filter syntax would have to
+	// escape (a quote, a comma) cannot change what it means.
+	filter := &herald.Filter{Op: "cmp", Field: path, Type: herald.FieldText, Comparator: "eq", Values: []any{value}}
 	order, _ := record.ParseOrder(obj, "")
 	page, err := s.store.ListRecords(ctx, herald.RecordQuery{WorkspaceID: workspaceID, Object: obj, Filter: filter, Order: order, Limit: 1})
 	if err != nil || len(page.Records) == 0 {

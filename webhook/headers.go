@@ -54,7 +54,7 @@ func CheckHeaders(in, current map[string]string) (map[string]string, error) {
 			return nil, herald.FieldErrorf(field, "%s is given twice", canon)
 		}
 		if value == MaskedHeader {
-			old, ok := lookupHeader(current, canon)
+			old, ok := current[canon] // saved names are canonical: this made them
 			if !ok {
 				return nil, herald.FieldErrorf(field, "%s is new: give its value", canon)
 			}
@@ -69,15 +69,6 @@ func CheckHeaders(in, current map[string]string) (map[string]string, error) {
 		out[canon] = value
 	}
 	return out, nil
-}
-
-func lookupHeader(h map[string]string, canon string) (string, bool) {
-	for name, v := range h {
-		if http.CanonicalHeaderKey(name) == canon {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // Masked is headers as the API shows them: names, and MaskedHeader for
