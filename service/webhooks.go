@@ -201,13 +201,13 @@ func (s *Webhooks) checkFilters(ctx context.Context, w *herald.Webhook) error {
 	return nil
 }
 
-// checkTarget vets in's target URL with the SSRF guard, before any
-// transaction: it may wait for DNS.
+// checkTarget checks in's target URL, then vets it with the SSRF guard,
+// before any transaction: the guard may wait for DNS.
 func (s *Webhooks) checkTarget(ctx context.Context, in *WebhookInput) ([]string, error) {
-	if in.TargetURL == nil || s.cfg.CheckTarget == nil {
+	if in.TargetURL == nil {
 		return nil, nil
 	}
-	if _, err := webhook.CheckURL(*in.TargetURL); err != nil {
+	if _, err := webhook.CheckURL(*in.TargetURL); err != nil || s.cfg.CheckTarget == nil {
 		return nil, err
 	}
 	warning, err := s.cfg.CheckTarget(ctx, *in.TargetURL)
@@ -217,12 +217,10 @@ func (s *Webhooks) checkTarget(ctx context.Context, in *WebhookInput) ([]string,
 	return []string{warning}, nil
 }
 
-// apply checks in and writes it onto w.
+// apply checks in and writes it onto w; its target URL was checked by
+// checkTarget, which Create and Update run first.
 func apply(in *WebhookInput, w *herald.Webhook) error {
 	if in.TargetURL != nil {
-		if _, err := webhook.CheckURL(*in.TargetURL); err != nil {
-			return err
-		}
 		w.TargetURL = *in.TargetURL
 	}
 	ops := in.Operations
