@@ -91,7 +91,7 @@ func Apply(obj *herald.Object, r *herald.Record, in *Input, now time.Time) *hera
 	r.UpdatedAt = now
 	ev := NewEvent(obj, r, herald.ActionUpdated, now)
 	ev.UpdatedFields = fields
-	ev.PreviousData = renderSubset(fields, prev)
+	ev.PreviousData = writeObject(fields, prev)
 	return ev
 }
 
@@ -172,21 +172,6 @@ func render(obj *herald.Object, r *herald.Record, stored bool) json.RawMessage {
 	}
 	b.WriteString(`,"createdBy":`)
 	b.Write(showActor(r.CreatedBy))
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-func renderSubset(fields []string, vals map[string]json.RawMessage) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, name := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Quote(name))
-		b.WriteByte(':')
-		b.Write(vals[name])
-	}
 	b.WriteByte('}')
 	return b.Bytes()
 }

@@ -141,18 +141,30 @@ func compositeInput(f herald.Field, v json.RawMessage) (json.RawMessage, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := []byte{'{'}
+	names := make([]string, 0, len(given))
 	for _, sub := range herald.CompositeFields(f.Type) {
-		if v, ok := given[sub.Name]; ok {
-			if len(b) > 1 {
-				b = append(b, ',')
-			}
-			b = appendJSString(b, sub.Name)
-			b = append(b, ':')
-			b = append(b, v...)
-		}
+		names = append(names, sub.Name)
 	}
-	return append(b, '}'), nil
+	return writeObject(names, given), nil
+}
+
+// writeObject writes {"name":value,…} for each of names that vals holds,
+// in names' order.
+func writeObject(names []string, vals map[string]json.RawMessage) json.RawMessage {
+	b := []byte{'{'}
+	for _, name := range names {
+		v, ok := vals[name]
+		if !ok {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = appendJSString(b, name)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return append(b, '}')
 }
 
 func subNames(t herald.FieldType) string {
@@ -290,7 +302,10 @@ func objectInput(path string, v json.RawMessage, keys []string, checks map[strin
 	if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' {
 		return nil, herald.FieldErrorf(path, "%s must be an object of %s", path, strings.Join(keys, ", "))
 	}
-	vals := map[string]string{}
+	vals := make(map[string]json.RawMessage, len(keys))
+	for _, k := range keys {
+		vals[k] = json.RawMessage(`""`)
+	}
 	err := eachMember(v, func(name string, mv json.RawMessage) error {
 		at := path + "." + name
 		if !slices.Contains(keys, name) {
@@ -307,22 +322,13 @@ func objectInput(path string, v json.RawMessage, keys []string, checks map[strin
 				return err
 			}
 		}
-		vals[name] = s
+		vals[name] = appendJSString(nil, s)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	b := []byte{'{'}
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSString(b, k)
-		b = append(b, ':')
-		b = appendJSString(b, vals[k])
-	}
-	return append(b, '}'), nil
+	return writeObject(keys, vals), nil
 }
 
 // multiSelectInput checks a MULTI_SELECT value: null or a list of the
