@@ -67,6 +67,9 @@ type Claim struct {
 	Webhook *Webhook
 	// LeaseUntil is when the claim lapses unless its holder extends it.
 	LeaseUntil time.Time
+	// NotBefore, when set, is the claim's turn under its webhook's
+	// ThrottleRate: it is not sent before then.
+	NotBefore time.Time
 }
 
 // ClaimRequest asks the store for due deliveries, lane by lane: each
@@ -84,7 +87,19 @@ type ClaimRequest struct {
 type Lane struct {
 	WebhookID string
 	Limit     int
+	// Throttle is the webhook's ThrottleRate, as DueWebhooks found it:
+	// the claim gives a throttled lane only the turns (NotBefore) of the
+	// next ThrottleHorizon, one each 1/Throttle second.
+	Throttle int
 }
+
+// ThrottleHorizon is how far ahead a claim under a lease this long takes
+// a throttled webhook's turns: 2 s, or a quarter of the lease if shorter.
+// The claims wait in the engine for their turn, their leases extended.
+func ThrottleHorizon(lease time.Duration) time.Duration { return min(2*time.Second, lease/4) }
+
+// MaxThrottleRate bounds a webhook's ThrottleRate.
+const MaxThrottleRate = 10000
 
 // Taker takes deliveries as they are written, so that they need no claim:
 // the store leases each new delivery it has room for to the taker in the

@@ -149,14 +149,17 @@ type DeliveryStore interface {
 	// it has room (see Taker); nil stops it.
 	SetTaker(t Taker)
 
-	// DueWebhooks returns the active webhooks that have unleased pending
-	// deliveries whose time has come.
-	DueWebhooks(ctx context.Context, now time.Time) ([]string, error)
+	// DueWebhooks returns the lanes of the active webhooks that have
+	// unleased pending deliveries whose time has come (Limit unset).
+	DueWebhooks(ctx context.Context, now time.Time) ([]Lane, error)
 	// ClaimDeliveries leases due deliveries to req.Owner, up to each
 	// lane's limit, oldest due first. A delivery is due when it is
 	// pending, its next attempt time has come, it is not leased, its
 	// webhook is active, and no earlier event of the same record is still
-	// pending for the same webhook (per-record order).
+	// pending for the same webhook (per-record order). A throttled lane
+	// gets the turns of the next ThrottleHorizon its webhook has left,
+	// each claim's in NotBefore, the rate holding across every process
+	// that claims.
 	ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]*Claim, error)
 	// CompleteDeliveries records attempts and their deliveries' new state,
 	// releasing the leases, in one transaction. An outcome is recorded only

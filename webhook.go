@@ -42,6 +42,9 @@ type Webhook struct {
 	Condition string
 	// FilteredEvents counts the events Fields and Condition left out.
 	FilteredEvents int64
+	// ThrottleRate, when above 0, is the most requests a second the
+	// webhook is sent; deliveries beyond it wait their turn, in order.
+	ThrottleRate   int
 	DisabledAt     *time.Time
 	DisabledReason string
 	CreatedAt      time.Time

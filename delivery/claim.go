@@ -14,6 +14,10 @@ type lane struct {
 	// reserved counts deliveries the store is writing leased to this
 	// engine (Reserve), not handed over yet.
 	reserved int
+	// turnsUntil is the last turn the lane's claims were given, when its
+	// webhook is throttled: it is not claimed for again until that is
+	// less than half a ThrottleHorizon away.
+	turnsUntil time.Time
 }
 
 // held is how many claims the lane holds, in flight, waiting or reserved.
@@ -43,6 +47,11 @@ func (e *Engine) claimLoop(ctx context.Context) {
 // idle sleeps until notified, until the next retry is due, or PollInterval.
 func (e *Engine) idle(ctx context.Context) {
 	wait := e.cfg.PollInterval
+	e.mu.Lock()
+	if !e.refillAt.IsZero() {
+		wait = min(wait, max(time.Until(e.refillAt), time.Millisecond))
+	}
+	e.mu.Unlock()
 	if at, ok, err := e.store.NextDue(ctx); err == nil && ok {
 		// A due time in the past means work is due but not claimable now
 		// (its lane is full, or it waits behind an earlier event); the
@@ -73,13 +82,22 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	// are done: fewer, larger claims keep the single SQLite writer free
 	// for the API. Many lanes share maxBuffered, so memory stays bounded.
 	buffer := min(e.laneBuffer(), max(maxBuffered/len(due), 2*e.cfg.PerEndpoint))
-	for _, id := range due {
+	e.refillAt = time.Time{}
+	for _, d := range due {
+		id := d.WebhookID
 		room := buffer
-		if l := e.lanes[id]; l != nil {
+		l := e.lanes[id]
+		if l != nil {
 			room -= l.held()
 		}
-		if room >= buffer/2 {
-			lanes = append(lanes, herald.Lane{WebhookID: id, Limit: room})
+		if refill := l.refillAt(e.cfg.Lease); d.Throttle > 0 && refill.After(now) {
+			// Its turns of the next half horizon are taken already.
+			if e.refillAt.IsZero() || refill.Before(e.refillAt) {
+				e.refillAt = refill
+			}
+			e.backlog[id] = true
+		} else if room >= buffer/2 {
+			lanes = append(lanes, herald.Lane{WebhookID: id, Limit: room, Throttle: d.Throttle})
 		} else {
 			// Due work left in the store: the completions that drain the
 			// lane must wake the engine for it (complete), or it would
@@ -101,6 +119,9 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 		e.holdLocked(c)
 		l := e.laneLocked(c.Webhook.ID)
 		l.waiting = append(l.waiting, c)
+		if c.NotBefore.After(l.turnsUntil) {
+			l.turnsUntil = c.NotBefore
+		}
 		got[c.Webhook.ID]++
 	}
 	e.buffered += len(claims)
@@ -115,6 +136,16 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 	e.startWaitingLocked()
 	e.mu.Unlock()
 	return len(claims), nil
+}
+
+// refillAt is when a throttled lane is claimed for again under leases
+// this long: when its last turn is half a ThrottleHorizon away. Zero for
+// a lane without turns.
+func (l *lane) refillAt(lease time.Duration) time.Time {
+	if l == nil || l.turnsUntil.IsZero() {
+		return time.Time{}
+	}
+	return l.turnsUntil.Add(-herald.ThrottleHorizon(lease) / 2)
 }
 
 // laneBuffer is how many claims a lane holds, in flight and waiting, when
@@ -150,9 +181,16 @@ func (e *Engine) dropIdleLocked(id string, l *lane) {
 func (e *Engine) startWaitingLocked() {
 	now := time.Now()
 	lapsed := 0
+	var nextTurn time.Time
 	for id, l := range e.lanes {
 		for len(l.waiting) > 0 && l.inFlight < e.cfg.PerEndpoint && e.inFlight < e.cfg.MaxInFlight {
 			c := l.waiting[0]
+			if c.NotBefore.After(now) {
+				if nextTurn.IsZero() || c.NotBefore.Before(nextTurn) {
+					nextTurn = c.NotBefore
+				}
+				break
+			}
 			l.waiting[0] = nil
 			l.waiting = l.waiting[1:]
 			e.buffered--
@@ -175,5 +213,18 @@ func (e *Engine) startWaitingLocked() {
 		// may hold the delivery again, and a release would free its claim.
 		// Expiry frees those nobody took.
 		e.log.Warn("claims lapsed before they were sent: dropped, to be claimed again", "count", lapsed)
+	}
+	if !nextTurn.IsZero() && (e.turnAt.IsZero() || nextTurn.Before(e.turnAt)) {
+		// A throttled claim's turn is to come: start it then.
+		if e.turnTimer != nil {
+			e.turnTimer.Stop()
+		}
+		e.turnAt = nextTurn
+		e.turnTimer = time.AfterFunc(time.Until(nextTurn), func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.turnAt = time.Time{}
+			e.startWaitingLocked()
+		})
 	}
 }

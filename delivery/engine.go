@@ -157,6 +157,12 @@ type Engine struct {
 	// from the claim or Take until its outcome is written or it is handed
 	// back: only these have their leases extended (complete.go).
 	held map[int64]*herald.Claim
+	// refillAt is the earliest a throttled lane, skipped by the last
+	// claim round, wants claiming again; turnAt and turnTimer the next
+	// turn of a throttled claim waiting in a lane, when it is started.
+	refillAt  time.Time
+	turnAt    time.Time
+	turnTimer *time.Timer
 	// state says why the engine is not delivering, or is empty while it
 	// delivers (Ready); trouble, set by the completer, says why it cannot
 	// record what it sends.

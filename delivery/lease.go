@@ -99,6 +99,9 @@ func (e *Engine) renewLeases(ctx context.Context) {
 // shutdown grace: if the database does not answer, their leases lapse.
 func (e *Engine) releaseWaiting() {
 	e.mu.Lock()
+	if e.turnTimer != nil {
+		e.turnTimer.Stop()
+	}
 	var ids []int64
 	for _, l := range e.lanes {
 		for _, c := range l.waiting {

@@ -407,8 +407,11 @@ func baseSchemas() doc {
 				"lastSuccessAt": nullable(str("date-time")), "lastFailureAt": nullable(str("date-time")),
 				"lastError": str(""), "failingSince": nullable(str("date-time")),
 			}),
-			"headers":   doc{"type": "object", "additionalProperties": str(""), "description": "Custom headers sent with every request; values are shown as ********"},
-			"createdAt": str("date-time"), "updatedAt": str("date-time"),
+			"headers": doc{"type": "object", "additionalProperties": str(""), "description": "Custom headers sent with every request; values are shown as ********"},
+			"fields":  arr(str("")), "condition": str(""),
+			"filteredEvents": doc{"type": "integer", "description": "Events that fields and condition left out"},
+			"throttleRate":   nullable(doc{"type": "integer", "description": "The most requests a second the webhook is sent; null when not throttled"}),
+			"createdAt":      str("date-time"), "updatedAt": str("date-time"),
 		}),
 		"WebhookInput": obj(doc{
 			"targetUrl": str("uri"), "operations": arr(str("")), "description": str(""), "secret": str(""),
@@ -421,6 +424,8 @@ func baseSchemas() doc {
 				"description": "Send only the updates that change one of these fields (other events are not limited); operations must name one object"},
 			"condition": doc{"type": "string",
 				"description": "Send only the events whose record passes this filter, in the filter syntax of GET /rest/{plural} (stage[eq]:CUSTOMER); on the state after the change, before it for deletes"},
+			"throttleRate": doc{"type": "integer", "minimum": 0, "maximum": herald.MaxThrottleRate,
+				"description": "Send at most this many requests a second; deliveries beyond it wait their turn, in order, and none is dropped. 0 removes the limit"},
 		}),
 		"APIKey": obj(doc{
 			"id": str("uuid"), "name": str(""), "prefix": str(""), "createdAt": str("date-time"), "revokedAt": nullable(str("date-time")),

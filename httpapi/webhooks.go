@@ -27,8 +27,10 @@ type WebhookJSON struct {
 	Fields         []string `json:"fields"`
 	Condition      string   `json:"condition"`
 	FilteredEvents int64    `json:"filteredEvents"`
-	DisabledReason string   `json:"disabledReason,omitempty"`
-	DisabledAt     *string  `json:"disabledAt"`
+	// ThrottleRate is null when the webhook is not throttled.
+	ThrottleRate   *int    `json:"throttleRate"`
+	DisabledReason string  `json:"disabledReason,omitempty"`
+	DisabledAt     *string `json:"disabledAt"`
 	// PreviousSecretExpiresAt is set while a rotated-out secret still signs.
 	PreviousSecretExpiresAt *string     `json:"previousSecretExpiresAt,omitempty"`
 	Health                  *HealthJSON `json:"health,omitempty"`
@@ -60,6 +62,9 @@ func toWebhookJSON(w service.Webhook) WebhookJSON {
 	}
 	if out.Fields == nil {
 		out.Fields = []string{}
+	}
+	if w.ThrottleRate > 0 {
+		out.ThrottleRate = &w.ThrottleRate
 	}
 	if len(w.Secrets(time.Now())) > 1 {
 		out.PreviousSecretExpiresAt = timePtr(w.PreviousSecretExpiresAt)

@@ -73,6 +73,9 @@ type WebhookInput struct {
 	// remove them.
 	Fields    *[]string `json:"fields"`
 	Condition *string   `json:"condition"`
+	// ThrottleRate is the most requests a second the webhook is sent; 0
+	// removes the limit.
+	ThrottleRate *int `json:"throttleRate"`
 }
 
 // maxDescription bounds a webhook's description.
@@ -261,6 +264,12 @@ func apply(in *WebhookInput, w *herald.Webhook) error {
 	}
 	if in.Condition != nil {
 		w.Condition = strings.TrimSpace(*in.Condition)
+	}
+	if in.ThrottleRate != nil {
+		if r := *in.ThrottleRate; r < 0 || r > herald.MaxThrottleRate {
+			return herald.FieldErrorf("throttleRate", "throttleRate must be a whole number of requests a second from 1 to %d, or 0 for no limit", herald.MaxThrottleRate)
+		}
+		w.ThrottleRate = *in.ThrottleRate
 	}
 	if in.PayloadFormat != nil {
 		if f := *in.PayloadFormat; f != herald.PayloadHerald && f != herald.PayloadTwenty {

@@ -330,6 +330,8 @@ func TestWebhookFormErrors(t *testing.T) {
 		{"a signature header", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "headers": {"webhook-id: x"}}, "Herald's signature headers"},
 		{"fields of any object", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "fields": {"stage"}}, "needs operations of one object"},
 		{"a bad condition", url.Values{"targetUrl": {e.receiver}, "object": {"opportunity"}, "action": {"updated"}, "condition": {"stage[near]:x"}}, "invalid condition"},
+		{"a rate that is not a number", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "throttleRate": {"fast"}}, "The rate limit must be a whole number"},
+		{"a rate too high", url.Values{"targetUrl": {e.receiver}, "object": {"*"}, "action": {"*"}, "throttleRate": {"20000"}}, "throttleRate must be a whole number"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

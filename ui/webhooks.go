@@ -61,7 +61,9 @@ type webhookForm struct {
 	Headers string
 	// Fields (comma-separated) and Condition limit what is sent.
 	Fields, Condition string
-	Rows              []filterRow
+	// ThrottleRate is the most requests a second, empty for no limit.
+	ThrottleRate string
+	Rows         []filterRow
 	// Objects and Actions are the rows' choices, from the workspace's
 	// event types (custom objects and events included).
 	Objects, Actions []string
@@ -129,6 +131,9 @@ func (u *UI) editWebhook(w http.ResponseWriter, r *http.Request) error {
 	f := &webhookForm{ID: hook.ID, TargetURL: hook.TargetURL, Description: hook.Description, PayloadFormat: hook.PayloadFormat,
 		Rows: rowsOf(hook.Operations), Headers: formatHeaders(webhook.Masked(hook.Headers)),
 		Fields: strings.Join(hook.Fields, ", "), Condition: hook.Condition}
+	if hook.ThrottleRate > 0 {
+		f.ThrottleRate = strconv.Itoa(hook.ThrottleRate)
+	}
 	return u.renderForm(w, r, http.StatusOK, f)
 }
 
@@ -155,6 +160,7 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 		Headers:       r.PostFormValue("headers"),
 		Fields:        r.PostFormValue("fields"),
 		Condition:     strings.TrimSpace(r.PostFormValue("condition")),
+		ThrottleRate:  strings.TrimSpace(r.PostFormValue("throttleRate")),
 	}
 	objects, actions := r.PostForm["object"], r.PostForm["action"]
 	for i := range min(len(objects), len(actions)) {
@@ -194,6 +200,17 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if _, given := r.PostForm["condition"]; given {
 		in.Condition = &f.Condition
+	}
+	if _, given := r.PostForm["throttleRate"]; given {
+		rate := 0
+		if f.ThrottleRate != "" {
+			var err error
+			if rate, err = strconv.Atoi(f.ThrottleRate); err != nil {
+				f.Error, f.Field = "The rate limit must be a whole number of requests a second, or empty for no limit.", "throttleRate"
+				return u.renderForm(w, r, http.StatusUnprocessableEntity, f)
+			}
+		}
+		in.ThrottleRate = &rate
 	}
 	if _, given := r.PostForm["headers"]; given {
 		headers, err := parseHeaders(f.Headers)

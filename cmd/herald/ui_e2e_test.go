@@ -234,11 +234,13 @@ func TestUIInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=object]`), "opportunity"),
 		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=action]`), "updated"),
 		chromedp.SendKeys(chromedp.CSS("#fields"), "stage"),
-		chromedp.SendKeys(chromedp.CSS("#condition"), "stage[eq]:CUSTOMER"))
+		chromedp.SendKeys(chromedp.CSS("#condition"), "stage[eq]:CUSTOMER"),
+		chromedp.SendKeys(chromedp.CSS("#throttleRate"), "20"))
 	shot("11-create-filtered-webhook")
 	step("save it", chromedp.Click(chromedp.CSS(`button[value=save]`)))
 	waitText(".flash", "Webhook created")
 	waitText("main", "Filtered out")
+	waitText("main", "20 requests a second")
 	shot("12-filtered-webhook")
 	for _, msg := range consoleErrors {
 		// A CSP violation or a script error would show here.

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -387,6 +389,93 @@ func TestOnlyWhenItMatters(t *testing.T) {
 		}
 		if hook := getWebhook(t, p, p.APIKey, hookID); hook["filteredEvents"] != 180.0 {
 			t.Fatalf("filteredEvents = %v, want 180", hook["filteredEvents"])
+		}
+	})
+}
+
+// TestThrottleNeverDrops: a webhook throttled at 20 requests a second
+// gets a burst of 1,000 events (50 people, 19 updates each): it receives
+// every one, at 19–22 a second (never more than 110 in any 5 s: the
+// turns hold, whatever the jitter of one request), each person's in order.
+func TestThrottleNeverDrops(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		const records, updates, rate = 50, 19, 20
+		p := startHerald(t, db, engineArgs...)
+		var mu sync.Mutex
+		var at []time.Time
+		version := map[string]int{}
+		srv := hookServer(t, func(ev event, w http.ResponseWriter, _ *http.Request) {
+			v := 0
+			if ev.Data.JobTitle != nil {
+				v, _ = strconv.Atoi(strings.TrimPrefix(*ev.Data.JobTitle, "v"))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			at = append(at, time.Now())
+			if last, ok := version[ev.Data.ID]; ok && v != last+1 || !ok && ev.Event != "person.created" {
+				t.Errorf("record %s: version %d arrived after %d", ev.Data.ID, v, last)
+			}
+			version[ev.Data.ID] = v
+		})
+		for _, bad := range []string{`-1`, `10001`, `"fast"`, `2.5`} {
+			if code, out := call(t, "POST", p.URL+"/rest/webhooks", p.APIKey, `{"targetUrl":"`+srv.URL+`","throttleRate":`+bad+`}`); code != 400 || dig(out, "field") != "throttleRate" {
+				t.Errorf("throttleRate %s: %d %v, want 400 naming throttleRate", bad, code, out)
+			}
+		}
+		id, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.*"],"throttleRate":20}`)
+		if got := getWebhook(t, p, p.APIKey, id)["throttleRate"]; got != 20.0 {
+			t.Fatalf("throttleRate = %v, want 20", got)
+		}
+		names := make([]string, records)
+		for i := range names {
+			names[i] = "T" + strconv.Itoa(i)
+		}
+		start := time.Now()
+		ids := createPeople(t, p, p.APIKey, names...)
+		var wg sync.WaitGroup
+		for wkr := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for v := 1; v <= updates; v++ {
+					for i := wkr; i < records; i += 10 {
+						if code, out := call(t, "PATCH", p.URL+"/rest/people/"+ids[i], p.APIKey, `{"jobTitle":"v`+strconv.Itoa(v)+`"}`); code != 200 {
+							t.Errorf("update: %d %v", code, out)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		written := time.Since(start)
+		const total = records * (updates + 1)
+		received := func() int { mu.Lock(); defer mu.Unlock(); return len(at) }
+		waitFor(t, "every event", 2*total/rate*time.Second, func() bool { return received() >= total })
+		time.Sleep(300 * time.Millisecond) // nothing more comes
+		mu.Lock()
+		defer mu.Unlock()
+		if len(at) != total {
+			t.Fatalf("%d requests, want %d", len(at), total)
+		}
+		const window = 5 * time.Second
+		busiest := 0 // the most requests in any window
+		for i, j := 0, 0; i < len(at); i++ {
+			for at[i].Sub(at[j]) >= window {
+				j++
+			}
+			busiest = max(busiest, i-j+1)
+		}
+		got := float64(len(at)-1) / at[len(at)-1].Sub(at[0]).Seconds()
+		t.Logf("%d events written in %s, received at %.2f a second, at most %d in %s", total, written.Round(time.Millisecond), got, busiest, window)
+		if got < 19 || got > 22 || busiest > 22*5 {
+			t.Fatalf("received at %.2f a second, at most %d in %s; want 19–22 a second", got, busiest, window)
+		}
+		for _, id := range ids {
+			if version[id] != updates {
+				t.Fatalf("record %s: last version %d, want %d", id, version[id], updates)
+			}
 		}
 	})
 }

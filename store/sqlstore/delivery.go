@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -172,27 +173,35 @@ const laneHead = `(SELECT d.next_attempt_at FROM deliveries d
 // dueWebhooksSQL asks each webhook's lane for its head: a seek per
 // webhook. Written as an EXISTS, PostgreSQL answered it by hashing the
 // whole pending queue once statistics showed it large.
-const dueWebhooksSQL = `SELECT w.id FROM webhooks w WHERE w.status = 'active' AND ` + laneHead + ` <= ?`
+const dueWebhooksSQL = `SELECT w.id, w.throttle_rate FROM webhooks w WHERE w.status = 'active' AND ` + laneHead + ` <= ?`
 
-// DueWebhooks returns active webhooks with due, unleased deliveries.
-func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]string, error) {
-	ids, err := queryAll(ctx, db.read, scanString, dueWebhooksSQL, ms(now))
+// DueWebhooks returns the lanes of active webhooks with due, unleased
+// deliveries.
+func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]herald.Lane, error) {
+	lanes, err := queryAll(ctx, db.read, func(s scanner) (l herald.Lane, err error) {
+		return l, s.Scan(&l.WebhookID, &l.Throttle)
+	}, dueWebhooksSQL, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("due webhooks: %w", err)
 	}
-	return ids, nil
+	return lanes, nil
 }
 
 // ClaimDeliveries leases due deliveries to req.Owner, lane by lane, in one
-// statement: a UNION ALL of one limited select per webhook.
+// statement: a UNION ALL of one limited select per webhook. A throttled
+// lane first takes its turns (throttleTurns), and its claims are given
+// them in order.
 func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*herald.Claim, error) {
 	if len(req.Lanes) == 0 {
 		return nil, nil
 	}
 	var claims []*herald.Claim
 	err := db.inTx(ctx, func(tx conn) error {
+		turns, err := db.throttleTurns(ctx, tx, &req)
+		if err != nil || len(req.Lanes) == 0 {
+			return err
+		}
 		query, args := db.claimSQL(req)
-		var err error
 		claims, err = queryAll(ctx, tx, scanClaim, query, args...)
 		if err != nil || len(claims) == 0 {
 			return err
@@ -203,14 +212,95 @@ func (db *DB) ClaimDeliveries(ctx context.Context, req herald.ClaimRequest) ([]*
 			c.LeaseUntil = req.LeaseUntil
 		}
 		u := &sqlbuild.Builder{D: db.d}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = `+u.Bind(req.Owner)+`, lease_until = `+u.Bind(ms(req.LeaseUntil))+
-			` WHERE id IN (`+sqlbuild.BindList(u, ids)+`)`, u.Args...)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = `+u.Bind(req.Owner)+`, lease_until = `+u.Bind(ms(req.LeaseUntil))+
+			` WHERE id IN (`+sqlbuild.BindList(u, ids)+`)`, u.Args...); err != nil {
+			return err
+		}
+		return takeTurns(ctx, tx, turns, claims)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return claims, nil
+}
+
+// turns are a throttled webhook's next turns: one each 1/rate second from
+// next (microseconds since the epoch).
+type turns struct {
+	next int64
+	rate int
+}
+
+// at is the time of the i-th turn.
+func (t turns) at(i int) int64 { return t.next + int64(i)*1e6/int64(t.rate) }
+
+// throttleTurns locks the webhook row of each of req's throttled lanes
+// (so that processes claiming together take turns one after the other),
+// and lowers each lane's limit to the turns left in the next
+// ThrottleHorizon: the lanes without any are dropped from req.
+func (db *DB) throttleTurns(ctx context.Context, tx conn, req *herald.ClaimRequest) (map[string]turns, error) {
+	var ids []string
+	for _, l := range req.Lanes {
+		if l.Throttle > 0 {
+			ids = append(ids, l.WebhookID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	slices.Sort(ids) // locked in one order by every claimer
+	b := &sqlbuild.Builder{D: db.d}
+	now := req.Now.UnixMicro()
+	out := map[string]turns{}
+	_, err := queryAll(ctx, tx, func(s scanner) (struct{}, error) {
+		var id string
+		var t turns
+		if err := s.Scan(&id, &t.rate, &t.next); err != nil || t.rate <= 0 {
+			return struct{}{}, err // no longer throttled: claimed as any lane
+		}
+		t.next = max(t.next, now)
+		out[id] = t
+		return struct{}{}, nil
+	}, `SELECT id, throttle_rate, throttle_next FROM webhooks WHERE id IN (`+sqlbuild.BindList(b, ids)+`) ORDER BY id`+db.d.ForUpdate(), b.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("throttled webhooks: %w", err)
+	}
+	horizon := now + herald.ThrottleHorizon(req.LeaseUntil.Sub(req.Now)).Microseconds()
+	lanes := req.Lanes[:0:0]
+	for _, l := range req.Lanes {
+		if t, ok := out[l.WebhookID]; ok {
+			if l.Limit = min(l.Limit, int((horizon-t.next)*int64(t.rate)/1e6)); l.Limit <= 0 {
+				continue
+			}
+		}
+		lanes = append(lanes, l)
+	}
+	req.Lanes = lanes
+	return out, nil
+}
+
+// takeTurns gives each claim of a throttled webhook its turn, in claim
+// order, and moves the webhook's next turn past them.
+func takeTurns(ctx context.Context, tx conn, throttled map[string]turns, claims []*herald.Claim) error {
+	if len(throttled) == 0 {
+		return nil
+	}
+	taken := map[string]int{}
+	for _, c := range claims {
+		t, ok := throttled[c.Webhook.ID]
+		if !ok {
+			continue
+		}
+		c.NotBefore = time.UnixMicro(t.at(taken[c.Webhook.ID]))
+		taken[c.Webhook.ID]++
+	}
+	for _, id := range slices.Sorted(maps.Keys(taken)) {
+		t := throttled[id]
+		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET throttle_next = ? WHERE id = ?`, t.at(taken[id]), id); err != nil {
+			return fmt.Errorf("take throttled turns: %w", err)
+		}
+	}
+	return nil
 }
 
 // claimSQL selects req's due deliveries, lane by lane, with their events

@@ -76,7 +76,8 @@ type fanOutPlan struct {
 // the deliveries of one record to one webhook in the batch, the first
 // may go and the later ones wait behind it. A delivery that may go is
 // leased to the taker when reserve says it has room in the webhook's
-// lane (lease is the claim it is leased under).
+// lane (lease is the claim it is leased under), unless the webhook is
+// throttled: its turns are handed out by claims alone.
 //
 // Rows come webhook by webhook, each in event order: a statement of many
 // rows then changes a few neighbouring pages of each index, not a page
@@ -104,7 +105,7 @@ func fanOut(events []*herald.Event, routes map[string][]hookRoute, reserve func(
 			var claim *herald.ClaimRequest
 			if active && !waits {
 				goes[key] = true
-				if reserve(h.ID) {
+				if h.ThrottleRate == 0 && reserve(h.ID) {
 					claim = lease
 					if p.reserved == nil {
 						p.reserved = map[deliveryKey]reservation{}

@@ -120,6 +120,18 @@ func TestFanOut(t *testing.T) {
 			filtered: 1,
 		},
 		{
+			name: "a throttled webhook's are never taken",
+			routes: map[string][]hookRoute{"ws": {func() hookRoute {
+				r := route("a", herald.WebhookActive, "*.*")
+				r.ThrottleRate = 5
+				return r
+			}(), route("b", herald.WebhookActive, "*.*")}},
+			events: []*herald.Event{event(1, "ws", "person.created", "p1")},
+			room:   true,
+			want:   []want{{"a", 1, "due"}, {"b", 1, "leased"}},
+			due:    true,
+		},
+		{
 			name:     "both",
 			routes:   map[string][]hookRoute{"ws": {conditioned([]string{"city"}, inParis)}},
 			events:   []*herald.Event{changed(1, "p1", "Lyon", "city"), changed(2, "p2", "Paris", "city"), changed(3, "p3", "Paris", "jobTitle")},

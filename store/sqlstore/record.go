@@ -316,7 +316,7 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 		w := &herald.Webhook{}
 		var headers, fields string
 		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers,
-			&fields, &w.Condition); err != nil {
+			&fields, &w.Condition, &w.ThrottleRate); err != nil {
 			return h, err
 		}
 		if err := scanHeaders(w, headers); err != nil {
@@ -331,7 +331,7 @@ func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, 
 		}
 		h.Webhook = w
 		return h, nil
-	}, `SELECT w.status, w.operations, `+claimWebhookColumns+`, w.fields, w.condition FROM webhooks w WHERE w.workspace_id = ?`, workspaceID)
+	}, `SELECT w.status, w.operations, `+claimWebhookColumns+`, w.fields, w.condition, w.throttle_rate FROM webhooks w WHERE w.workspace_id = ?`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}

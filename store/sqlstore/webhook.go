@@ -14,7 +14,7 @@ import (
 
 const webhookColumns = `id, workspace_id, target_url, operations, description, secret, previous_secret, previous_secret_expires_at,
 	status, payload_format, disabled_at, disabled_reason, created_at, updated_at,
-	failing_since, last_success_at, last_failure_at, last_error, headers, fields, condition, filtered_events`
+	failing_since, last_success_at, last_failure_at, last_error, headers, fields, condition, filtered_events, throttle_rate`
 
 func scanWebhook(s scanner) (*herald.Webhook, error) {
 	var w herald.Webhook
@@ -24,7 +24,7 @@ func scanWebhook(s scanner) (*herald.Webhook, error) {
 	var headers, fields string
 	if err := s.Scan(&w.ID, &w.WorkspaceID, &w.TargetURL, &ops, &w.Description, &w.Secret, &w.PreviousSecret, &prevExp,
 		&w.Status, &w.PayloadFormat, &disabled, &w.DisabledReason, &created, &updated,
-		&failing, &success, &failure, &w.LastError, &headers, &fields, &w.Condition, &w.FilteredEvents); err != nil {
+		&failing, &success, &failure, &w.LastError, &headers, &fields, &w.Condition, &w.FilteredEvents, &w.ThrottleRate); err != nil {
 		return nil, err
 	}
 	if err := scanHeaders(&w, headers); err != nil {
@@ -84,12 +84,12 @@ func webhookArgs(w *herald.Webhook) []any {
 	ops, _ := json.Marshal(w.Operations)
 	return []any{w.ID, w.WorkspaceID, w.TargetURL, string(ops), w.Description, w.Secret, w.PreviousSecret, nullMS(w.PreviousSecretExpiresAt),
 		w.Status, w.PayloadFormat, nullMS(w.DisabledAt), w.DisabledReason, ms(w.CreatedAt), ms(w.UpdatedAt),
-		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError, headersArg(w), fieldsArg(w), w.Condition, w.FilteredEvents}
+		nullMS(w.FailingSince), nullMS(w.LastSuccessAt), nullMS(w.LastFailureAt), w.LastError, headersArg(w), fieldsArg(w), w.Condition, w.FilteredEvents, w.ThrottleRate}
 }
 
 // CreateWebhook stores a new webhook.
 func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
-	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
@@ -140,8 +140,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 		args := webhookArgs(w)
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET target_url = ?, operations = ?, description = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?,
-			failing_since = ?, headers = ?, fields = ?, condition = ? WHERE id = ? AND workspace_id = ?`,
-			slices.Concat(args[2:12], []any{args[13], args[14], args[18], args[19], args[20], w.ID, w.WorkspaceID})...)
+			failing_since = ?, headers = ?, fields = ?, condition = ?, throttle_rate = ? WHERE id = ? AND workspace_id = ?`,
+			slices.Concat(args[2:12], []any{args[13], args[14], args[18], args[19], args[20], args[22], w.ID, w.WorkspaceID})...)
 		if w.Status == herald.WebhookActive {
 			tx.h.madeDue() // re-enabled, its waiting deliveries are due
 		}

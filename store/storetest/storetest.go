@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 		{"Objects", objectCases},
 		{"Concurrency", concurrencyCases},
 		{"Taking", takingCases},
+		{"Throttle", throttleCases},
 	} {
 		t.Run(concept.name, func(t *testing.T) {
 			t.Parallel()
