@@ -144,6 +144,9 @@ type Outcome struct {
 	// DisableWebhook, when set, disables the delivery's webhook with this
 	// reason (an endpoint that answered 410 Gone).
 	DisableWebhook string
+	// Publish, when set, is published with the outcome if it is recorded:
+	// the delivery.exhausted of a delivery that ended failed.
+	Publish *Event
 }
 
 // HealthUpdate is what a batch of outcomes does to one webhook's health

@@ -44,3 +44,10 @@ func (e *Event) OrderKey() string {
 	}
 	return e.Object + ":" + e.RecordID
 }
+
+// About reports whether e is one of Herald's own events about the webhook
+// (its RecordID): those never go to the webhook itself, which is disabled
+// or failing, and could loop.
+func (e *Event) About(webhookID string) bool {
+	return e.RecordID == webhookID && OperationalObject(e.Object)
+}

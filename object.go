@@ -141,7 +141,18 @@ type Object struct {
 const (
 	MetadataObject       = "metadata.object"
 	MetadataObjectPlural = "metadata.objects"
+	// The objects of Herald's own events (package operational).
+	WebhookObject        = "webhook"
+	WebhookObjectPlural  = "webhooks"
+	DeliveryObject       = "delivery"
+	DeliveryObjectPlural = "deliveries"
 )
+
+// OperationalObject reports whether events of object come from Herald
+// itself (webhook.disabled, delivery.exhausted), not from records.
+func OperationalObject(object string) bool {
+	return object == WebhookObject || object == DeliveryObject
+}
 
 // ReservedName reports whether s cannot name a custom object or event: the
 // standard objects and the API's own path segments.

@@ -111,18 +111,21 @@ func SingleObject(ops []string) (string, bool) {
 
 // MatchOperations reports whether any of ops matches the event name. The
 // action is what follows the last dot, so "metadata.object.created"
-// matches "*.created" and "metadata.object.*".
+// matches "*.created" and "metadata.object.*". Herald's own events
+// (webhook.disabled, delivery.exhausted) match only operations that name
+// their object: a webhook for every object gets record events alone.
 func MatchOperations(ops []string, name string) bool {
 	obj, action, ok := CutEventName(name)
 	if !ok {
 		return false
 	}
+	own := OperationalObject(obj)
 	for _, op := range ops {
 		o, a, ok := CutEventName(op)
 		if !ok {
 			continue
 		}
-		if (o == "*" || o == obj) && (a == "*" || a == action) {
+		if (o == obj || o == "*" && !own) && (a == "*" || a == action) {
 			return true
 		}
 	}

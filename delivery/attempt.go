@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/operational"
 	"github.com/heraldhq/herald/webhook"
 )
 
@@ -207,6 +208,10 @@ func (e *Engine) outcome(c *herald.Claim, res result, retry bool) herald.Outcome
 		if d, ok := nextDelay(e.cfg.Schedule, c.Round+1, e.cfg.Jitter, res.retryAfter); ok && retry {
 			o.Status, o.NextAttemptAt = herald.DeliveryPending, time.Now().Add(d)
 		}
+	}
+	if o.Status == herald.DeliveryFailed && retry {
+		// Over for good (a test send, retry false, is no delivery's end).
+		o.Publish, _ = operational.Exhausted(e.cfg.DeliveryIDs.Format(c.DeliveryID), c.Webhook, c.Event, res.attempt, herald.Now())
 	}
 	return o
 }

@@ -67,6 +67,9 @@ type Config struct {
 	// MaintenanceInterval is how often auto-disable and pruning run;
 	// default 1m.
 	MaintenanceInterval time.Duration
+	// DeliveryIDs makes the public id a delivery.exhausted event names;
+	// default one under a random key (serve passes the API's).
+	DeliveryIDs *herald.DeliveryIDs
 	// Observer, when set, hears of every attempt (metrics).
 	Observer Observer
 	// Version goes in the User-Agent.
@@ -127,6 +130,11 @@ func (c *Config) setDefaults() {
 	}
 	if c.Client == nil {
 		c.Client = NewClient(c.MaxInFlight, nil)
+	}
+	if c.DeliveryIDs == nil {
+		key := make([]byte, herald.DeliveryIDKeySize)
+		_, _ = rand.Read(key)
+		c.DeliveryIDs, _ = herald.NewDeliveryIDs(key) // a key of the right size never fails
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/metadata"
+	"github.com/heraldhq/herald/operational"
 	"github.com/heraldhq/herald/record"
 )
 
@@ -20,8 +21,8 @@ type Events struct {
 }
 
 // Types lists every event name the workspace can emit, sorted: its
-// objects' record events, metadata events, the test event and the custom
-// events it has published.
+// objects' record events, metadata events, the test event, Herald's own
+// (operational) events and the custom events it has published.
 func (s *Events) Types(ctx context.Context, workspaceID string) ([]string, error) {
 	objs, err := s.objects.List(ctx, workspaceID)
 	if err != nil {
@@ -40,6 +41,7 @@ func (s *Events) Types(ctx context.Context, workspaceID string) ([]string, error
 	for _, a := range []string{metadata.ActionCreated, metadata.ActionUpdated, metadata.ActionDeleted} {
 		names = append(names, herald.MetadataObject+"."+a)
 	}
+	names = append(names, operational.Names...)
 	names = append(names, custom...)
 	slices.Sort(names)
 	return slices.Compact(names), nil

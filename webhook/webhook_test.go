@@ -34,6 +34,12 @@ func TestMatchOperations(t *testing.T) {
 		{[]string{"metadata.*"}, "metadata.object.deleted", false},
 		{[]string{"object.created"}, "metadata.object.created", false},
 		{[]string{"pet.*"}, "pet.created", true},
+		// Herald's own events go only where their object is named.
+		{[]string{"*.*"}, "webhook.disabled", false},
+		{[]string{"*.disabled"}, "webhook.disabled", false},
+		{[]string{"webhook.*"}, "webhook.disabled", true},
+		{[]string{"delivery.exhausted"}, "delivery.exhausted", true},
+		{[]string{"*.*", "webhook.enabled"}, "webhook.enabled", true},
 	}
 	for _, tc := range tests {
 		if got := herald.MatchOperations(tc.ops, tc.event); got != tc.want {

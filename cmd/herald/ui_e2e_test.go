@@ -242,6 +242,15 @@ func TestUIInBrowser(t *testing.T) {
 	waitText("main", "Filtered out")
 	waitText("main", "20 requests a second")
 	shot("12-filtered-webhook")
+	// Herald's own events are among the choices.
+	step("subscribe to operational events", chromedp.Navigate(p.URL+"/ui/webhooks/new"), chromedp.WaitVisible(chromedp.CSS("#targetUrl")),
+		chromedp.SetValue(chromedp.CSS("#targetUrl"), rc.URL+"/ops"),
+		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=object]`), "delivery"),
+		chromedp.SetValue(chromedp.CSS(`table.filter tbody tr:nth-child(1) select[name=action]`), "exhausted"))
+	shot("13-create-operational-webhook")
+	step("save it", chromedp.Click(chromedp.CSS(`button[value=save]`)))
+	waitText(".flash", "Webhook created")
+	waitText("main", "delivery.exhausted")
 	for _, msg := range consoleErrors {
 		// A CSP violation or a script error would show here.
 		t.Errorf("browser console: %s", msg)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -475,6 +477,87 @@ func TestThrottleNeverDrops(t *testing.T) {
 		for _, id := range ids {
 			if version[id] != updates {
 				t.Fatalf("record %s: last version %d, want %d", id, version[id], updates)
+			}
+		}
+	})
+}
+
+// TestOperationalEvents: a webhook that subscribes to Herald's own events
+// is told, signed, when a delivery runs out of attempts, when a receiver's
+// 410 Gone disables its webhook, and when that webhook is enabled again,
+// with the delivery id the API shows; the webhooks they are about, and a
+// webhook for every object, are told nothing.
+func TestOperationalEvents(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, db string, engineArgs ...string) {
+		p := startHerald(t, db, append(engineArgs, "--retry-schedule", schedule(2, 20*time.Millisecond))...)
+		watch := newReceiver(t, nil)
+		everything := newReceiver(t, nil)
+		failing := newReceiver(t, func(int, *http.Request) int { return 503 })
+		gone := newReceiver(t, func(int, *http.Request) int { return 410 })
+		_, secret := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+watch.URL+`","operations":["webhook.*","delivery.exhausted"]}`)
+		createWebhook(t, p, p.APIKey, `{"targetUrl":"`+everything.URL+`","operations":["*.*"]}`)
+		failingID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+failing.URL+`","operations":["person.created","delivery.*"]}`)
+		goneID, _ := createWebhook(t, p, p.APIKey, `{"targetUrl":"`+gone.URL+`","operations":["company.created","webhook.*"]}`)
+		_, types := call(t, "GET", p.URL+"/rest/webhooks/event-types", p.APIKey, "")
+		for _, name := range []string{"webhook.disabled", "webhook.enabled", "delivery.exhausted"} {
+			if !slices.Contains(dig(types, "data", "eventTypes").([]any), any(name)) {
+				t.Errorf("event types %v lack %s", types, name)
+			}
+		}
+
+		call(t, "POST", p.URL+"/rest/people", p.APIKey, `{"name":{"firstName":"Failing"}}`)
+		waitFor(t, "delivery.exhausted", 20*time.Second, func() bool { return len(watch.requests()) >= 1 })
+		call(t, "POST", p.URL+"/rest/companies", p.APIKey, `{"name":"Gone"}`)
+		waitFor(t, "the 410's events", 20*time.Second, func() bool { return len(watch.requests()) >= 3 })
+		if code, out := call(t, "PATCH", p.URL+"/rest/webhooks/"+goneID, p.APIKey, `{"status":"active"}`); code != 200 {
+			t.Fatalf("enable: %d %v", code, out)
+		}
+		waitFor(t, "webhook.enabled", 20*time.Second, func() bool { return len(watch.requests()) >= 4 })
+		time.Sleep(300 * time.Millisecond) // nothing more comes
+
+		got := map[string][]map[string]any{}
+		for _, r := range watch.requests() {
+			body := checkRequest(t, r, secret)
+			got[body["event"].(string)] = append(got[body["event"].(string)], body["data"].(map[string]any))
+		}
+		if len(watch.requests()) != 4 || len(got["delivery.exhausted"]) != 2 || len(got["webhook.disabled"]) != 1 || len(got["webhook.enabled"]) != 1 {
+			t.Fatalf("the watcher was told %v, want two delivery.exhausted, webhook.disabled, webhook.enabled", got)
+		}
+		_, out := call(t, "GET", p.URL+"/rest/webhooks/"+failingID+"/deliveries?status=failed", p.APIKey, "")
+		var failed any
+		for _, d := range dig(out, "data", "deliveries").([]any) {
+			if dig(d, "event") == "person.created" {
+				failed = d
+			}
+		}
+		for _, d := range got["delivery.exhausted"] {
+			if d["webhookId"] != failingID {
+				continue
+			}
+			if d["id"] != dig(failed, "id") || d["event"] != "person.created" || d["attemptCount"] != 3.0 || d["lastStatusCode"] != 503.0 ||
+				d["lastError"] != "HTTP 503 Service Unavailable" || d["status"] != "failed" {
+				t.Errorf("delivery.exhausted %v, want the failed delivery %v", d, failed)
+			}
+		}
+		if d := got["webhook.disabled"][0]; d["id"] != goneID || d["status"] != "disabled" || !strings.Contains(d["disabledReason"].(string), "410") {
+			t.Errorf("webhook.disabled %v", d)
+		}
+		if d := got["webhook.enabled"][0]; d["id"] != goneID || d["status"] != "active" {
+			t.Errorf("webhook.enabled %v", d)
+		}
+		// The failing webhook was told of the gone one's failure (and failed
+		// that too, which tells nobody), never of its own.
+		for _, r := range failing.requests() {
+			var body struct{ Data struct{ WebhookID string } }
+			_ = json.Unmarshal(r.Body, &body)
+			if body.Data.WebhookID == failingID {
+				t.Errorf("the failing webhook was told of its own failure: %s", r.Body)
+			}
+		}
+		for _, r := range append(gone.requests(), everything.requests()...) {
+			if strings.Contains(string(r.Body), `"event":"webhook.`) {
+				t.Errorf("told %s", r.Body)
 			}
 		}
 	})

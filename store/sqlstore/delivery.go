@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/operational"
 	"github.com/heraldhq/herald/store/sqlbuild"
 )
 
@@ -362,6 +363,12 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 		if err := promoteNext(ctx, tx, recorded, now); err != nil {
 			return err
 		}
+		var publish []*herald.Event
+		for _, o := range recorded {
+			if o.Publish != nil {
+				publish = append(publish, o.Publish)
+			}
+		}
 		for _, h := range health.Webhooks() {
 			_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_success_at = coalesce(?, last_success_at), last_failure_at = coalesce(?, last_failure_at),
 				last_error = coalesce(?, last_error),
@@ -372,18 +379,39 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 				return err
 			}
 			if h.Disable != "" {
-				if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ?
-					WHERE id = ? AND status = 'active'`, ms(now), h.Disable, ms(now), h.WebhookID); err != nil {
+				ev, err := disableGone(ctx, tx, h.WebhookID, h.Disable, now)
+				if err != nil {
 					return err
+				}
+				if ev != nil {
+					publish = append(publish, ev)
 				}
 			}
 		}
-		return nil
+		return writeEvents(ctx, tx, publish)
 	})
 	if err != nil {
 		return fmt.Errorf("complete deliveries: %w", err)
 	}
 	return nil
+}
+
+// disableGone disables an active webhook whose receiver answered 410 Gone,
+// and returns the event that says so (nil when it was not active).
+func disableGone(ctx context.Context, tx conn, id, reason string, now time.Time) (*herald.Event, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ?
+		WHERE id = ? AND status = 'active'`, ms(now), reason, ms(now), id)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return nil, err
+	}
+	w, err := scanWebhook(tx.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("disabled webhook %s: %w", id, err)
+	}
+	return operational.WebhookChanged(w, now), nil
 }
 
 // recordOutcomes sets the deliveries' new states, a statement per hundred
@@ -656,7 +684,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 		}
 		defer stmt.Close()
 		for _, ev := range evs {
-			if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) || !route.passes(ev) {
+			if !herald.Replayable(ev.Name) || !w.Matches(ev.Name) || ev.About(w.ID) || !route.passes(ev) {
 				continue
 			}
 			res, err := stmt.ExecContext(ctx, workspaceID, webhookID, ev.Seq, ev.OrderKey(), webhookID, ev.OrderKey(), ms(now), ms(now), ms(now))

@@ -89,7 +89,7 @@ func fanOut(events []*herald.Event, routes map[string][]hookRoute, reserve func(
 	goes := map[[2]string]bool{} // (webhook, order key) with a delivery that may go
 	for _, ev := range events {
 		for _, h := range routes[ev.WorkspaceID] {
-			if !herald.MatchOperations(h.operations, ev.Name) {
+			if !herald.MatchOperations(h.operations, ev.Name) || ev.About(h.ID) {
 				continue
 			}
 			if !h.passes(ev) {

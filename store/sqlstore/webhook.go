@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/operational"
 )
 
 const webhookColumns = `id, workspace_id, target_url, operations, description, secret, previous_secret, previous_secret_expires_at,
@@ -134,6 +135,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 		if err != nil {
 			return err
 		}
+		was := w.Status
 		if err := fn(w); err != nil {
 			return err
 		}
@@ -142,11 +144,17 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 			previous_secret_expires_at = ?, status = ?, payload_format = ?, disabled_at = ?, disabled_reason = ?, updated_at = ?,
 			failing_since = ?, headers = ?, fields = ?, condition = ?, throttle_rate = ? WHERE id = ? AND workspace_id = ?`,
 			slices.Concat(args[2:12], []any{args[13], args[14], args[18], args[19], args[20], args[22], w.ID, w.WorkspaceID})...)
+		if err != nil {
+			return err
+		}
 		if w.Status == herald.WebhookActive {
 			tx.h.madeDue() // re-enabled, its waiting deliveries are due
 		}
 		out = w
-		return err
+		if w.Status != was {
+			return writeEvents(ctx, tx, []*herald.Event{operational.WebhookChanged(w, w.UpdatedAt)})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update webhook %s: %w", id, err)
@@ -204,15 +212,17 @@ func (db *DB) DisableFailingWebhooks(ctx context.Context, failingSince, now time
 		if err != nil {
 			return err
 		}
-		for _, w := range out {
+		events := make([]*herald.Event, len(out))
+		for i, w := range out {
 			w.Status, w.DisabledAt, w.UpdatedAt = herald.WebhookDisabled, &now, now
 			w.DisabledReason = herald.FailingReason(*w.FailingSince, w.LastError)
 			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ?`,
 				ms(now), w.DisabledReason, ms(now), w.ID); err != nil {
 				return err
 			}
+			events[i] = operational.WebhookChanged(w, now)
 		}
-		return nil
+		return writeEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("disable failing webhooks: %w", err)

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) herald.Store) {
 		{"Concurrency", concurrencyCases},
 		{"Taking", takingCases},
 		{"Throttle", throttleCases},
+		{"Operational", operationalCases},
 	} {
 		t.Run(concept.name, func(t *testing.T) {
 			t.Parallel()
