@@ -1,5 +1,7 @@
 package herald
 
+import "time"
+
 // Filter is a parsed `filter` query parameter: a tree of and/or/not nodes
 // whose leaves compare one field with typed values.
 type Filter struct {
@@ -63,6 +65,16 @@ type RecordPage struct {
 	// direction of the query.
 	HasMore    bool
 	TotalCount int
+}
+
+// RetrySelection picks a webhook's finished deliveries to send again.
+type RetrySelection struct {
+	WorkspaceID, WebhookID string
+	// Status, when set, keeps those with that status (failed, delivered
+	// or skipped); EventName those of that event.
+	Status, EventName string
+	// Since keeps those that finished at or after it.
+	Since time.Time
 }
 
 // DeliveryQuery selects one page of a webhook's deliveries, newest first.

@@ -131,11 +131,11 @@ type DeliveryStore interface {
 	// retry schedule, missing ones are created, pending ones are left as
 	// they are. It returns how many deliveries it made due.
 	ReplayDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) (int, error)
-	// RecoverDeliveries makes the webhook's deliveries that ended failed
-	// at or after since due again, with a fresh retry schedule, each
-	// record's in order; nothing that succeeded goes again. It returns how
-	// many it made due.
-	RecoverDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) (int, error)
+	// RetryDeliveries makes the webhook's finished deliveries that sel
+	// selects due again, with a fresh retry schedule, each record's in
+	// order; pending ones are left as they are. It returns how many it
+	// made due. (A recovery is the failed ones since a time.)
+	RetryDeliveries(ctx context.Context, sel RetrySelection, now time.Time) (int, error)
 	// PruneDeliveries deletes up to limit finished deliveries completed
 	// before the given time, with their attempts, and up to limit events
 	// older than it that no delivery refers to any more. It returns how many

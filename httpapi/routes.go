@@ -33,6 +33,7 @@ func (s *Server) routes() {
 		s.handle("POST "+p+"/{id}/rotate-secret", s.authed(s.rotateSecret))
 		s.handle("POST "+p+"/{id}/replay", s.authed(s.replay))
 		s.handle("POST "+p+"/{id}/recover", s.authed(s.recoverFailed))
+		s.handle("POST "+p+"/{id}/deliveries/retry", s.authed(s.retryDeliveries))
 		s.handle("GET "+p+"/{id}/deliveries", s.authed(s.listDeliveries))
 		s.handle("GET "+p+"/{id}/stats", s.authed(s.webhookHistogram))
 	}

@@ -219,6 +219,26 @@ func (s *Server) recoverFailed(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// retryDeliveries sends again the finished deliveries the log's filters
+// select.
+func (s *Server) retryDeliveries(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Status string `json:"status"`
+		Event  string `json:"event"`
+	}
+	if err := decodeOptional(w, r, &in); err != nil {
+		return err
+	}
+	n, err := s.Services.Deliveries.RetryAll(r.Context(), apiKey(r).WorkspaceID, r.PathValue("id"), in.Status, in.Event)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, envelope("retryDeliveries", map[string]any{
+		"webhookId": r.PathValue("id"), "status": in.Status, "event": in.Event, "retried": n,
+	}))
+	return nil
+}
+
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := s.Services.Webhooks.Delete(r.Context(), apiKey(r).WorkspaceID, id); err != nil {

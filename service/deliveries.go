@@ -118,6 +118,17 @@ func (s *Deliveries) Retry(ctx context.Context, workspaceID, id string) (Deliver
 	return s.public(d), nil
 }
 
+// RetryAll sends again every finished delivery of a webhook that the
+// log's filters select (status failed, delivered or skipped, and an event
+// name; empty for any), each record's in order, and returns how many. A
+// pending delivery is on its way already, and keeps its place.
+func (s *Deliveries) RetryAll(ctx context.Context, workspaceID, webhookID, status, event string) (int, error) {
+	if status == herald.DeliveryPending || status != "" && !deliveryStatuses[status] {
+		return 0, herald.FieldErrorf("status", "status must be failed, delivered or skipped (pending deliveries are on their way already), or none for every finished one")
+	}
+	return s.store.RetryDeliveries(ctx, herald.RetrySelection{WorkspaceID: workspaceID, WebhookID: webhookID, Status: status, EventName: event}, time.Now())
+}
+
 func (s *Deliveries) parse(id string) (int64, error) {
 	n, ok := s.ids.Parse(id)
 	if !ok {

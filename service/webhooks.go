@@ -330,7 +330,7 @@ func (s *Webhooks) Replay(ctx context.Context, workspaceID, id string, since tim
 // due again, with a fresh schedule, and nothing that succeeded; it
 // returns how many.
 func (s *Webhooks) Recover(ctx context.Context, workspaceID, id string, since time.Time) (int, error) {
-	return s.cfg.Store.RecoverDeliveries(ctx, workspaceID, id, since, time.Now())
+	return s.cfg.Store.RetryDeliveries(ctx, herald.RetrySelection{WorkspaceID: workspaceID, WebhookID: id, Status: herald.DeliveryFailed, Since: since}, time.Now())
 }
 
 // TestResult is a test send: the delivery made for it and its attempt.

@@ -119,6 +119,7 @@ var flashes = map[string]string{
 	"rotated":         "Secret rotated. The previous secret keeps signing alongside the new one until %s, so receivers can switch without dropping a request.",
 	"retried":         "Delivery queued: it is sent again now.",
 	"replayed":        "%s deliveries queued to be sent again.",
+	"retried-all":     "%s deliveries queued to be sent again, each record's in order.",
 	"recovered":       "Failed deliveries queued to be sent again: %s; none that succeeded goes again.",
 	"tested":          "Test event sent: %s.",
 	"revoked":         "API key revoked: requests made with it now get 401.",

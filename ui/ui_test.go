@@ -477,6 +477,26 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Errorf("replay since a bad time: %d", p.status)
 	}
 
+	// The failed filter offers to retry all of them; pending has no such button.
+	waitFor(t, "the recovered test send to be delivered", func() bool {
+		return strings.Contains(b.get("/ui/webhooks/"+id+"?status=delivered").body, "webhook.test")
+	})
+	if !strings.Contains(b.get("/ui/webhooks/"+id+"?status=delivered").body, "Retry all delivered") ||
+		strings.Contains(b.get("/ui/webhooks/"+id+"?status=pending").body, "Retry all") {
+		t.Error("the retry-all button is not where it should be")
+	}
+	e.mu.Lock()
+	before = len(e.received)
+	e.mu.Unlock()
+	p = b.follow("/ui/webhooks/"+id+"/retry", url.Values{"status": {"delivered"}})
+	if !regexp.MustCompile(`[1-9]\d* deliveries queued to be sent again, each record's in order`).MatchString(text(p.body)) {
+		t.Errorf("after retry all delivered: %s", text(p.body))
+	}
+	if p := b.post("/ui/webhooks/"+id+"/retry", url.Values{"status": {"pending"}}); p.status != 400 {
+		t.Errorf("retry all pending: %d, want 400", p.status)
+	}
+	waitFor(t, "the bulk retry's attempts", func() bool { e.mu.Lock(); defer e.mu.Unlock(); return len(e.received) > before })
+
 	// Rotate: a new secret, the old one still signing.
 	p = b.follow("/ui/webhooks/"+id+"/rotate-secret", url.Values{})
 	wantText(t, p, "Secret rotated", "The previous secret also signs until")

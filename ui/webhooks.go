@@ -30,6 +30,7 @@ func (u *UI) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/test", u.authed(u.testWebhook))
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/replay", u.authed(u.replay))
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/recover", u.authed(u.recoverFailed))
+	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/retry", u.authed(u.retryAll))
 	mux.HandleFunc("GET "+Prefix+"/deliveries/{id}", u.authed(u.showDelivery))
 	mux.HandleFunc("POST "+Prefix+"/deliveries/{id}/retry", u.authed(u.retryDelivery))
 }
@@ -381,6 +382,18 @@ func (u *UI) replay(w http.ResponseWriter, r *http.Request) error {
 
 func (u *UI) recoverFailed(w http.ResponseWriter, r *http.Request) error {
 	return u.sendAgain(w, r, u.Services.Webhooks.Recover, "recovered")
+}
+
+// retryAll sends again every delivery the log's status filter shows, and
+// comes back to that filter.
+func (u *UI) retryAll(w http.ResponseWriter, r *http.Request) error {
+	id, status := r.PathValue("id"), r.PostFormValue("status")
+	n, err := u.Services.Deliveries.RetryAll(r.Context(), workspace(r), id, status, "")
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, done(webhookPath(id), "retried-all", "detail", strconv.Itoa(n), "status", status), http.StatusSeeOther)
+	return nil
 }
 
 // sendAgain runs a replay or a recovery from the form's time and says how

@@ -304,6 +304,24 @@ func TestRecoverSendsOnlyFailed(t *testing.T) {
 		if code, _ := call(t, "POST", p.URL+"/rest/webhooks/no-such-id/recover", p.APIKey, `{"since":"`+start+`"}`); code != 404 {
 			t.Errorf("recover of an unknown webhook: %d", code)
 		}
+
+		// A bulk retry takes what the log's filters select.
+		for _, bad := range []string{`{"status":"pending"}`, `{"status":"lost"}`, `{"state":"failed"}`} {
+			if code, out := call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/deliveries/retry", p.APIKey, bad); code != 400 {
+				t.Errorf("bulk retry %s: %d %v, want 400", bad, code, out)
+			} else if bad != `{"state":"failed"}` && dig(out, "field") != "status" {
+				t.Errorf("bulk retry %s: %v, want the field status named", bad, out)
+			}
+		}
+		code, out = call(t, "POST", p.URL+"/rest/webhooks/"+hookID+"/deliveries/retry", p.APIKey, `{"status":"delivered","event":"person.created"}`)
+		if code != 200 || dig(out, "data", "retryDeliveries", "retried") != 3.0 {
+			t.Fatalf("bulk retry: %d %v", code, out)
+		}
+		waitFor(t, "the bulk retry", 20*time.Second, func() bool { return len(failing.requests()) == 14 })
+		time.Sleep(300 * time.Millisecond) // nothing more comes
+		if n := len(failing.requests()); n != 14 {
+			t.Fatalf("%d requests, want 11 before the bulk retry and 3 for it", n)
+		}
 	})
 }
 

@@ -727,38 +727,47 @@ func (db *DB) dueInBatches(ctx context.Context, batch func(tx conn) (made, seen 
 	}
 }
 
-// RecoverDeliveries makes failed deliveries due again, one statement a
-// delivery in event order, so that of one record's only the first is
-// scheduled and the others wait behind it (waitingNext sees the rows the
-// statements before it made pending).
-func (db *DB) RecoverDeliveries(ctx context.Context, workspaceID, webhookID string, since, now time.Time) (int, error) {
-	if _, err := db.FindWebhook(ctx, workspaceID, webhookID); err != nil {
+// RetryDeliveries makes the selected finished deliveries due again, one
+// statement a delivery in event order, so that of one record's only the
+// first is scheduled and the others wait behind it (waitingNext sees the
+// rows the statements before it made pending).
+func (db *DB) RetryDeliveries(ctx context.Context, sel herald.RetrySelection, now time.Time) (int, error) {
+	if _, err := db.FindWebhook(ctx, sel.WorkspaceID, sel.WebhookID); err != nil {
 		return 0, err
 	}
 	afterSeq := int64(-1)
 	total, err := db.dueInBatches(ctx, func(tx conn) (n, seen int, err error) {
-		type failed struct {
+		type finished struct {
 			id, seq int64
 			key     string
 		}
-		rows, err := queryAll(ctx, tx, func(s scanner) (d failed, err error) {
+		b := &sqlbuild.Builder{D: db.d}
+		where := `d.webhook_id = ` + b.Bind(sel.WebhookID) + ` AND d.completed_at >= ` + b.Bind(ms(sel.Since)) + ` AND d.event_seq > ` + b.Bind(afterSeq)
+		if sel.Status != "" {
+			where += ` AND d.status = ` + b.Bind(sel.Status)
+		} else {
+			where += ` AND d.status <> 'pending'`
+		}
+		if sel.EventName != "" {
+			where += ` AND e.name = ` + b.Bind(sel.EventName)
+		}
+		rows, err := queryAll(ctx, tx, func(s scanner) (d finished, err error) {
 			err = s.Scan(&d.id, &d.seq, &d.key)
 			return d, err
-		}, `SELECT id, event_seq, order_key FROM deliveries
-			WHERE webhook_id = ? AND status = 'failed' AND completed_at >= ? AND event_seq > ? ORDER BY event_seq LIMIT ?`,
-			webhookID, ms(since), afterSeq, replayBatch)
+		}, `SELECT d.id, d.event_seq, d.order_key FROM deliveries d JOIN events e ON e.seq = d.event_seq
+			WHERE `+where+` ORDER BY d.event_seq LIMIT `+b.Bind(replayBatch), b.Args...)
 		if err != nil {
 			return 0, 0, err
 		}
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = `+waitingNext(db.d, "?", "?", "?")+`,
-			completed_at = NULL, round_base = attempts, updated_at = ? WHERE id = ? AND status = 'failed'`)
+			completed_at = NULL, round_base = attempts, updated_at = ? WHERE id = ? AND status <> 'pending'`)
 		if err != nil {
 			return 0, 0, err
 		}
 		defer stmt.Close()
 		for _, d := range rows {
 			afterSeq = d.seq
-			res, err := stmt.ExecContext(ctx, webhookID, d.key, ms(now), ms(now), d.id)
+			res, err := stmt.ExecContext(ctx, sel.WebhookID, d.key, ms(now), ms(now), d.id)
 			if err != nil {
 				return n, len(rows), err
 			}
@@ -768,7 +777,7 @@ func (db *DB) RecoverDeliveries(ctx context.Context, workspaceID, webhookID stri
 		return n, len(rows), nil
 	})
 	if err != nil {
-		return total, fmt.Errorf("recover deliveries of webhook %s: %w", webhookID, err)
+		return total, fmt.Errorf("retry deliveries of webhook %s: %w", sel.WebhookID, err)
 	}
 	return total, nil
 }

@@ -154,7 +154,7 @@ var deliveryLogCases = []testCase{
 		b.update(r.ID, `{"city":"Paris"}`)
 		cs = b.claim("r", lane)
 		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "r", herald.DeliveryFailed, 500, time.Time{})}))
-		n, err := s.RecoverDeliveries(b.ctx, b.ws.ID, w.ID, since, time.Now())
+		n, err := s.RetryDeliveries(b.ctx, herald.RetrySelection{WorkspaceID: b.ws.ID, WebhookID: w.ID, Status: herald.DeliveryFailed, Since: since}, time.Now())
 		must(t, err)
 		if n != 2 {
 			t.Fatalf("recovered %d, want r's two failed deliveries", n)
@@ -176,8 +176,56 @@ var deliveryLogCases = []testCase{
 				}
 			}
 		}
-		_, err = s.RecoverDeliveries(b.ctx, b.other().ws.ID, w.ID, since, time.Now())
+		_, err = s.RetryDeliveries(b.ctx, herald.RetrySelection{WorkspaceID: b.other().ws.ID, WebhookID: w.ID, Status: herald.DeliveryFailed, Since: since}, time.Now())
 		wantCode(t, err, herald.ENOTFOUND)
+	}},
+	// A bulk retry takes what the log's filters select: a status, an
+	// event, or every finished delivery; never a pending one.
+	{"RetryDeliveries", func(t *testing.T, b *bundle) {
+		s := b.s
+		w := b.webhook("person.*")
+		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
+		r := b.create(`{"name":{"firstName":"R"}}`)
+		b.create(`{"name":{"firstName":"S"}}`)
+		b.create(`{"name":{"firstName":"Pending"}}`)
+		cs := b.claim("r", lane)
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{
+			outcome(cs[0], "r", herald.DeliveryFailed, 500, time.Time{}),
+			outcome(cs[1], "r", herald.DeliveryDelivered, 200, time.Time{}),
+			outcome(cs[2], "r", herald.DeliveryPending, 500, time.Now().Add(time.Hour)),
+		}))
+		b.update(r.ID, `{"city":"Paris"}`)
+		cs = b.claim("r", lane)
+		must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "r", herald.DeliveryDelivered, 200, time.Time{})}))
+		retry := func(status, event string) int {
+			n, err := s.RetryDeliveries(b.ctx, herald.RetrySelection{WorkspaceID: b.ws.ID, WebhookID: w.ID, Status: status, EventName: event}, time.Now())
+			must(t, err)
+			return n
+		}
+		for _, sel := range [][2]string{{herald.DeliverySkipped, ""}, {herald.DeliveryFailed, "person.updated"}, {"", "company.created"}} {
+			if n := retry(sel[0], sel[1]); n != 0 {
+				t.Fatalf("retried %d deliveries with status %q of event %q, want none", n, sel[0], sel[1])
+			}
+		}
+		if n := retry(herald.DeliveryDelivered, "person.updated"); n != 1 {
+			t.Fatalf("retried %d delivered updates, want r's", n)
+		}
+		if n := retry("", ""); n != 2 {
+			t.Fatalf("retried %d finished deliveries, want the 2 left finished", n)
+		}
+		if n := retry("", ""); n != 0 {
+			t.Fatalf("retried %d again, want none: every one is pending", n)
+		}
+		// r's update went first, so its creation waits behind it now; the
+		// one pending all along keeps its retry time.
+		got := b.claim("r", lane)
+		names := map[string]int{}
+		for _, c := range got {
+			names[c.Event.RecordID+" "+c.Event.Name]++
+		}
+		if names[r.ID+" person.updated"] != 1 || names[r.ID+" person.created"] != 0 || len(got) != 2 {
+			t.Fatalf("claimed after the bulk retries: %v, want r's update and S's creation", names)
+		}
 	}},
 	// Pruning deletes finished deliveries and the events no delivery needs,
 	// a limit at a time; pending ones and their events stay.
