@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/metadata"
 )
 
@@ -77,13 +78,37 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// eventTypes lists every event name the workspace can emit.
+// eventTypes lists every event name the workspace can emit; with
+// ?include=catalog, each with its body's schemas and examples too, or
+// only the one ?name= names.
 func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) error {
-	names, err := s.Services.Events.Types(r.Context(), apiKey(r).WorkspaceID)
+	q := r.URL.Query()
+	include, name := q.Get("include"), q.Get("name")
+	if include != "" && include != "catalog" {
+		return herald.FieldErrorf("include", "include must be catalog (every event type with its schemas and examples), or left out")
+	}
+	ws := apiKey(r).WorkspaceID
+	if name != "" {
+		e, err := s.Services.Events.EventType(r.Context(), ws, name)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"eventTypes": []string{e.Name}, "catalog": []catalog.Entry{e}}})
+		return nil
+	}
+	entries, err := s.Services.Events.Catalog(r.Context(), ws)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, envelope("eventTypes", names))
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	data := map[string]any{"eventTypes": names}
+	if include == "catalog" {
+		data["catalog"] = entries
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data})
 	return nil
 }
 

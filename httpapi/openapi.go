@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/catalog"
 )
 
 // The OpenAPI 3 document is built from the registered routes and the
@@ -189,11 +191,26 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, s.OpenAPI(r.Context(), objs))
+	var events []catalog.Entry
+	if k != nil {
+		events, err = s.Services.Events.Catalog(r.Context(), k.WorkspaceID)
+	} else {
+		events = catalog.Build(anonymousWorkspace, objs, nil)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.OpenAPI(r.Context(), objs, events))
 }
 
-// OpenAPI returns the OpenAPI 3 document of the API with objs' records.
-func (s *Server) OpenAPI(_ context.Context, objs []*herald.Object) doc {
+// anonymousWorkspace is the workspace id of the examples in the document
+// served without an API key.
+const anonymousWorkspace = "00000000-0000-4000-8000-000000000000"
+
+// OpenAPI returns the OpenAPI 3.1 document of the API with objs' records,
+// and in its webhooks every event of events: the requests Herald makes.
+func (s *Server) OpenAPI(_ context.Context, objs []*herald.Object, events []catalog.Entry) doc {
 	paths := doc{}
 	for _, pattern := range s.patterns {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -213,17 +230,77 @@ func (s *Server) OpenAPI(_ context.Context, objs []*herald.Object) doc {
 	for _, o := range objs {
 		schemas[schemaName(o)], schemas[schemaName(o)+"Input"] = recordSchemas(o)
 	}
-	return doc{
-		"openapi": "3.0.3",
+	d := doc{
+		"openapi": "3.1.0",
 		"info": doc{
 			"title": "Herald API", "version": s.Version,
 			"description": "A headless CRM core whose every change is delivered as a signed webhook. " +
-				"Errors are {\"error\":{\"code\",\"message\",\"field\"}}.",
+				"Errors are Twenty's {statusCode, error, messages}, with Herald's code and the field at fault beside them. " +
+				"The webhooks section documents every request Herald sends, in both payload formats.",
 		},
 		"servers":    []doc{{"url": "/"}},
 		"security":   []doc{{"bearerAuth": []string{}}},
 		"paths":      paths,
 		"components": doc{"schemas": schemas, "securitySchemes": doc{"bearerAuth": doc{"type": "http", "scheme": "bearer", "description": "An API key of the workspace"}}},
+	}
+	jsonSchema2020(d)
+	d["webhooks"] = webhooksDoc(events)
+	return d
+}
+
+// webhooksDoc documents each event as the request Herald sends: its body
+// in either payload format (the webhook's payloadFormat picks), with an
+// example of each.
+func webhooksDoc(events []catalog.Entry) doc {
+	out := doc{}
+	for _, e := range events {
+		examples := doc{}
+		var bodies []any
+		for _, f := range catalog.Formats {
+			bodies = append(bodies, e.Schemas[f])
+			examples[f] = doc{"summary": "payloadFormat " + f, "value": json.RawMessage(e.Examples[f])}
+		}
+		out[e.Name] = doc{"post": doc{
+			"summary": e.Name, "description": e.Description + " Signed as DESIGN.md §5 says: webhook-id, webhook-timestamp, webhook-signature and X-Twenty-Webhook-* headers.",
+			"operationId": "event" + operationID("", strings.ReplaceAll(e.Name, ".", "/")),
+			"tags":        []string{"Events"},
+			"requestBody": doc{"required": true, "content": doc{"application/json": doc{"schema": doc{"oneOf": bodies}, "examples": examples}}},
+			"responses":   doc{"2XX": doc{"description": "Any 2xx within the timeout acknowledges the delivery; anything else is retried"}},
+			"security":    []doc{},
+		}}
+	}
+	return out
+}
+
+// jsonSchema2020 rewrites OpenAPI 3.0's nullable into the JSON Schema
+// 2020-12 that OpenAPI 3.1 speaks: a type list with "null", or anyOf for
+// a reference.
+func jsonSchema2020(v any) {
+	switch v := v.(type) {
+	case doc:
+		if v["nullable"] == true {
+			delete(v, "nullable")
+			switch t := v["type"].(type) {
+			case string:
+				v["type"] = []string{t, "null"}
+			case nil:
+				if ref, ok := v["$ref"]; ok {
+					delete(v, "$ref")
+					v["anyOf"] = []any{doc{"$ref": ref}, doc{"type": "null"}}
+				}
+			}
+		}
+		for _, child := range v {
+			jsonSchema2020(child)
+		}
+	case []any:
+		for _, child := range v {
+			jsonSchema2020(child)
+		}
+	case []doc:
+		for _, child := range v {
+			jsonSchema2020(child)
+		}
 	}
 }
 
@@ -329,7 +406,7 @@ func compositeSchema(f herald.Field, subs []herald.SubField) doc {
 		case herald.FieldNumber:
 			props[sub.Name] = doc{"type": "number", "nullable": true}
 		case herald.FieldRawJSON:
-			props[sub.Name] = doc{"nullable": true, "description": "a list (an object for context)"}
+			props[sub.Name] = doc{"type": []string{"array", "object", "null"}, "description": "a list (an object for context)"}
 		case herald.FieldUUID:
 			props[sub.Name] = doc{"type": "string", "format": "uuid", "nullable": true}
 		default:

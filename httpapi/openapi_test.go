@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/store/sqlite"
 )
 
@@ -46,7 +47,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		{Name: "kind", Type: herald.FieldSelect, Options: []string{"DOG", "CAT"}}, {Name: "ownerId", Type: herald.FieldRelation, Target: "person"},
 	}}
 	objs := append(herald.StandardObjects(), pet)
-	raw, err := json.Marshal(s.OpenAPI(context.Background(), objs))
+	raw, err := json.Marshal(s.OpenAPI(context.Background(), objs, catalog.Build("00000000-0000-4000-8000-000000000001", objs, []string{"invoice.paid"})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,6 +93,20 @@ func Exhausted(id string, w *herald.Webhook, ev *herald.Event, a herald.Attempt,
 	return event(w.WorkspaceID, DeliveryExhausted, herald.DeliveryObject, herald.DeliveryObjectPlural, w.ID, d, at), true
 }
 
+// Test is the data of a webhook.test event.
+type Test struct {
+	Message   string `json:"message"`
+	WebhookID string `json:"webhookId"`
+}
+
+// TestEvent is the webhook.test event a test send makes for a webhook.
+// It has no record: nothing is ordered behind it.
+func TestEvent(workspaceID, webhookID string, at time.Time) *herald.Event {
+	ev := event(workspaceID, herald.TestEventName, herald.WebhookObject, herald.WebhookObjectPlural, "",
+		Test{Message: "This is a test event from Herald. Answer 2xx to acknowledge it.", WebhookID: webhookID}, at)
+	return ev
+}
+
 func event(workspaceID, name, object, plural, webhookID string, data any, at time.Time) *herald.Event {
 	raw, err := json.Marshal(data)
 	if err == nil {

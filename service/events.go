@@ -3,12 +3,10 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 
 	"github.com/heraldhq/herald"
-	"github.com/heraldhq/herald/metadata"
-	"github.com/heraldhq/herald/operational"
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/record"
 )
 
@@ -24,6 +22,20 @@ type Events struct {
 // objects' record events, metadata events, the test event, Herald's own
 // (operational) events and the custom events it has published.
 func (s *Events) Types(ctx context.Context, workspaceID string) ([]string, error) {
+	entries, err := s.Catalog(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	return names, nil
+}
+
+// Catalog describes every event type the workspace can emit (Types),
+// with its body's JSON Schema in each payload format and an example.
+func (s *Events) Catalog(ctx context.Context, workspaceID string) ([]catalog.Entry, error) {
 	objs, err := s.objects.List(ctx, workspaceID)
 	if err != nil {
 		return nil, err
@@ -32,19 +44,20 @@ func (s *Events) Types(ctx context.Context, workspaceID string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	names := []string{herald.TestEventName}
-	for _, o := range objs {
-		for _, a := range []string{herald.ActionCreated, herald.ActionUpdated, herald.ActionDeleted, herald.ActionRestored, herald.ActionDestroyed} {
-			names = append(names, o.NameSingular+"."+a)
-		}
+	return catalog.Build(workspaceID, objs, custom), nil
+}
+
+// EventType is one entry of the catalog.
+func (s *Events) EventType(ctx context.Context, workspaceID, name string) (catalog.Entry, error) {
+	entries, err := s.Catalog(ctx, workspaceID)
+	if err != nil {
+		return catalog.Entry{}, err
 	}
-	for _, a := range []string{metadata.ActionCreated, metadata.ActionUpdated, metadata.ActionDeleted} {
-		names = append(names, herald.MetadataObject+"."+a)
+	e, ok := catalog.Find(entries, name)
+	if !ok {
+		return catalog.Entry{}, errorf404("no event type %q in this workspace: GET /rest/webhooks/event-types lists them", name)
 	}
-	names = append(names, operational.Names...)
-	names = append(names, custom...)
-	slices.Sort(names)
-	return slices.Compact(names), nil
+	return e, nil
 }
 
 // Publish publishes a custom event called name ("invoice.paid") with data,

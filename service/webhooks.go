@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/operational"
 	"github.com/heraldhq/herald/record"
 	"github.com/heraldhq/herald/webhook"
 )
@@ -351,14 +351,7 @@ func (s *Webhooks) Test(ctx context.Context, workspaceID, id string) (TestResult
 		return TestResult{}, err
 	}
 	now := herald.Now()
-	data, _ := json.Marshal(map[string]string{
-		"message":   "This is a test event from Herald. Answer 2xx to acknowledge it.",
-		"webhookId": hook.ID,
-	})
-	ev := &herald.Event{
-		ID: record.NewEventID(), WorkspaceID: workspaceID, Name: herald.TestEventName,
-		Object: "webhook", ObjectPlural: "webhooks", Data: data, Timestamp: now,
-	}
+	ev := operational.TestEvent(workspaceID, hook.ID, now)
 	claim, err := s.cfg.Store.DeliverNow(ctx, ev, hook.ID, herald.ClaimRequest{
 		Owner: s.cfg.Deliverer.Owner(), Now: now, LeaseUntil: s.cfg.Deliverer.LeaseUntil(now),
 	})

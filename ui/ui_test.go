@@ -386,6 +386,28 @@ func TestFilterRows(t *testing.T) {
 	}
 }
 
+// TestEventTypesPage shows every event type of the workspace, custom
+// objects' and events' included, with an example and a schema in each
+// payload format.
+func TestEventTypesPage(t *testing.T) {
+	e := newEnv(t)
+	e.api("POST", "/rest/metadata/objects", `{"nameSingular":"pet","namePlural":"pets","fields":[{"name":"kind","type":"text"}]}`)
+	e.api("POST", "/rest/events", `{"event":"invoice.paid","data":{}}`)
+	b := e.browser()
+	b.signIn()
+	p := b.get("/ui/event-types")
+	wantText(t, p, "Event types", "person.created", "pet.updated", "invoice.paid", "metadata.object.created", "webhook.test",
+		"webhook.disabled", "delivery.exhausted", "herald: example", "twenty: schema", "updatedFields", "previousData")
+	if !strings.Contains(p.body, `aria-current="page">Event types`) {
+		t.Error("the nav does not mark the event types page")
+	}
+	// The examples are the bodies Herald writes: a person's carries its
+	// composite fields whole.
+	if !strings.Contains(p.body, `&#34;primaryEmail&#34;: &#34;ada@example.com&#34;`) {
+		t.Error("the person example lacks its emails")
+	}
+}
+
 // TestWebhookLifecycle goes through every page of a webhook the way a
 // user would: create, see a delivery, open it, retry, test, replay,
 // rotate, edit, disable, delete.

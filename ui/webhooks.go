@@ -32,6 +32,7 @@ func (u *UI) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/recover", u.authed(u.recoverFailed))
 	mux.HandleFunc("POST "+Prefix+"/webhooks/{id}/retry", u.authed(u.retryAll))
 	mux.HandleFunc("GET "+Prefix+"/deliveries/{id}", u.authed(u.showDelivery))
+	mux.HandleFunc("GET "+Prefix+"/event-types", u.authed(u.listEventTypes))
 	mux.HandleFunc("POST "+Prefix+"/deliveries/{id}/retry", u.authed(u.retryDelivery))
 }
 

@@ -46,6 +46,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := pgtest.Main(m)
+	if code == 0 {
+		if err := receivedBodies.check(); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			code = 1
+		}
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -123,6 +129,7 @@ func startBinary(t *testing.T, bin, db string, extra ...string) *proc {
 		t.Fatalf("herald did not start:\n%s", p.logs)
 	}
 	t.Cleanup(p.stop)
+	receivedBodies.started(t, p)
 	waitFor(t, "herald to answer /healthz", 10*time.Second, func() bool { return healthy(p.URL) })
 	return p
 }
@@ -241,6 +248,7 @@ func newReceiver(t *testing.T, answer func(n int, r *http.Request) int) *receive
 		n := len(rc.reqs)
 		rc.reqs = append(rc.reqs, received{Header: r.Header.Clone(), Body: body, At: time.Now()})
 		rc.mu.Unlock()
+		receivedBodies.add(t, body)
 		code := 200
 		if answer != nil {
 			code = answer(n, r)

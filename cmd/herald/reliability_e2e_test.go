@@ -38,6 +38,7 @@ func hookServer(t *testing.T, handle func(ev event, w http.ResponseWriter, r *ht
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
+		receivedBodies.add(t, body)
 		var ev event
 		if err == nil {
 			err = json.Unmarshal(body, &ev)

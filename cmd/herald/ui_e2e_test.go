@@ -251,6 +251,11 @@ func TestUIInBrowser(t *testing.T) {
 	step("save it", chromedp.Click(chromedp.CSS(`button[value=save]`)))
 	waitText(".flash", "Webhook created")
 	waitText("main", "delivery.exhausted")
+	// The event catalog: every type with its example and schema.
+	step("open the event types", chromedp.Click(chromedp.CSS(`nav a[href="/ui/event-types"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[id="person.updated"]`)),
+		chromedp.Click(chromedp.CSS(`tr[id="person.updated"] details summary`)))
+	waitText(`tr[id="person.updated"]`, "previousData")
+	shot("14-event-types")
 	for _, msg := range consoleErrors {
 		// A CSP violation or a script error would show here.
 		t.Errorf("browser console: %s", msg)
