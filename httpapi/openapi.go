@@ -100,13 +100,19 @@ func recordData(prefix string, plural bool) func(o *herald.Object) doc {
 // opDocs documents every route, keyed by its ServeMux pattern. The two
 // webhook prefixes share their entries.
 var opDocs = map[string]opDoc{
-	"GET /healthz":                 {summary: "Liveness: the process answers", tag: "Operations", public: true, status: 200, resp: static(obj(doc{"status": str("")}))},
-	"GET /readyz":                  {summary: "Readiness: the database answers", tag: "Operations", public: true, status: 200, resp: static(obj(doc{"status": str("")}))},
-	"GET /metrics":                 {summary: "Prometheus metrics (text format)", tag: "Operations", public: true, status: 200},
-	"GET /rest/open-api":           {summary: "This document; with an API key it includes the workspace's custom objects", tag: "Operations", public: true, status: 200, resp: static(doc{"type": "object"})},
-	"GET {wh}":                     {summary: "List webhooks with their delivery health", tag: "Webhooks", status: 200, resp: static(obj(doc{"data": obj(doc{"webhooks": arr(ref("Webhook"))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}}))},
-	"POST {wh}":                    {summary: "Create a webhook; active at once", tag: "Webhooks", body: static(ref("WebhookInput")), status: 201, resp: static(withWarningsDoc(data("createWebhook", ref("Webhook"))))},
-	"GET {wh}/event-types":         {summary: "Every event name the workspace can emit", tag: "Webhooks", status: 200, resp: static(data("eventTypes", arr(str(""))))},
+	"GET /healthz":       {summary: "Liveness: the process answers", tag: "Operations", public: true, status: 200, resp: static(obj(doc{"status": str("")}))},
+	"GET /readyz":        {summary: "Readiness: the database answers", tag: "Operations", public: true, status: 200, resp: static(obj(doc{"status": str("")}))},
+	"GET /metrics":       {summary: "Prometheus metrics (text format)", tag: "Operations", public: true, status: 200},
+	"GET /rest/open-api": {summary: "This document; with an API key it includes the workspace's custom objects", tag: "Operations", public: true, status: 200, resp: static(doc{"type": "object"})},
+	"GET {wh}":           {summary: "List webhooks with their delivery health", tag: "Webhooks", status: 200, resp: static(obj(doc{"data": obj(doc{"webhooks": arr(ref("Webhook"))}), "pageInfo": pageInfo, "totalCount": doc{"type": "integer"}}))},
+	"POST {wh}":          {summary: "Create a webhook; active at once", tag: "Webhooks", body: static(ref("WebhookInput")), status: 201, resp: static(withWarningsDoc(data("createWebhook", ref("Webhook"))))},
+	"GET {wh}/event-types": {summary: "Every event name the workspace can emit; with include=catalog, each with its body's JSON Schema and an example in both payload formats", tag: "Webhooks",
+		query: []param{{"include", "string", "catalog: add the catalog"}, {"name", "string", "One event type's catalog entry alone"}}, status: 200,
+		resp: static(obj(doc{"data": obj(doc{"eventTypes": arr(str("")), "catalog": arr(obj(doc{
+			"name": str(""), "description": str(""),
+			"schemas":  obj(doc{"herald": doc{"type": "object"}, "twenty": doc{"type": "object"}}, "herald", "twenty"),
+			"examples": obj(doc{"herald": doc{"type": "object"}, "twenty": doc{"type": "object"}}, "herald", "twenty"),
+		}, "name", "description", "schemas", "examples"))}, "eventTypes")}))},
 	"GET {wh}/{id}":                {summary: "Get a webhook with its delivery health", tag: "Webhooks", status: 200, resp: static(data("webhook", ref("Webhook")))},
 	"PATCH {wh}/{id}":              {summary: "Change a webhook; status active re-enables it", tag: "Webhooks", body: static(ref("WebhookInput")), status: 200, resp: static(withWarningsDoc(data("updateWebhook", ref("Webhook"))))},
 	"DELETE {wh}/{id}":             {summary: "Delete a webhook with its delivery log", tag: "Webhooks", status: 200, resp: static(data("deleteWebhook", obj(doc{"id": str("uuid")})))},

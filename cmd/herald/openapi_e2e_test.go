@@ -82,6 +82,26 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	check("PATCH", "/rest/metadata/objects/{id}", "/rest/metadata/objects/pet", `{"description":"Pets"}`, 200)
 	check("POST", "/rest/events", "/rest/events", `{"event":"invoice.paid","data":{"amount":1}}`, 201)
 	check("GET", "/rest/webhooks/event-types", "/rest/webhooks/event-types", "", 200)
+	cat := check("GET", "/rest/webhooks/event-types", "/rest/webhooks/event-types?include=catalog", "", 200)
+	if n := len(dig(cat, "data", "catalog").([]any)); n != len(dig(cat, "data", "eventTypes").([]any)) || n < 30 {
+		t.Errorf("the catalog has %d entries", n)
+	}
+	one := check("GET", "/rest/webhooks/event-types", "/rest/webhooks/event-types?name=pet.updated", "", 200)
+	if entry := dig(one, "data", "catalog").([]any)[0]; dig(entry, "name") != "pet.updated" || dig(entry, "schemas", "herald", "properties", "data", "properties", "kind") == nil {
+		t.Errorf("pet.updated entry %v", entry)
+	}
+	if code, out := call(t, "GET", p.URL+"/rest/webhooks/event-types?include=everything", key, ""); code != 400 || dig(out, "field") != "include" {
+		t.Errorf("include=everything: %d %v", code, out)
+	}
+	if code, _ := call(t, "GET", p.URL+"/rest/webhooks/event-types?name=pet.exploded", key, ""); code != 404 {
+		t.Errorf("an unknown event type: %d, want 404", code)
+	}
+	// The webhooks section documents every event type, Herald's own too.
+	for _, name := range []string{"person.created", "pet.updated", "metadata.object.created", "delivery.exhausted"} {
+		if doc.Webhooks[name] == nil || doc.Webhooks[name].Post == nil || doc.Webhooks[name].Post.RequestBody == nil {
+			t.Errorf("the document's webhooks lack %s", name)
+		}
+	}
 	waitFor(t, "deliveries", 10*time.Second, func() bool { return len(rc.requests()) >= 5 })
 	check("GET", "/rest/webhooks", "/rest/webhooks", "", 200)
 	check("GET", "/rest/metadata/webhooks/{id}", "/rest/metadata/webhooks/"+hookID, "", 200)

@@ -208,6 +208,12 @@ func TestUIInBrowser(t *testing.T) {
 	waitText(".flash", "Failed deliveries queued to be sent again")
 	shot("07b-webhook-recovered")
 
+	// Retry every delivered one from the log's status tab.
+	step("retry all delivered", chromedp.Navigate(hookURL+"?status=delivered"), chromedp.WaitVisible(chromedp.CSS(`#activity form[action$="/retry"] button`)),
+		chromedp.Click(chromedp.CSS(`#activity .heading form[action$="/retry"] button`)))
+	waitText(".flash", "deliveries queued to be sent again, each record's in order")
+	shot("07c-webhook-retried-all")
+
 	// API keys: a new one is shown once.
 	step("API keys", chromedp.Click(chromedp.CSS(`header nav a[href="/ui/api-keys"]`)), chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "billing sync"), chromedp.Click(chromedp.CSS(`form[action="/ui/api-keys"] button`)),
