@@ -76,6 +76,38 @@ func createPeople(t *testing.T, p *proc, key string, names ...string) []string {
 	return ids
 }
 
+// numbered is n names: prefix0, prefix1, …
+func numbered(prefix string, n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = prefix + strconv.Itoa(i)
+	}
+	return names
+}
+
+// writeVersions sets each person's jobTitle to v1 … vN from ten writers,
+// each owning a tenth of the records and updating them in turn, so that
+// every record's updates commit in version order.
+func writeVersions(t *testing.T, p *proc, ids []string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for wkr := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := 1; v <= n; v++ {
+				for i := wkr; i < len(ids); i += 10 {
+					if code, out := call(t, "PATCH", p.URL+"/rest/people/"+ids[i], p.APIKey, `{"jobTitle":"v`+strconv.Itoa(v)+`"}`); code != 200 {
+						t.Errorf("update: %d %v", code, out)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // TestOrderingUnderRandomFailures: 1,000 updates to 50 records, and a
 // receiver that fails 30% of requests at random; each record's events
 // still arrive in commit order.
@@ -119,30 +151,8 @@ func TestOrderingUnderRandomFailures(t *testing.T) {
 			}
 		})
 		createWebhook(t, p, p.APIKey, `{"targetUrl":"`+srv.URL+`","operations":["person.*"]}`)
-		names := make([]string, records)
-		for i := range names {
-			names[i] = "R" + strconv.Itoa(i)
-		}
-		ids := createPeople(t, p, p.APIKey, names...)
-
-		// Ten writers; each owns five records and updates them in turn, so
-		// every record's updates commit in version order.
-		var wg sync.WaitGroup
-		for wkr := 0; wkr < 10; wkr++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for v := 1; v <= updates; v++ {
-					for i := wkr; i < records; i += 10 {
-						if code, out := call(t, "PATCH", p.URL+"/rest/people/"+ids[i], p.APIKey, `{"jobTitle":"v`+strconv.Itoa(v)+`"}`); code != 200 {
-							t.Errorf("update: %d %v", code, out)
-							return
-						}
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		ids := createPeople(t, p, p.APIKey, numbered("R", records)...)
+		writeVersions(t, p, ids, updates)
 		done := func() bool {
 			mu.Lock()
 			defer mu.Unlock()

@@ -447,28 +447,9 @@ func TestThrottleNeverDrops(t *testing.T) {
 		if got := getWebhook(t, p, p.APIKey, id)["throttleRate"]; got != 20.0 {
 			t.Fatalf("throttleRate = %v, want 20", got)
 		}
-		names := make([]string, records)
-		for i := range names {
-			names[i] = "T" + strconv.Itoa(i)
-		}
 		start := time.Now()
-		ids := createPeople(t, p, p.APIKey, names...)
-		var wg sync.WaitGroup
-		for wkr := range 10 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for v := 1; v <= updates; v++ {
-					for i := wkr; i < records; i += 10 {
-						if code, out := call(t, "PATCH", p.URL+"/rest/people/"+ids[i], p.APIKey, `{"jobTitle":"v`+strconv.Itoa(v)+`"}`); code != 200 {
-							t.Errorf("update: %d %v", code, out)
-							return
-						}
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		ids := createPeople(t, p, p.APIKey, numbered("T", records)...)
+		writeVersions(t, p, ids, updates)
 		written := time.Since(start)
 		const total = records * (updates + 1)
 		received := func() int { mu.Lock(); defer mu.Unlock(); return len(at) }
