@@ -56,12 +56,17 @@ func (a *API) Do(ctx context.Context, method, path, body string, want int, out a
 
 // CreateWebhook makes a webhook to url with secret and returns its id.
 func (a *API) CreateWebhook(ctx context.Context, url, secret string) (string, error) {
+	return a.CreateWebhookFor(ctx, url, secret, "person.created")
+}
+
+// CreateWebhookFor makes a webhook to url for one operation.
+func (a *API) CreateWebhookFor(ctx context.Context, url, secret, operation string) (string, error) {
 	var out struct {
 		Data struct {
 			CreateWebhook struct{ ID string } `json:"createWebhook"`
 		} `json:"data"`
 	}
-	body := fmt.Sprintf(`{"targetUrl":%q,"secret":%q,"operations":["person.created"]}`, url, secret)
+	body := fmt.Sprintf(`{"targetUrl":%q,"secret":%q,"operations":[%q]}`, url, secret, operation)
 	if err := a.Do(ctx, "POST", "/rest/webhooks", body, http.StatusCreated, &out); err != nil {
 		return "", err
 	}
@@ -108,6 +113,49 @@ func (a *API) WriteEvents(ctx context.Context, events, batch, clients int) error
 					path, body = "/rest/people", personBody(int(start))
 				}
 				if err := a.Do(ctx, "POST", path, body, http.StatusCreated, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// CreatePeople creates n people, 60 a request, and returns their ids.
+func (a *API) CreatePeople(ctx context.Context, n int) ([]string, error) {
+	var ids []string
+	for len(ids) < n {
+		var out struct {
+			Data struct {
+				CreatePeople []struct{ ID string } `json:"createPeople"`
+			} `json:"data"`
+		}
+		if err := a.Do(ctx, "POST", "/rest/batch/people", batchBody(min(60, n-len(ids))), http.StatusCreated, &out); err != nil {
+			return nil, err
+		}
+		for _, p := range out.Data.CreatePeople {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids, nil
+}
+
+// UpdateEvents changes the people of ids events times in all, one update
+// a request, from clients concurrent clients, each updating its own share
+// of the people in turn (so each person's updates commit in order).
+func (a *API) UpdateEvents(ctx context.Context, ids []string, events, clients int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := c; n < events && ctx.Err() == nil; n += clients {
+				id := ids[(n/clients*clients+c)%len(ids)]
+				if err := a.Do(ctx, "PATCH", "/rest/people/"+id, fmt.Sprintf(`{"jobTitle":"Version %d"}`, n), http.StatusOK, nil); err != nil {
 					errs <- err
 					return
 				}

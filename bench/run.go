@@ -50,7 +50,7 @@ type Config struct {
 
 // Defaults of each scenario: webhooks and events.
 var scenarioDefaults = map[string][2]int{
-	"steady": {1, 100000}, "fanout": {100, 2000}, "rate": {1, 0}, "latency": {1, 0}, "backlog": {1, 1000000}, "slow": {10, 0}, "idle": {1, 0},
+	"steady": {1, 100000}, "updates": {1, 20000}, "fanout": {100, 2000}, "rate": {1, 0}, "latency": {1, 0}, "backlog": {1, 1000000}, "slow": {10, 0}, "idle": {1, 0},
 }
 
 // Result is what a run measured; which fields are set depends on the
@@ -121,7 +121,7 @@ type run struct {
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	def, ok := scenarioDefaults[cfg.Scenario]
 	if !ok {
-		return Result{}, fmt.Errorf("scenario %q: use steady, fanout, rate, backlog, slow or idle", cfg.Scenario)
+		return Result{}, fmt.Errorf("scenario %q: use steady, updates, fanout, rate, backlog, slow or idle", cfg.Scenario)
 	}
 	if cfg.Webhooks <= 0 {
 		cfg.Webhooks = def[0]
@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var r Result
 	var err error
 	switch cfg.Scenario {
-	case "steady", "fanout":
+	case "steady", "updates", "fanout":
 		r, err = b.throughput(ctx)
 	case "rate", "latency":
 		r, err = b.rate(ctx)
@@ -227,10 +227,18 @@ func waitDelivered(ctx context.Context, rc *Receiver, n int64) error {
 	return nil
 }
 
-// hooks makes n webhooks to the receiver, one path each.
-func hooks(ctx context.Context, api *API, rc *Receiver, n int, prefix string) error {
+// operation is what the scenario's webhooks are sent.
+func (b *run) operation() string {
+	if b.cfg.Scenario == "updates" {
+		return "person.updated"
+	}
+	return "person.created"
+}
+
+// hooks makes n webhooks to the receiver for operation, one path each.
+func hooks(ctx context.Context, api *API, rc *Receiver, n int, prefix, operation string) error {
 	for i := range n {
-		if _, err := api.CreateWebhook(ctx, fmt.Sprintf("%s/%s/%d", rc.URL, prefix, i), rc.Secret); err != nil {
+		if _, err := api.CreateWebhookFor(ctx, fmt.Sprintf("%s/%s/%d", rc.URL, prefix, i), rc.Secret, operation); err != nil {
 			return err
 		}
 	}
@@ -276,7 +284,7 @@ func (b *run) stage(ctx context.Context) (*stage, error) {
 	}
 	if err == nil {
 		st.api = st.p.api()
-		err = hooks(ctx, st.api, rc, b.cfg.Webhooks, "w")
+		err = hooks(ctx, st.api, rc, b.cfg.Webhooks, "w", b.operation())
 	}
 	if err != nil {
 		st.close()
@@ -301,11 +309,21 @@ func (b *run) throughput(ctx context.Context) (Result, error) {
 	defer st.close()
 	rc, db, p, api := st.rc, st.db, st.p, st.api
 	total := int64(c.Events) * int64(c.Webhooks)
+	write := func() error { return api.WriteEvents(ctx, c.Events, c.Batch, c.Clients) }
+	if c.Scenario == "updates" {
+		// People to change, made first (the webhook is sent their
+		// updates only): eight a client.
+		ids, err := api.CreatePeople(ctx, 8*c.Clients)
+		if err != nil {
+			return Result{}, err
+		}
+		write = func() error { return api.UpdateEvents(ctx, ids, c.Events, c.Clients) }
+	}
 	b.logf("writing %d events for %d webhooks (%d deliveries), %d a request from %d clients", c.Events, c.Webhooks, total, c.Batch, c.Clients)
 	m := b.meter(ctx, db, p)
 	prof := b.profile(ctx, p)
 	start, cpu0, self0 := time.Now(), m.read(), selfCPUSeconds()
-	if err := api.WriteEvents(ctx, c.Events, c.Batch, c.Clients); err != nil {
+	if err := write(); err != nil {
 		return Result{}, err
 	}
 	written := time.Since(start)
@@ -368,7 +386,7 @@ func (b *run) atRate(ctx context.Context, slow bool) (rateRun, error) {
 		procs = append(procs, writer)
 	}
 	if slow {
-		if err := hooks(ctx, api, rc, 1, "slow"); err != nil {
+		if err := hooks(ctx, api, rc, 1, "slow", b.operation()); err != nil {
 			return rateRun{}, err
 		}
 	}
@@ -443,7 +461,7 @@ func (b *run) drain(ctx context.Context, events int) (float64, float64, error) {
 		return 0, 0, err
 	}
 	api := writer.api()
-	if err := hooks(ctx, api, rc, b.cfg.Webhooks, "w"); err != nil {
+	if err := hooks(ctx, api, rc, b.cfg.Webhooks, "w", b.operation()); err != nil {
 		writer.stop()
 		return 0, 0, err
 	}

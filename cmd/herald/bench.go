@@ -24,6 +24,8 @@ receiver in the same run, with Herald's ratios to it.
 Scenarios:
   steady   W=1 webhook, E=100000 events, one record per request from 16
            clients (--batch and --clients change it): throughput and cost
+  updates  W=1 webhook for person.updated, E=20000 updates of 8 people a
+           client, one a request from 16 clients: the cost of a change
   fanout   W=100 webhooks, E=2000 events
   rate     W=1, one event per request at --rate for --duration: latency and
            CPU per delivery at a fixed rate (latency is its older name)
