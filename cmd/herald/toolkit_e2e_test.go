@@ -224,9 +224,11 @@ func TestMetricsMoveWithDeliveries(t *testing.T) {
 		t.Fatalf("metrics before any event: %v", before)
 	}
 	createPeople(t, p, p.APIKey, "Ada", "Grace", "Linus")
-	waitFor(t, "3 deliveries and 12 failed attempts", 20*time.Second, func() bool {
+	// The counters move as attempts end, the queue once their outcomes
+	// are written: a moment later.
+	waitFor(t, "3 deliveries, 12 failed attempts and an empty queue", 20*time.Second, func() bool {
 		m := scrape(t, p.URL)
-		return m[`herald_deliveries_total{outcome="delivered"}`] == 3 && m[`herald_deliveries_total{outcome="failed"}`] == 3
+		return m[`herald_deliveries_total{outcome="delivered"}`] == 3 && m[`herald_deliveries_total{outcome="failed"}`] == 3 && m["herald_queue_depth"] == 0
 	})
 	m := scrape(t, p.URL)
 	// 4 attempts per failing delivery (3 retries): 3 retrying, 1 failed, each.

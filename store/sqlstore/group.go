@@ -9,7 +9,8 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// group commits concurrent record creations together (group commit).
+// group commits concurrent record creations together (group commit), and
+// on a single writer (SQLite) concurrent updates too.
 // Every transaction pays a fixed cost: on SQLite, a commit that writes each
 // page it touched to the WAL; on PostgreSQL, a round trip per statement
 // and a WAL flush. One transaction for many requests pays it once. A
@@ -41,6 +42,9 @@ type groupReq struct {
 	ctx    context.Context
 	recs   []*herald.Record
 	events []*herald.Event
+	// write, when set, is any other write of one record (an update) in
+	// place of recs: it always runs under a savepoint of its own.
+	write func(ctx context.Context, tx conn) error
 	// done receives the request's result; lead tells it to lead, once
 	// (led).
 	done chan error
@@ -70,14 +74,14 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	g.mu.Lock()
 	// A leader commits its own request and the queued ones that are not
 	// told to lead: each of those commits its own.
-	batch, records, full := []*groupReq{req}, len(req.recs), false
+	batch, records, full := []*groupReq{req}, req.size(), false
 	rest := g.queue[:0]
 	for _, r := range g.queue {
 		switch {
 		case r == req:
-		case !full && !r.led && records+len(r.recs) <= maxGroupRecords:
+		case !full && !r.led && records+r.size() <= maxGroupRecords:
 			batch = append(batch, r)
-			records += len(r.recs)
+			records += r.size()
 		default:
 			full = full || !r.led
 			rest = append(rest, r)
@@ -99,34 +103,48 @@ func (g *group) do(ctx context.Context, db *DB, req *groupReq) error {
 	return <-req.done
 }
 
+// size is what the request counts for in a group's bound.
+func (r *groupReq) size() int { return max(len(r.recs), 1) }
+
+// run is the request's own writes, in tx.
+func (r *groupReq) run(ctx context.Context, tx conn) error {
+	if r.write != nil {
+		return r.write(ctx, tx)
+	}
+	return createRecords(ctx, tx, r.recs, r.events)
+}
+
 // commit writes batch and answers each request.
 func (g *group) commit(ctx context.Context, db *DB, batch []*groupReq) {
 	if len(batch) == 1 {
 		// Alone, a request needs no savepoint: its failure undoes the
 		// transaction, which is its own.
 		r := batch[0]
-		r.done <- db.inTx(r.ctx, func(tx conn) error { return createRecords(r.ctx, tx, r.recs, r.events) })
+		r.done <- db.inTx(r.ctx, func(tx conn) error { return r.run(r.ctx, tx) })
 		return
 	}
 	tctx := context.WithoutCancel(ctx) // one caller leaving does not end the others' transaction
 	results := make([]error, len(batch))
 	var recs []*herald.Record
 	var events []*herald.Event
+	writes := false
 	for i, r := range batch {
 		if results[i] = r.ctx.Err(); results[i] == nil {
 			recs, events = append(recs, r.recs...), append(events, r.events...)
+			writes = writes || r.write != nil
 		}
 	}
-	// Requests almost never fail here (a taken id is the usual cause), so
-	// the group is first written as one creation: a statement per table
-	// for all of them instead of a savepoint and statements per request.
-	// Only when that fails does each request get its own savepoint, to
-	// find which failed.
+	// Creations almost never fail here (a taken id is the usual cause),
+	// so a group of them is first written as one creation: a statement
+	// per table for all of them instead of a savepoint and statements per
+	// request. Only when that fails, or when the group holds other writes
+	// (an update fails as often as its input is refused), does each
+	// request get its own savepoint, to find which failed.
 	var err error
-	if len(recs) > 0 {
+	if len(recs) > 0 && !writes {
 		err = db.inTx(tctx, func(tx conn) error { return createRecords(tctx, tx, recs, events) })
 	}
-	if err != nil {
+	if err != nil || writes {
 		err = db.inTx(tctx, func(tx conn) error { return commitEach(tctx, tx, batch, results) })
 	}
 	for i, r := range batch {
@@ -151,7 +169,7 @@ func commitEach(ctx context.Context, tx conn, batch []*groupReq, results []error
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		mark := tx.h.mark()
-		if results[i] = createRecords(r.ctx, tx, r.recs, r.events); results[i] != nil {
+		if results[i] = r.run(r.ctx, tx); results[i] != nil {
 			tx.h.undo(mark)
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
 				return fmt.Errorf("roll back to savepoint: %w", err)

@@ -3,6 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +69,102 @@ func TestGroupsWithSeveralLeaders(t *testing.T) {
 				if _, err := db.FindRecord(ctx, ws.ID, person.NameSingular, id); err != nil {
 					t.Fatalf("a created record: %v", err)
 				}
+			}
+		})
+	}
+}
+
+// Concurrent updates (on SQLite, one group's writes), some of them
+// refused or of a missing record, mixed with creations: each gets its own
+// result, each applied one its event and delivery, and a refused one
+// changes nothing. On PostgreSQL updates do not group: the same holds.
+func TestConcurrentUpdatesEachGetTheirOwnResult(t *testing.T) {
+	t.Parallel()
+	for name, open := range engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, _ := open(t)
+			ws, _, err := db.EnsureWorkspace(ctx, "updates")
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := herald.Now()
+			hook := &herald.Webhook{ID: "00000000-0000-4000-8000-00000000000a", WorkspaceID: ws.ID, TargetURL: "http://127.0.0.1:1/", Operations: []string{"person.updated"},
+				Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Status: herald.WebhookActive, PayloadFormat: herald.PayloadHerald, CreatedAt: now, UpdatedAt: now}
+			if err := db.CreateWebhook(ctx, hook); err != nil {
+				t.Fatal(err)
+			}
+			person := herald.StandardObjects()[0]
+			input := func(body string) *record.Input {
+				in, err := record.ParseInput(person, json.RawMessage(body), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return in
+			}
+			var ids []string
+			for range 10 {
+				r, ev := record.New(person, ws.ID, "actor", input(`{"city":"Start"}`), time.Now())
+				if err := db.CreateRecords(ctx, []*herald.Record{r}, []*herald.Event{ev}); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, r.ID)
+			}
+			refused := herald.FieldErrorf("city", "refused")
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			applied := 0
+			for i := range 60 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := ids[i%len(ids)]
+					switch i % 4 {
+					case 0: // a missing record
+						_, err := db.UpdateRecord(ctx, ws.ID, "person", "00000000-0000-4000-8000-000000000999", func(r *herald.Record) (*herald.Event, error) {
+							return record.Apply(person, r, input(`{"city":"Nowhere"}`), time.Now()), nil
+						})
+						if herald.ErrorCode(err) != herald.ENOTFOUND {
+							t.Errorf("update of a missing record: %v", err)
+						}
+					case 1: // refused half way
+						_, err := db.UpdateRecord(ctx, ws.ID, "person", id, func(r *herald.Record) (*herald.Event, error) {
+							record.Apply(person, r, input(`{"city":"Refused"}`), time.Now())
+							return nil, refused
+						})
+						if !errors.Is(err, refused) {
+							t.Errorf("a refused update: %v", err)
+						}
+					case 2: // a creation in the same groups
+						r, ev := record.New(person, ws.ID, "actor", input(`{"city":"New"}`), time.Now())
+						if err := db.CreateRecords(ctx, []*herald.Record{r}, []*herald.Event{ev}); err != nil {
+							t.Error(err)
+						}
+					default:
+						r, err := db.UpdateRecord(ctx, ws.ID, "person", id, func(r *herald.Record) (*herald.Event, error) {
+							return record.Apply(person, r, input(fmt.Sprintf(`{"jobTitle":"Update %d"}`, i)), time.Now()), nil
+						})
+						if err != nil || !strings.Contains(string(r.Values["jobTitle"]), fmt.Sprint(i)) {
+							t.Errorf("update %d: %v", i, err)
+							return
+						}
+						mu.Lock()
+						applied++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			for _, id := range ids {
+				r, err := db.FindRecord(ctx, ws.ID, "person", id)
+				if err != nil || string(r.Values["city"]) != `"Start"` {
+					t.Fatalf("record %s after the updates: %v %s", id, err, r.Values["city"])
+				}
+			}
+			ds, _, err := db.ListDeliveries(ctx, herald.DeliveryQuery{WorkspaceID: ws.ID, WebhookID: hook.ID, Limit: 200})
+			if err != nil || len(ds) != applied || applied != 15 {
+				t.Fatalf("%d deliveries of %d updates applied, want 15: %v", len(ds), applied, err)
 			}
 		})
 	}

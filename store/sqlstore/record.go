@@ -110,7 +110,7 @@ func createRecords(ctx context.Context, tx conn, recs []*herald.Record, events [
 // UpdateRecord loads a record, lets fn change it and saves it with fn's event.
 func (db *DB) UpdateRecord(ctx context.Context, workspaceID, object, id string, fn herald.ChangeFunc) (*herald.Record, error) {
 	var out *herald.Record
-	err := db.inTx(ctx, func(tx conn) error {
+	err := db.writeOne(ctx, func(ctx context.Context, tx conn) error {
 		r, err := findRecord(ctx, tx, workspaceID, object, id, true)
 		if err != nil {
 			return err
@@ -137,10 +137,23 @@ func (db *DB) UpdateRecord(ctx context.Context, workspaceID, object, id string, 
 	return out, nil
 }
 
+// writeOne runs a write of one record in a transaction. On a single
+// writer, concurrent ones share a transaction (group.go): there every
+// commit pays for writing its pages to the WAL and syncing it, and the
+// writer is taken one transaction at a time anyway. Not on PostgreSQL,
+// where each holds its record's row lock, and groups taking two rows in
+// opposite orders would deadlock each other.
+func (db *DB) writeOne(ctx context.Context, write func(ctx context.Context, tx conn) error) error {
+	if db.group != nil && db.writeGate != nil {
+		return db.group.do(ctx, db, &groupReq{write: write})
+	}
+	return db.inTx(ctx, func(tx conn) error { return write(ctx, tx) })
+}
+
 // DestroyRecord deletes a record for good, with fn's event.
 func (db *DB) DestroyRecord(ctx context.Context, workspaceID, object, id string, fn herald.ChangeFunc) (*herald.Record, error) {
 	var out *herald.Record
-	err := db.inTx(ctx, func(tx conn) error {
+	err := db.writeOne(ctx, func(ctx context.Context, tx conn) error {
 		r, err := findRecord(ctx, tx, workspaceID, object, id, true)
 		if err != nil {
 			return err
