@@ -257,14 +257,20 @@ func (s *Records) Update(ctx context.Context, workspaceID string, obj *herald.Ob
 	if err != nil {
 		return nil, err
 	}
+	var ev *herald.Event
 	rec, err := s.store.UpdateRecord(ctx, workspaceID, obj.NameSingular, id, func(rec *herald.Record) (*herald.Event, error) {
 		if rec.DeletedAt != nil {
 			return nil, errorf404("%s %s was deleted; restore it before updating", obj.NameSingular, rec.ID)
 		}
-		return record.Apply(obj, rec, in, time.Now()), nil
+		ev = record.Apply(obj, rec, in, time.Now())
+		return ev, nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ev != nil {
+		// The event carries the record as it is now, rendered already.
+		return ev.Data, nil
 	}
 	return record.Render(obj, rec), nil
 }
