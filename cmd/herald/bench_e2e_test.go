@@ -22,6 +22,7 @@ func TestBenchRuns(t *testing.T) {
 		{"steady-postgres", func(t *testing.T) []string {
 			return []string{"--scenario", "steady", "--events", "300", "--database", pgtest.NewDatabase(t)}
 		}},
+		{"updates", func(*testing.T) []string { return []string{"--scenario", "updates", "--events", "300", "--clients", "4"} }},
 		{"rate", func(*testing.T) []string {
 			return []string{"--scenario", "rate", "--rate", "50", "--duration", "2s"}
 		}},
@@ -71,7 +72,7 @@ func TestBenchRuns(t *testing.T) {
 			if r.Deliveries != want || r.BadSignatures != 0 || r.LatencyMs.P50 <= 0 || r.LatencyMs.P99 < r.LatencyMs.P50 || r.PeakRssMB <= 0 {
 				t.Errorf("herald bench %v: %+v", args, r)
 			}
-			if args[1] == "steady" && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0 || r.CPURatioToCeiling == nil || *r.CPURatioToCeiling <= 0 ||
+			if (args[1] == "steady" || args[1] == "updates") && (r.RatioToCeiling == nil || *r.RatioToCeiling <= 0 || r.CPURatioToCeiling == nil || *r.CPURatioToCeiling <= 0 ||
 				r.BenchCPUUsPerDelivery <= 0 || r.CeilingCPUUsPerRequest <= 0) {
 				t.Errorf("steady reports no ratio to the ceiling or no CPU figures: %s", out)
 			}

@@ -135,7 +135,7 @@ func (l *bodyLog) check() error {
 	for _, c := range l.catalogs {
 		catalogs = append(catalogs, c)
 	}
-	input, err := json.Marshal(map[string]any{"catalogs": catalogs, "bodies": l.bodies})
+	input, err := json.Marshal(map[string]any{"catalogs": catalogs, "bodies": append([]loggedBody{}, l.bodies...)})
 	l.mu.Unlock()
 	if err != nil {
 		return err
