@@ -204,9 +204,14 @@ func (dialect) Like(expr, param string, insensitive bool) string {
 }
 
 func (dialect) Rebind(q string) string { return sqlstore.RebindNumbered(q) }
-func (dialect) ForUpdate() string      { return " FOR UPDATE" }
-func (dialect) ForShare() string       { return " FOR SHARE" }
-func (dialect) SkipLocked() string     { return " FOR UPDATE SKIP LOCKED" }
+
+// ForUpdate takes the lock of a row whose key stays as it is: rows that
+// refer to it (a webhook's new deliveries, whose foreign key checks take
+// KEY SHARE) are not held up while a claim takes its throttled turns or
+// an update saves.
+func (dialect) ForUpdate() string  { return " FOR NO KEY UPDATE" }
+func (dialect) ForShare() string   { return " FOR SHARE" }
+func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError
