@@ -22,7 +22,9 @@ func TestBenchRuns(t *testing.T) {
 		{"steady-postgres", func(t *testing.T) []string {
 			return []string{"--scenario", "steady", "--events", "300", "--database", pgtest.NewDatabase(t)}
 		}},
-		{"updates", func(*testing.T) []string { return []string{"--scenario", "updates", "--events", "300", "--clients", "4"} }},
+		{"updates", func(*testing.T) []string {
+			return []string{"--scenario", "updates", "--events", "300", "--clients", "4"}
+		}},
 		{"rate", func(*testing.T) []string {
 			return []string{"--scenario", "rate", "--rate", "50", "--duration", "2s"}
 		}},
