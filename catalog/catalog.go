@@ -88,7 +88,7 @@ func Find(entries []Entry, name string) (Entry, bool) {
 func (k kind) entry() Entry {
 	e := Entry{Name: k.name, Description: k.description, Schemas: map[string]Schema{}, Examples: map[string]json.RawMessage{}}
 	updated := k.example.UpdatedFields != nil
-	fields := Schema{"type": "array", "items": typed("string"), "minItems": 1}
+	fields := Schema{"type": "array", "items": typed("string")}
 	own := Schema{
 		"id": Schema{"type": "string", "pattern": "^evt_[0-9a-f]{32}$"}, "event": Schema{"const": k.name},
 		"timestamp": withFormat(typed("string"), "date-time"), "data": k.data,
@@ -105,19 +105,13 @@ func (k kind) entry() Entry {
 		own["updatedFields"], own["previousData"] = fields, k.partial
 		twenty["updatedFields"] = fields
 	}
-	e.Schemas[PayloadHerald], e.Schemas[PayloadTwenty] = object(own), object(twenty)
+	e.Schemas[herald.PayloadHerald], e.Schemas[herald.PayloadTwenty] = object(own), object(twenty)
 	for _, format := range Formats {
 		hook := &herald.Webhook{ID: exampleWebhookID, WorkspaceID: k.example.WorkspaceID, TargetURL: "https://example.com/webhooks/herald", PayloadFormat: format}
 		e.Examples[format] = webhook.AppendBody(nil, k.example, hook)
 	}
 	return e
 }
-
-// The payload formats' names, for the maps of an entry.
-const (
-	PayloadHerald = herald.PayloadHerald
-	PayloadTwenty = herald.PayloadTwenty
-)
 
 // exampleWebhookID is the webhook every example is sent to.
 var exampleWebhookID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://example.com/webhooks/herald")).String()

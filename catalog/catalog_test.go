@@ -57,7 +57,7 @@ func TestBuild(t *testing.T) {
 	// A custom object's fields are in its records' schema, as Herald
 	// shows them.
 	e, _ := Find(entries, "pet.created")
-	data := e.Schemas[PayloadHerald]["properties"].(Schema)["data"].(Schema)["properties"].(Schema)
+	data := e.Schemas[herald.PayloadHerald]["properties"].(Schema)["data"].(Schema)["properties"].(Schema)
 	for name, want := range map[string]string{
 		"kind": `{"enum":["DOG","CAT",null]}`, "tags": `{"items":{"enum":["A"]},"type":["array","null"]}`,
 		"name": `{"type":["string","null"]}`,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,6 +92,26 @@ func (l *bodyLog) add(t *testing.T, body []byte) {
 	}
 }
 
+// everyTypeCatalog is the catalog of a workspace with a custom object of
+// every field type and one with only a relation (whose update example
+// changes nothing): their examples are checked against their schemas too.
+func everyTypeCatalog() []catalog.Entry {
+	every := &herald.Object{NameSingular: "every", NamePlural: "everies", Custom: true}
+	for _, t := range herald.FieldTypes {
+		f := herald.Field{Name: "f" + strings.ToLower(strings.ReplaceAll(string(t), "_", "")), Type: t}
+		switch t {
+		case herald.FieldSelect, herald.FieldMultiSelect:
+			f.Options = []string{"A", "B"}
+		case herald.FieldRelation:
+			f.Target = "person"
+		}
+		every.Fields = append(every.Fields, f)
+	}
+	tag := &herald.Object{NameSingular: "tag", NamePlural: "tags", Custom: true,
+		Fields: []herald.Field{{Name: "ownerId", Type: herald.FieldRelation, Target: "person"}}}
+	return catalog.Build("00000000-0000-4000-8000-000000000001", append(herald.StandardObjects(), every, tag), []string{"invoice.paid"})
+}
+
 // catalog is the event catalog of p's first workspace.
 func (p *proc) catalog() ([]catalog.Entry, error) {
 	if p.APIKey == "" {
@@ -131,7 +152,7 @@ func (l *bodyLog) check() error {
 		return err
 	}
 	l.mu.Lock()
-	catalogs := [][]catalog.Entry{standardCatalog}
+	catalogs := [][]catalog.Entry{standardCatalog, everyTypeCatalog()}
 	for _, c := range l.catalogs {
 		catalogs = append(catalogs, c)
 	}
