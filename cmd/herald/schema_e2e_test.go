@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +28,7 @@ import (
 // (TestMain): with Ajv, a JSON Schema validator in JavaScript, so that the
 // catalog's schemas are held to what Herald really sends by a reader that
 // shares none of its code.
-var receivedBodies = &bodyLog{seen: map[string]bool{}, catalogs: map[string][]catalog.Entry{}}
+var receivedBodies = &bodyLog{seen: map[string]bool{}, catalogs: map[string]map[string]catalog.Entry{}}
 
 // standardCatalog has every event type of a workspace without custom
 // objects or events; its schemas do not depend on the workspace.
@@ -37,8 +39,9 @@ type bodyLog struct {
 	seen   map[string]bool
 	bodies []loggedBody
 	// catalogs are those of workspaces with custom objects or events, by
-	// workspace id.
-	catalogs map[string][]catalog.Entry
+	// workspace id and event type: each fetch adds to what earlier ones
+	// found (two receivers may fetch at once, the older answer last).
+	catalogs map[string]map[string]catalog.Entry
 	// procs are the Herald processes each test started: where a custom
 	// event type's catalog is fetched from.
 	procs map[*testing.T][]*proc
@@ -74,7 +77,7 @@ func (l *bodyLog) add(t *testing.T, body []byte) {
 	l.bodies = append(l.bodies, loggedBody{Source: t.Name(), Body: string(body)})
 	_, known := catalog.Find(standardCatalog, name)
 	if !known {
-		_, known = catalog.Find(l.catalogs[head.WorkspaceID], name)
+		_, known = l.catalogs[head.WorkspaceID][name]
 	}
 	procs := l.procs[t]
 	l.mu.Unlock()
@@ -86,7 +89,12 @@ func (l *bodyLog) add(t *testing.T, body []byte) {
 			var ex struct{ WorkspaceID string }
 			_ = json.Unmarshal(entries[0].Examples[herald.PayloadHerald], &ex)
 			l.mu.Lock()
-			l.catalogs[ex.WorkspaceID] = entries
+			if l.catalogs[ex.WorkspaceID] == nil {
+				l.catalogs[ex.WorkspaceID] = map[string]catalog.Entry{}
+			}
+			for _, e := range entries {
+				l.catalogs[ex.WorkspaceID][e.Name] = e
+			}
 			l.mu.Unlock()
 		}
 	}
@@ -153,8 +161,8 @@ func (l *bodyLog) check() error {
 	}
 	l.mu.Lock()
 	catalogs := [][]catalog.Entry{standardCatalog, everyTypeCatalog()}
-	for _, c := range l.catalogs {
-		catalogs = append(catalogs, c)
+	for _, byName := range l.catalogs {
+		catalogs = append(catalogs, slices.Collect(maps.Values(byName)))
 	}
 	input, err := json.Marshal(map[string]any{"catalogs": catalogs, "bodies": append([]loggedBody{}, l.bodies...)})
 	l.mu.Unlock()
