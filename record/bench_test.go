@@ -36,3 +36,18 @@ func BenchmarkNewRender(b *testing.B) {
 		_ = record.Render(person, r)
 	}
 }
+
+// BenchmarkRenderStored: rendering a person as read back from a store,
+// whose composite values are shown again in Twenty's form (an update's
+// event, every read of the API).
+func BenchmarkRenderStored(b *testing.B) {
+	in, err := record.ParseInput(person, benchBody, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, _ := record.New(person, "ws", "actor", in, time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = record.Render(person, r)
+	}
+}

@@ -82,7 +82,7 @@ func writeComposite(t herald.FieldType, vals map[string]json.RawMessage, normali
 		v, ok := vals[sub.Name]
 		if !ok {
 			v = emptySub(t, sub)
-		} else if normalize {
+		} else if normalize && !jsScalar(v) {
 			if js, err := JSText(v); err == nil {
 				v = js
 			}
@@ -90,6 +90,36 @@ func writeComposite(t herald.FieldType, vals map[string]json.RawMessage, normali
 		b = append(b, v...)
 	}
 	return append(b, '}')
+}
+
+// jsScalar reports whether v, a JSON value, is written as JSON.stringify
+// writes it and needs no decoding to know it: a string without escapes
+// (valid JSON holds no raw control character, quote or backslash, and
+// JSON.stringify leaves the rest as they are), null, true, false, or a
+// whole number of at most 15 digits. Most sub-fields are one, and a
+// decoder for each cost a stored record's render more than the rest of it.
+func jsScalar(v json.RawMessage) bool {
+	switch {
+	case len(v) == 0:
+		return false
+	case v[0] == '"':
+		return len(v) >= 2 && v[len(v)-1] == '"' && bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && bytes.IndexByte(v[1:len(v)-1], '"') < 0
+	case string(v) == "null" || string(v) == "true" || string(v) == "false":
+		return true
+	}
+	digits := v
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 || digits[0] == '0' && len(digits) > 1 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return string(v) != "-0"
 }
 
 // ShowComposite is a stored composite value as the API shows it: whole,

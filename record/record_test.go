@@ -262,10 +262,19 @@ func TestCompositeFields(t *testing.T) {
 	for stored, want := range map[string]string{
 		`{"lastName": "L", "firstName": "A"}`: `{"firstName":"A","lastName":"L"}`,
 		`"ada@example.com"`:                   `{"primaryEmail":"ada@example.com","additionalEmails":null}`,
+		// Escapes and numbers JSON.stringify writes another way.
+		`{"firstName": "A\u0026B \/ \u00e9", "lastName": "\"Q\""}`:                  `{"firstName":"A&B / é","lastName":"\"Q\""}`,
+		`{"amountMicros": 1.50E9, "currencyCode": "EUR"}`:                           `{"amountMicros":1500000000,"currencyCode":"EUR"}`,
+		`{"amountMicros": -0, "currencyCode": "EUR"}`:                               `{"amountMicros":0,"currencyCode":"EUR"}`,
+		`{"amountMicros": 1000000000000000000000, "currencyCode": ""}`:              `{"amountMicros":1e+21,"currencyCode":""}`,
+		`{"primaryEmail": "a@b.co", "additionalEmails": ["c\u0040d.co", "e@f.co"]}`: `{"primaryEmail":"a@b.co","additionalEmails":["c@d.co","e@f.co"]}`,
 	} {
 		typ := herald.FieldFullName
-		if stored[0] == '"' {
+		switch {
+		case stored[0] == '"' || strings.Contains(stored, "primaryEmail"):
 			typ = herald.FieldEmails
+		case strings.Contains(stored, "amountMicros"):
+			typ = herald.FieldCurrency
 		}
 		if got := string(record.ShowComposite(typ, json.RawMessage(stored))); got != want {
 			t.Fatalf("%s shows as %s, want %s", stored, got, want)
