@@ -54,13 +54,9 @@ func (a *API) Do(ctx context.Context, method, path, body string, want int, out a
 	return nil
 }
 
-// CreateWebhook makes a webhook to url with secret and returns its id.
-func (a *API) CreateWebhook(ctx context.Context, url, secret string) (string, error) {
-	return a.CreateWebhookFor(ctx, url, secret, "person.created")
-}
-
-// CreateWebhookFor makes a webhook to url for one operation.
-func (a *API) CreateWebhookFor(ctx context.Context, url, secret, operation string) (string, error) {
+// CreateWebhook makes a webhook to url for one operation, signed with
+// secret, and returns its id.
+func (a *API) CreateWebhook(ctx context.Context, url, secret, operation string) (string, error) {
 	var out struct {
 		Data struct {
 			CreateWebhook struct{ ID string } `json:"createWebhook"`

@@ -238,7 +238,7 @@ func (b *run) operation() string {
 // hooks makes n webhooks to the receiver for operation, one path each.
 func hooks(ctx context.Context, api *API, rc *Receiver, n int, prefix, operation string) error {
 	for i := range n {
-		if _, err := api.CreateWebhookFor(ctx, fmt.Sprintf("%s/%s/%d", rc.URL, prefix, i), rc.Secret, operation); err != nil {
+		if _, err := api.CreateWebhook(ctx, fmt.Sprintf("%s/%s/%d", rc.URL, prefix, i), rc.Secret, operation); err != nil {
 			return err
 		}
 	}

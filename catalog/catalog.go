@@ -76,6 +76,15 @@ func Build(workspaceID string, objects []*herald.Object, custom []string) []Entr
 	return slices.CompactFunc(entries, func(a, b Entry) bool { return a.Name == b.Name })
 }
 
+// Names are the event types of entries, in their order.
+func Names(entries []Entry) []string {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	return names
+}
+
 // Find returns the entry of one event type.
 func Find(entries []Entry, name string) (Entry, bool) {
 	i := slices.IndexFunc(entries, func(e Entry) bool { return e.Name == name })

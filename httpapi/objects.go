@@ -100,11 +100,7 @@ func (s *Server) eventTypes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.Name
-	}
-	data := map[string]any{"eventTypes": names}
+	data := map[string]any{"eventTypes": catalog.Names(entries)}
 	if include == "catalog" {
 		data["catalog"] = entries
 	}

@@ -26,11 +26,7 @@ func (s *Events) Types(ctx context.Context, workspaceID string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.Name
-	}
-	return names, nil
+	return catalog.Names(entries), nil
 }
 
 // Catalog describes every event type the workspace can emit (Types),

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -157,10 +155,7 @@ func (u *UI) showDelivery(w http.ResponseWriter, r *http.Request) error {
 	p := deliveryPage{Delivery: d.Delivery, Hook: d.Webhook, Headers: requestHeaders(u.Version, d)}
 	p.Attempts = slices.Clone(d.Attempts)
 	slices.Reverse(p.Attempts)
-	var indented bytes.Buffer
-	if json.Indent(&indented, d.Body, "", "  ") == nil {
-		p.Body = indented.String()
-	}
+	p.Body = indent(d.Body)
 	u.render(w, r, http.StatusOK, "delivery", page{Title: "Delivery " + d.ID, Nav: "webhooks", Data: p})
 	return nil
 }

@@ -399,17 +399,13 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 // disableGone disables an active webhook whose receiver answered 410 Gone,
 // and returns the event that says so (nil when it was not active).
 func disableGone(ctx context.Context, tx conn, id, reason string, now time.Time) (*herald.Event, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ?
-		WHERE id = ? AND status = 'active'`, ms(now), reason, ms(now), id)
-	if err != nil {
-		return nil, err
+	w, err := scanWebhook(tx.QueryRowContext(ctx, `UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, updated_at = ?
+		WHERE id = ? AND status = 'active' RETURNING `+webhookColumns, ms(now), reason, ms(now), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return nil, err
-	}
-	w, err := scanWebhook(tx.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ?`, id))
 	if err != nil {
-		return nil, fmt.Errorf("disabled webhook %s: %w", id, err)
+		return nil, fmt.Errorf("disable webhook %s: %w", id, err)
 	}
 	return operational.WebhookChanged(w, now), nil
 }

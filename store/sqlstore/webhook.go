@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -90,7 +91,8 @@ func webhookArgs(w *herald.Webhook) []any {
 
 // CreateWebhook stores a new webhook.
 func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
-	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, webhookArgs(w)...)
+	args := webhookArgs(w)
+	_, err := db.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
