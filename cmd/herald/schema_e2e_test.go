@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -184,15 +182,15 @@ func (l *bodyLog) check() error {
 // schemaCheckDir is testdata/schemacheck with its packages installed, in
 // a cache directory named for its lockfile.
 func schemaCheckDir(npm string) (string, error) {
-	lock, err := os.ReadFile("testdata/schemacheck/package-lock.json")
-	if err != nil {
-		return "", err
+	files := map[string][]byte{}
+	for _, name := range []string{"package.json", "package-lock.json", "check.mjs"} {
+		data, err := os.ReadFile(filepath.Join("testdata/schemacheck", name))
+		if err != nil {
+			return "", err
+		}
+		files[name] = data
 	}
-	script, err := os.ReadFile("testdata/schemacheck/check.mjs")
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(lock)
+	sum := sha256.Sum256(files["package-lock.json"])
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -201,13 +199,10 @@ func schemaCheckDir(npm string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	for name, data := range map[string][]byte{"package-lock.json": lock, "check.mjs": script} {
+	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return "", err
 		}
-	}
-	if err := copyFile("testdata/schemacheck/package.json", filepath.Join(dir, "package.json")); err != nil {
-		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ajv", "package.json")); err == nil {
 		return dir, nil
@@ -218,17 +213,4 @@ func schemaCheckDir(npm string) (string, error) {
 		return "", fmt.Errorf("npm ci in %s: %v\n%s", dir, err, out)
 	}
 	return dir, nil
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	var b bytes.Buffer
-	if _, err := io.Copy(&b, in); err != nil {
-		return err
-	}
-	return os.WriteFile(to, b.Bytes(), 0o644)
 }
