@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -87,7 +88,10 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// and near saturation (2,500 a second on 2 cores) two did worse than
 	// one (p99 27 / 30 / 42 against 28 / 21 / 32 ms): more commits for
 	// the same work.
-	s.DB = sqlstore.New(db, db, dialect{}, sqlstore.Options{GroupLeaders: 2, Announce: s.announce})
+	// Lingering up to 5 ms for more requests (group.go) took the CPU of a
+	// delivery at 500/s, Herald's and the server's, from 2,721 / 2,679 to
+	// 2,095 / 2,228 µs, p99 unchanged (17–22 ms), p50 4.4 → 8.8 ms.
+	s.DB = sqlstore.New(db, db, dialect{}, sqlstore.Options{GroupLeaders: 2, GroupLinger: 5 * time.Millisecond, Announce: s.announce})
 	s.loopCtx, s.stopLoops = context.WithCancel(context.WithoutCancel(ctx))
 	s.loops.Add(1)
 	go s.announceLoop(s.loopCtx)

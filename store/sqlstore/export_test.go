@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"time"
+
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/store/sqlbuild"
 )
@@ -37,3 +39,15 @@ func GroupBusy(db *DB) int {
 // SetGroupLeaders lets tests change Options.GroupLeaders of an engine's
 // store after it opened.
 func SetGroupLeaders(db *DB, n int) { db.group = &group{leaders: n} }
+
+// SetGroupLinger lets tests change Options.GroupLinger of an engine's
+// store after it opened.
+func SetGroupLinger(db *DB, d time.Duration) {
+	db.group = &group{leaders: db.group.leaders, linger: d, more: make(chan struct{}, 1)}
+}
+
+// GroupsFormed is how many groups of requests the store has committed,
+// and how many of their leaders lingered.
+func GroupsFormed(db *DB) (formed, lingered int64) {
+	return db.group.formed.Load(), db.group.lingered.Load()
+}

@@ -169,3 +169,78 @@ func TestConcurrentUpdatesEachGetTheirOwnResult(t *testing.T) {
 		})
 	}
 }
+
+// A leader lingers for requests that come close together, so that they
+// share its commit, and does not when they come further apart than the
+// linger: there is nothing to wait for.
+func TestGroupLinger(t *testing.T) {
+	t.Parallel()
+	person := herald.StandardObjects()[0]
+	in, err := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"L"}}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(t *testing.T, db *sqlstore.DB, ws *herald.Workspace) {
+		r, ev := record.New(person, ws.ID, "actor", &record.Input{Values: in.Values, Order: in.Order}, time.Now())
+		if err := db.CreateRecords(context.Background(), []*herald.Record{r}, []*herald.Event{ev}); err != nil {
+			t.Error(err)
+		}
+	}
+	for name, open := range engines {
+		t.Run(name+"/Close", func(t *testing.T) {
+			t.Parallel()
+			db, _ := open(t)
+			ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A linger far longer than the test: the group ends when it
+			// has lingerRecords (16) requests, not by its timer. The
+			// first request, with no gap before it known, goes alone.
+			sqlstore.SetGroupLinger(db, time.Minute)
+			create(t, db, ws)
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() { create(t, db, ws) })
+			}
+			wg.Wait()
+			if n, _ := sqlstore.GroupsFormed(db); n != 2 {
+				t.Errorf("one request, then 16 at once, committed in %d groups, want 2", n)
+			}
+		})
+		t.Run(name+"/OneClient", func(t *testing.T) {
+			t.Parallel()
+			db, _ := open(t)
+			ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One request after another: the gaps are short, but no
+			// linger can gather anything, so few are tried.
+			sqlstore.SetGroupLinger(db, 50*time.Millisecond)
+			for range 50 {
+				create(t, db, ws)
+			}
+			if n, lingered := sqlstore.GroupsFormed(db); n != 50 || lingered > 8 {
+				t.Errorf("50 requests one after another: %d groups, %d leaders lingered; want 50 groups, at most 8 lingering", n, lingered)
+			}
+		})
+		t.Run(name+"/Apart", func(t *testing.T) {
+			t.Parallel()
+			db, _ := open(t)
+			ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sqlstore.SetGroupLinger(db, 5*time.Millisecond)
+			for range 5 {
+				start := time.Now()
+				create(t, db, ws)
+				time.Sleep(50*time.Millisecond - time.Since(start))
+			}
+			if n, lingered := sqlstore.GroupsFormed(db); n != 5 || lingered != 0 {
+				t.Errorf("5 requests 50 ms apart: %d groups, %d leaders lingered; want 5 groups, none lingering", n, lingered)
+			}
+		})
+	}
+}

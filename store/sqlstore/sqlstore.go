@@ -83,6 +83,10 @@ type Options struct {
 	// records share a transaction, with up to that many such transactions
 	// at once (group.go).
 	GroupLeaders int
+	// GroupLinger is how long a group's leader waits for more requests
+	// when few are queued, trading that much latency for a share of the
+	// commit (group.go).
+	GroupLinger time.Duration
 	// Announce, when set, tells other processes that deliveries became
 	// due which no taker of this process will deliver: it is called after
 	// such a commit, when no taker is set (PostgreSQL's NOTIFY, for an
@@ -99,7 +103,7 @@ func New(write, read *sql.DB, d Dialect, opts Options) *DB {
 		opts.GroupLeaders = 1
 	}
 	if opts.GroupLeaders > 0 {
-		db.group = &group{leaders: opts.GroupLeaders}
+		db.group = &group{leaders: opts.GroupLeaders, linger: opts.GroupLinger, more: make(chan struct{}, 1)}
 	}
 	return db
 }
