@@ -42,8 +42,13 @@ type DB struct {
 	checkpointsDone chan struct{}
 }
 
-// checkpointEvery is how often the background checkpoint runs.
-const checkpointEvery = 250 * time.Millisecond
+// checkpointEvery is how often the background checkpoint runs, when
+// anything was written since the last. Each pass copies what came since
+// the one before and syncs the file, and writes slow down meanwhile: at
+// 1,000 events a second, passes every 100 ms instead of 250 took the
+// p99 of commit→receipt from 37.6 / 34.6 ms to 32.3 / 29.8 (interleaved),
+// for the same CPU; every second, it rose to 45–49 ms.
+const checkpointEvery = 100 * time.Millisecond
 
 var (
 	_ herald.Store        = (*DB)(nil)
@@ -129,32 +134,45 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 	defer close(db.checkpointsDone)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
+	var seen uint64
+	left := 1 // the WAL may hold frames from before this process
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		// With nothing written since a pass that copied everything,
+		// there is nothing to copy: an idle process does not touch the
+		// file ten times a second.
+		turns := db.WriteTurns()
+		if turns == seen && left == 0 {
+			continue
+		}
+		seen = turns
 		// Errors (SQLITE_BUSY while another checkpoint runs) are retried
 		// at the next tick.
-		frames, err := db.checkpoint(ctx)
-		if err == nil && frames >= walRestartFrames {
-			_ = db.Exclusively(ctx, func() error { _, err := db.checkpoint(ctx); return err })
+		var frames int
+		var err error
+		if frames, left, err = db.checkpoint(ctx); err != nil {
+			left = 1
+			continue
+		}
+		if frames >= walRestartFrames {
+			_ = db.Exclusively(ctx, func() error { _, _, err := db.checkpoint(ctx); return err })
 		}
 	}
 }
 
-// walRestartFrames is the WAL size, in frames (pages: 32 MB), past which
-// the checkpoint takes the writer's turn so that the WAL starts over. At
-// 1,000 events a second that is about once a second, for a few ms.
 const walRestartFrames = 8192
 
 // checkpoint runs a PASSIVE checkpoint and returns the WAL's size in
-// frames when it started.
-func (db *DB) checkpoint(ctx context.Context) (int, error) {
-	var busy, log, copied int
-	err := db.checkpointer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
-	return log, err
+// frames when it started, and how many of them it left uncopied (those a
+// reader still needed).
+func (db *DB) checkpoint(ctx context.Context) (frames, left int, err error) {
+	var busy, copied int
+	err = db.checkpointer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	return frames, frames - copied, err
 }
 
 func (db *DB) migrate(ctx context.Context) error {

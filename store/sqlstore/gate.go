@@ -17,6 +17,9 @@ type gate struct {
 	urgentRun int
 	urgent    []chan struct{}
 	normal    []chan struct{}
+	// turns counts the turns ended, for those who need to know whether
+	// anything may have been written since they last looked.
+	turns uint64
 }
 
 const maxUrgentRun = 1
@@ -57,6 +60,7 @@ func (g *gate) acquire(ctx context.Context, urgent bool) error {
 func (g *gate) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.turns++
 	next := func(q *[]chan struct{}) {
 		close((*q)[0])
 		*q = (*q)[1:]

@@ -282,6 +282,18 @@ func (db *DB) runTxOnce(ctx context.Context, h *handoff, fn func(tx conn) error)
 	return nil
 }
 
+// WriteTurns counts the writes a single writer has let through so far
+// (each transaction, statement or Exclusively): when it has not moved,
+// nothing was written meanwhile. Without one it is always 0.
+func (db *DB) WriteTurns() uint64 {
+	if db.writeGate == nil {
+		return 0
+	}
+	db.writeGate.mu.Lock()
+	defer db.writeGate.mu.Unlock()
+	return db.writeGate.turns
+}
+
 // Exclusively runs fn while no write transaction runs: on a single writer,
 // fn waits its turn at the gate like a transaction; otherwise it runs at
 // once.
