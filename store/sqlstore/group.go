@@ -43,8 +43,8 @@ type group struct {
 	// taken their group (see gather).
 	gathering int
 	// skip is how many leaders will not linger, after lingers that
-	// gathered nothing; idle is what skip was set to last.
-	skip, idle int
+	// gathered nothing; lastSkip is what skip was set to last.
+	skip, lastSkip int
 	// formed counts the groups committed, lingered the leaders that
 	// waited: for tests.
 	formed, lingered atomic.Int64
@@ -168,10 +168,10 @@ func (g *group) gather(ctx context.Context, leader *groupReq) {
 		// waits in vain. Lingers that gather nothing are tried ever less
 		// often (up to one in 256), so such a client pays for few.
 		if g.queuedRecords(leader) > leader.size() {
-			g.idle = 0
+			g.lastSkip = 0
 		} else {
-			g.idle = min(max(2*g.idle, 1), 256)
-			g.skip = g.idle
+			g.lastSkip = min(max(2*g.lastSkip, 1), 256)
+			g.skip = g.lastSkip
 		}
 	}()
 	for g.queuedRecords(leader) < lingerRecords {

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,15 +190,10 @@ func TestGroupLinger(t *testing.T) {
 	for name, open := range engines {
 		t.Run(name+"/Close", func(t *testing.T) {
 			t.Parallel()
-			db, _ := open(t)
-			ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
-			if err != nil {
-				t.Fatal(err)
-			}
 			// A linger far longer than the test: the group ends when it
 			// has lingerRecords (16) requests, not by its timer. The
 			// first request, with no gap before it known, goes alone.
-			sqlstore.SetGroupLinger(db, time.Minute)
+			db, ws := lingering(t, open, time.Minute)
 			create(t, db, ws)
 			var wg sync.WaitGroup
 			for range 16 {
@@ -210,14 +206,9 @@ func TestGroupLinger(t *testing.T) {
 		})
 		t.Run(name+"/OneClient", func(t *testing.T) {
 			t.Parallel()
-			db, _ := open(t)
-			ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
-			if err != nil {
-				t.Fatal(err)
-			}
 			// One request after another: the gaps are short, but no
 			// linger can gather anything, so few are tried.
-			sqlstore.SetGroupLinger(db, 50*time.Millisecond)
+			db, ws := lingering(t, open, 50*time.Millisecond)
 			for range 50 {
 				create(t, db, ws)
 			}
@@ -227,12 +218,7 @@ func TestGroupLinger(t *testing.T) {
 		})
 		t.Run(name+"/Apart", func(t *testing.T) {
 			t.Parallel()
-			db, _ := open(t)
-			ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
-			if err != nil {
-				t.Fatal(err)
-			}
-			sqlstore.SetGroupLinger(db, 5*time.Millisecond)
+			db, ws := lingering(t, open, 5*time.Millisecond)
 			for range 5 {
 				start := time.Now()
 				create(t, db, ws)
@@ -243,4 +229,17 @@ func TestGroupLinger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lingering opens a store whose group leaders linger for linger, with a
+// workspace.
+func lingering(t *testing.T, open func(t *testing.T) (*sqlstore.DB, *sql.DB), linger time.Duration) (*sqlstore.DB, *herald.Workspace) {
+	t.Helper()
+	db, _ := open(t)
+	ws, _, err := db.EnsureWorkspace(context.Background(), "linger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlstore.SetGroupLinger(db, linger)
+	return db, ws
 }
