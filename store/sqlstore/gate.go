@@ -17,9 +17,9 @@ type gate struct {
 	urgentRun int
 	urgent    []chan struct{}
 	normal    []chan struct{}
-	// turns counts the turns ended, for those who need to know whether
-	// anything may have been written since they last looked.
-	turns uint64
+	// written is signalled (without blocking) when a turn ends, for one
+	// who waits for anything to have been written.
+	written chan struct{}
 }
 
 const maxUrgentRun = 1
@@ -60,7 +60,10 @@ func (g *gate) acquire(ctx context.Context, urgent bool) error {
 func (g *gate) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.turns++
+	select {
+	case g.written <- struct{}{}:
+	default:
+	}
 	next := func(q *[]chan struct{}) {
 		close((*q)[0])
 		*q = (*q)[1:]

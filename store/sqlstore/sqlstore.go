@@ -99,7 +99,7 @@ type Options struct {
 func New(write, read *sql.DB, d Dialect, opts Options) *DB {
 	db := &DB{write: conn{q: write, d: d}, read: conn{q: read, d: d}, writeDB: write, readDB: read, d: d, announce: opts.Announce}
 	if opts.SingleWriter {
-		db.writeGate, db.stmts = &gate{}, &stmtCache{}
+		db.writeGate, db.stmts = &gate{written: make(chan struct{}, 1)}, &stmtCache{}
 		opts.GroupLeaders = 1
 	}
 	if opts.GroupLeaders > 0 {
@@ -282,16 +282,14 @@ func (db *DB) runTxOnce(ctx context.Context, h *handoff, fn func(tx conn) error)
 	return nil
 }
 
-// WriteTurns counts the writes a single writer has let through so far
-// (each transaction, statement or Exclusively): when it has not moved,
-// nothing was written meanwhile. Without one it is always 0.
-func (db *DB) WriteTurns() uint64 {
+// Written receives after a single writer let a write through (a
+// transaction, a statement or Exclusively) since the last receive. Without
+// a single writer it never does.
+func (db *DB) Written() <-chan struct{} {
 	if db.writeGate == nil {
-		return 0
+		return nil
 	}
-	db.writeGate.mu.Lock()
-	defer db.writeGate.mu.Unlock()
-	return db.writeGate.turns
+	return db.writeGate.written
 }
 
 // Exclusively runs fn while no write transaction runs: on a single writer,

@@ -5,33 +5,39 @@ import (
 	"testing"
 )
 
-// WriteTurns moves with every write a single writer lets through, and
-// not with reads: SQLite's checkpointer skips its pass when it has not
-// moved.
-func TestWriteTurnsCountWritesOnly(t *testing.T) {
+// Written receives after each write a single writer lets through, and not
+// after reads: SQLite's checkpointer sleeps on it when it has copied
+// everything.
+func TestWrittenSignalsWritesOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := engines["sqlite"](t)
-	before := db.WriteTurns()
-	ws, _, err := db.EnsureWorkspace(ctx, "turns")
+	drain := func() {
+		select {
+		case <-db.Written():
+		default:
+		}
+	}
+	drain()
+	ws, _, err := db.EnsureWorkspace(ctx, "written")
 	if err != nil {
 		t.Fatal(err)
 	}
-	written := db.WriteTurns()
-	if written == before {
-		t.Fatalf("a workspace was made and WriteTurns stayed at %d", before)
+	select {
+	case <-db.Written():
+	default:
+		t.Fatal("a workspace was made and Written did not receive")
 	}
 	if _, err := db.ListWebhooks(ctx, ws.ID); err != nil {
 		t.Fatal(err)
 	}
-	if db.WriteTurns() != written {
-		t.Errorf("a read moved WriteTurns from %d to %d", written, db.WriteTurns())
+	select {
+	case <-db.Written():
+		t.Error("Written received after a read only")
+	default:
 	}
 	pg, _ := engines["postgres"](t)
-	if _, _, err := pg.EnsureWorkspace(ctx, "turns"); err != nil {
-		t.Fatal(err)
-	}
-	if n := pg.WriteTurns(); n != 0 {
-		t.Errorf("PostgreSQL, which has no single writer: WriteTurns = %d, want 0", n)
+	if pg.Written() != nil {
+		t.Error("PostgreSQL, which has no single writer, has a Written channel")
 	}
 }
