@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -44,9 +45,17 @@ const (
 // since the last pass 1,000 plus a tenth of the live ones: often while
 // the table is small and the pass costs a millisecond, rarely once it is
 // large, where autovacuum's own scale factor (a tenth) takes over.
+//
+// What these passes are for is the table's size and the share of each
+// status, not fine distributions, so they sample 3,000 rows (a
+// statistics target of 10) where the server's default samples 30,000:
+// on 100,000 rows a pass took 12–13 ms instead of 150–175 ms. Before
+// that, on a fan-out of 500 events to 50 webhooks, five passes of 180 ms
+// each were a sixth of the server's time.
 const (
 	analyzeMinChanged     = 1_000
 	analyzeChangedPerLive = 0.1
+	analyzeTarget         = 10
 )
 
 // vacuumLoop vacuums deliveries whenever its dead rows pass the threshold,
@@ -104,10 +113,27 @@ func (db *DB) analyzeIfChanged(ctx context.Context, minChanged int64, perLive fl
 	if float64(changed) < float64(minChanged)+perLive*float64(live) {
 		return false, nil
 	}
-	if _, err := db.pool.ExecContext(ctx, "ANALYZE (SKIP_LOCKED) deliveries"); err != nil {
+	if err := db.analyze(ctx); err != nil {
 		return false, fmt.Errorf("analyze deliveries: %w", err)
 	}
 	return true, nil
+}
+
+// analyze analyzes deliveries with analyzeTarget, set for this
+// transaction only.
+func (db *DB) analyze(ctx context.Context) error {
+	tx, err := db.pool.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL default_statistics_target = "+strconv.Itoa(analyzeTarget)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "ANALYZE (SKIP_LOCKED) deliveries"); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // whyNoVacuum returns nil when this process can vacuum deliveries, and

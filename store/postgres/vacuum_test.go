@@ -213,4 +213,15 @@ func TestAnalyzeWaitsForThreshold(t *testing.T) {
 	if stats(); analyses != 1 || changed != 0 {
 		t.Fatalf("after the pass: %d analyses, %d rows changed since; want 1 and 0", analyses, changed)
 	}
+	// The pass samples a little (statistics target 10): the 100 distinct
+	// ids make a histogram of 11 bounds, where the default target would
+	// keep all 100.
+	var bounds int
+	if err := admin.QueryRow(`SELECT array_length(histogram_bounds::text::bigint[], 1) FROM pg_stats
+		WHERE tablename = 'deliveries' AND attname = 'id'`).Scan(&bounds); err != nil {
+		t.Fatal(err)
+	}
+	if bounds != 11 {
+		t.Errorf("histogram of deliveries.id has %d bounds, want 11 (a statistics target of 10)", bounds)
+	}
 }
