@@ -8,6 +8,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/metadata"
+	"github.com/heraldhq/herald/service"
 )
 
 func objectInput(t *testing.T, body string) *metadata.Input {
@@ -106,4 +107,17 @@ func TestCustomEvents(t *testing.T) {
 			t.Fatalf("event types not sorted: %v", types)
 		}
 	})
+}
+
+// BenchmarkObjectsByPlural: what every record request pays to resolve its
+// object (a standard one: no store query).
+func BenchmarkObjectsByPlural(b *testing.B) {
+	objs := service.New(service.Config{}).Objects
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := objs.ByPlural(ctx, "ws", "tasks"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

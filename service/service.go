@@ -66,7 +66,7 @@ func New(cfg Config) *Services {
 		_, _ = rand.Read(key)
 		cfg.DeliveryIDs, _ = herald.NewDeliveryIDs(key) // a key of the right size never fails
 	}
-	objects := &Objects{store: cfg.Store}
+	objects := newObjects(cfg.Store)
 	return &Services{
 		Records:    &Records{store: cfg.Store, objects: objects},
 		Webhooks:   &Webhooks{cfg: cfg, objects: objects},
