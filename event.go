@@ -34,6 +34,11 @@ type Event struct {
 	UpdatedFields []string
 	PreviousData  json.RawMessage
 	Timestamp     time.Time
+	// Fresh is set on an event that can share its OrderKey with no earlier
+	// one: a record's creation under an id made for it, or a custom event
+	// (keyed by its own new id). Its deliveries can wait behind none, so
+	// the store does not look for one.
+	Fresh bool
 }
 
 // OrderKey groups the events that must be delivered in commit order to a

@@ -35,7 +35,8 @@ func New(obj *herald.Object, workspaceID, actor string, in *Input, now time.Time
 	// Every value was just written canonical: the event renders them as
 	// they are, without reading each composite again.
 	ev := newEvent(obj, r, herald.ActionCreated, now)
-	ev.Data = render(obj, r, false)
+	// An id made here has no earlier events.
+	ev.Data, ev.Fresh = render(obj, r, false), in.ID == ""
 	return r, ev
 }
 

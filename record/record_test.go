@@ -208,6 +208,33 @@ func TestApplyReportsOnlyChangedFields(t *testing.T) {
 	}
 }
 
+// A creation is Fresh (no earlier event can share its order key) only
+// under an id New made; a client's id may be a destroyed record's.
+func TestNewIsFreshOnlyUnderItsOwnID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body  string
+		fresh bool
+	}{
+		{`{"city":"London"}`, true},
+		{`{"id":"0d9f5e0c-7f6e-4c1a-9a53-3f1f4a0c2b11","city":"London"}`, false},
+	} {
+		in, err := record.ParseInput(person, json.RawMessage(tc.body), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ev := record.New(person, "ws", "actor", in, time.Now()); ev.Fresh != tc.fresh {
+			t.Errorf("New(%s): Fresh %v, want %v", tc.body, ev.Fresh, tc.fresh)
+		}
+	}
+	in, _ := record.ParseInput(person, json.RawMessage(`{}`), true)
+	r, _ := record.New(person, "ws", "actor", in, time.Now())
+	upd, _ := record.ParseInput(person, json.RawMessage(`{"city":"Paris"}`), false)
+	if ev := record.Apply(person, r, upd, time.Now()); ev.Fresh {
+		t.Error("an update is Fresh")
+	}
+}
+
 // Composite fields are kept whole: a create fills the sub-fields it does
 // not give with their empty value, an update changes only those it
 // gives (as Twenty's), null empties them all, and events name the field.

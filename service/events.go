@@ -82,7 +82,7 @@ func (s *Events) Publish(ctx context.Context, workspaceID, name string, data jso
 	}
 	ev := &herald.Event{
 		ID: record.NewEventID(), WorkspaceID: workspaceID, Name: name, Object: object, ObjectPlural: object,
-		Data: text, Timestamp: herald.Now(),
+		Data: text, Timestamp: herald.Now(), Fresh: true,
 	}
 	if err := s.store.PublishEvents(ctx, []*herald.Event{ev}); err != nil {
 		return nil, err

@@ -24,13 +24,16 @@ type newDelivery struct {
 	leaseUntil sql.NullInt64
 	createdAt  int64
 	completed  sql.NullInt64
+	// fresh: its event is Fresh, so no earlier delivery of its record can
+	// be pending (next stands as it is).
+	fresh bool
 }
 
 // newDeliveryOf is the delivery of ev to a webhook: pending and due at
 // once when the webhook is active, skipped otherwise; with a claim,
 // leased at once.
 func newDeliveryOf(ev *herald.Event, webhookID string, active bool, claim *herald.ClaimRequest, now time.Time) newDelivery {
-	d := newDelivery{workspaceID: ev.WorkspaceID, webhookID: webhookID, eventSeq: ev.Seq, orderKey: ev.OrderKey(), createdAt: ms(now)}
+	d := newDelivery{workspaceID: ev.WorkspaceID, webhookID: webhookID, eventSeq: ev.Seq, orderKey: ev.OrderKey(), createdAt: ms(now), fresh: ev.Fresh}
 	if active {
 		d.status, d.next = herald.DeliveryPending, sql.NullInt64{Int64: ms(now), Valid: true}
 	} else {

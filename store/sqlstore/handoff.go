@@ -106,40 +106,47 @@ type deliveryKey struct {
 	seq       int64
 }
 
-// insertLeased inserts delivery rows of which those in reserved are leased
-// to h's taker, and turns each leased one that was written into a claim.
+// insertLeased inserts the delivery rows of sets, of which those in
+// reserved are leased to h's taker, and turns each leased one that was
+// written into a claim.
 // A leased row that must wait behind an earlier pending delivery of its
 // record is written unscheduled; its lease is dropped again, so that it
 // goes when that one is done, like any waiting delivery.
-func (h *handoff) insertLeased(ctx context.Context, tx conn, rows [][]any, reserved map[deliveryKey]reservation) error {
+func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows, reserved map[deliveryKey]reservation) error {
 	var waiting []int64
 	events := map[*herald.Event]*herald.Event{}
-	err := insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, tx.waitingTuple(), rows,
-		deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", func(s scanner) error {
-			var id int64
-			var k deliveryKey
-			var next sql.NullInt64
-			if err := s.Scan(&id, &k.webhookID, &k.seq, &next); err != nil {
-				return err
-			}
-			r, ok := reserved[k]
-			if !ok {
-				return nil
-			}
-			delete(reserved, k)
-			if !next.Valid {
-				waiting = append(waiting, id)
-				h.taker.Unreserve(k.webhookID, 1)
-				return nil
-			}
-			ev := events[r.ev]
-			if ev == nil {
-				ev = claimEvent(r.ev)
-				events[r.ev] = ev
-			}
-			h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil})
+	scan := func(s scanner) error {
+		var id int64
+		var k deliveryKey
+		var next sql.NullInt64
+		if err := s.Scan(&id, &k.webhookID, &k.seq, &next); err != nil {
+			return err
+		}
+		r, ok := reserved[k]
+		if !ok {
 			return nil
-		})
+		}
+		delete(reserved, k)
+		if !next.Valid {
+			waiting = append(waiting, id)
+			h.taker.Unreserve(k.webhookID, 1)
+			return nil
+		}
+		ev := events[r.ev]
+		if ev == nil {
+			ev = claimEvent(r.ev)
+			events[r.ev] = ev
+		}
+		h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil})
+		return nil
+	}
+	var err error
+	for _, set := range sets {
+		if err = insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, set.tuple, set.rows,
+			deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", scan); err != nil {
+			break
+		}
+	}
 	// What was not written (a conflict) or not read back is not taken.
 	for k := range reserved {
 		h.taker.Unreserve(k.webhookID, 1)

@@ -13,6 +13,42 @@ import (
 // Per-record order: of a record's pending deliveries to one webhook only
 // the earliest is ever claimable.
 var orderCases = []testCase{
+	// Only a record made under an id of Herald's has no past: one created
+	// again under the id of a destroyed one waits behind that one's
+	// deliveries, while a new record's go at once.
+	{"RecreatedRecordWaits", func(t *testing.T, b *bundle) {
+		w := b.webhook()
+		r := b.create(`{"name":{"firstName":"A"}}`)
+		_, err := b.s.DestroyRecord(b.ctx, b.ws.ID, "person", r.ID, func(r *herald.Record) (*herald.Event, error) {
+			return record.NewEvent(person, r, herald.ActionDestroyed, time.Now()), nil
+		})
+		must(t, err)
+		in, err := record.ParseInput(person, json.RawMessage(`{"id":"`+r.ID+`","name":{"firstName":"A again"}}`), true)
+		must(t, err)
+		again, ev := record.New(person, b.ws.ID, b.actor, in, time.Now())
+		if again.ID != r.ID || ev.Fresh {
+			t.Fatalf("created again: id %s, fresh %v; want %s, not fresh", again.ID, ev.Fresh, r.ID)
+		}
+		must(t, b.s.CreateRecords(b.ctx, []*herald.Record{again}, []*herald.Event{ev}))
+		other := b.create(`{"name":{"firstName":"B"}}`)
+		scheduled := map[string]int{}
+		for _, d := range b.deliveries(w, herald.DeliveryPending) {
+			if d.NextAttemptAt != nil {
+				scheduled[d.EventName]++
+			}
+		}
+		if scheduled["person.created"] != 2 || scheduled["person.destroyed"] != 0 {
+			t.Fatalf("scheduled deliveries by event: %v; want the first creation and %s's, the rest waiting", scheduled, other.ID)
+		}
+		cs := b.claim("a", herald.Lane{WebhookID: w.ID, Limit: 10})
+		if len(cs) != 2 || cs[0].Event.RecordID != r.ID || cs[0].Event.Name != "person.created" || cs[1].Event.RecordID != other.ID {
+			t.Fatalf("claimed %d deliveries; want the first creation and the other record's", len(cs))
+		}
+		must(t, b.s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "a", herald.DeliveryDelivered, 200, time.Time{})}))
+		if cs := b.claim("a", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 1 || cs[0].Event.Name != "person.destroyed" {
+			t.Fatalf("after the first creation, claimed %d; want the destruction", len(cs))
+		}
+	}},
 	{"LaterEventsWait", func(t *testing.T, b *bundle) {
 		w, r1, r2 := b.orderFixture()
 		lane := herald.Lane{WebhookID: w.ID, Limit: 10}
