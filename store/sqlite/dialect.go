@@ -40,9 +40,10 @@ func (dialect) Rebind(q string) string { return q }
 
 // One writer at a time: rows read in a write transaction cannot change
 // under it, and claims never race.
-func (dialect) ForUpdate() string  { return "" }
-func (dialect) ForShare() string   { return "" }
-func (dialect) SkipLocked() string { return "" }
+func (dialect) ForUpdate() string   { return "" }
+func (dialect) ForShare() string    { return "" }
+func (dialect) InsertsInWith() bool { return false }
+func (dialect) SkipLocked() string  { return "" }
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error

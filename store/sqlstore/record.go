@@ -88,13 +88,19 @@ func createRecords(ctx context.Context, tx conn, recs []*herald.Record, events [
 	// from when the workspace was small, it scanned the whole workspace.
 	// The caller's transaction (or savepoint) undoes a partial insert.
 	inserted := make(map[string]int, len(recs))
-	err := insertRows(ctx, tx, "records", recordColumns, rows, " ON CONFLICT (workspace_id, object, id) DO NOTHING RETURNING id",
-		func(s scanner) error {
-			var id string
-			err := s.Scan(&id)
-			inserted[id]++
-			return err
-		})
+	withEvents := tx.d.InsertsInWith() && len(events) == len(recs)
+	var err error
+	if withEvents {
+		err = insertRecordsWithEvents(ctx, tx, rows, events, inserted)
+	} else {
+		err = insertRows(ctx, tx, "records", recordColumns, rows, recordConflict+" RETURNING id",
+			func(s scanner) error {
+				var id string
+				err := s.Scan(&id)
+				inserted[id]++
+				return err
+			})
+	}
 	if err != nil {
 		return err
 	}
@@ -104,7 +110,51 @@ func createRecords(ctx context.Context, tx conn, recs []*herald.Record, events [
 		}
 		inserted[r.ID]--
 	}
+	if withEvents {
+		return fanOutEvents(ctx, tx, events)
+	}
 	return writeEvents(ctx, tx, events)
+}
+
+const recordConflict = " ON CONFLICT (workspace_id, object, id) DO NOTHING"
+
+// insertRecordsWithEvents inserts records (rows) and their events in one
+// statement a chunk, where two inserts took a round trip each: the
+// records in a data-modifying WITH, which PostgreSQL has and SQLite has
+// not. It counts the records written in inserted and sets the events'
+// Seq.
+func insertRecordsWithEvents(ctx context.Context, tx conn, rows [][]any, events []*herald.Event, inserted map[string]int) error {
+	evRows, byID := eventRows(events)
+	for start := 0; start < len(rows); start += rowsPerInsert {
+		end := min(start+rowsPerInsert, len(rows))
+		var q strings.Builder
+		q.WriteString("WITH r AS (INSERT INTO records (" + recordColumns + ") VALUES ")
+		args := appendTuples(&q, recordTuple, rows[start:end], nil)
+		q.WriteString(recordConflict + " RETURNING id) INSERT INTO events (" + eventInsertColumns + ") VALUES ")
+		args = appendTuples(&q, eventTuple, evRows[start:end], args)
+		// The ids written ride along on each event's row (ids are UUIDs:
+		// no spaces).
+		q.WriteString(" RETURNING id, seq, (SELECT coalesce(string_agg(r.id, ' '), '') FROM r)")
+		var written string
+		_, err := queryAll(ctx, tx, func(s scanner) (struct{}, error) {
+			var id string
+			var seq int64
+			if err := s.Scan(&id, &seq, &written); err != nil {
+				return struct{}{}, err
+			}
+			if ev := byID[id]; ev != nil {
+				ev.Seq = seq
+			}
+			return struct{}{}, nil
+		}, q.String(), args...)
+		if err != nil {
+			return fmt.Errorf("insert records and events: %w", err)
+		}
+		for _, id := range strings.Fields(written) {
+			inserted[id]++
+		}
+	}
+	return nil
 }
 
 // UpdateRecord loads a record, lets fn change it and saves it with fn's event.
@@ -267,6 +317,11 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if err := insertEvents(ctx, tx, events); err != nil {
 		return err
 	}
+	return fanOutEvents(ctx, tx, events)
+}
+
+// fanOutEvents is writeEvents once the events are in the outbox.
+func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	routes := map[string][]hookRoute{}
 	for _, ev := range events {
 		if _, ok := routes[ev.WorkspaceID]; !ok {
@@ -407,14 +462,7 @@ func insertTuples(ctx context.Context, tx conn, table, columns, tuple string, ro
 	for chunk := range slices.Chunk(rows, rowsPerInsert) {
 		var q strings.Builder
 		q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for i, row := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(tuple)
-			args = append(args, row...)
-		}
+		args := appendTuples(&q, tuple, chunk, make([]any, 0, len(chunk)*len(chunk[0])))
 		q.WriteString(suffix)
 		if scan == nil {
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
@@ -429,10 +477,28 @@ func insertTuples(ctx context.Context, tx conn, table, columns, tuple string, ro
 	return nil
 }
 
-const eventInsertColumns = `id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at`
+// appendTuples writes rows to q as tuples, comma-separated, and appends
+// their values to args.
+func appendTuples(q *strings.Builder, tuple string, rows [][]any, args []any) []any {
+	for i, row := range rows {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(tuple)
+		args = append(args, row...)
+	}
+	return args
+}
 
-// insertEvents appends events to the outbox and sets their Seq.
-func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
+const (
+	eventInsertColumns = `id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at`
+	eventTuple         = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	recordTuple        = "(?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+// eventRows are events' values in eventInsertColumns' order, and the
+// events by id.
+func eventRows(events []*herald.Event) ([][]any, map[string]*herald.Event) {
 	rows := make([][]any, len(events))
 	byID := make(map[string]*herald.Event, len(events))
 	for i, ev := range events {
@@ -445,6 +511,12 @@ func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 		rows[i] = []any{ev.ID, ev.WorkspaceID, ev.Name, ev.Object, ev.ObjectPlural, ev.RecordID, string(ev.Data), fields, prev, ms(ev.Timestamp)}
 		byID[ev.ID] = ev
 	}
+	return rows, byID
+}
+
+// insertEvents appends events to the outbox and sets their Seq.
+func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
+	rows, byID := eventRows(events)
 	// Returned rows come in no promised order: match them by id.
 	err := insertRows(ctx, tx, "events", eventInsertColumns, rows, " RETURNING id, seq", func(s scanner) error {
 		var id string

@@ -42,6 +42,9 @@ type Dialect interface {
 	// IsStorageFull reports whether err says the database has no space
 	// left to write (SQLite's SQLITE_FULL, PostgreSQL's disk_full).
 	IsStorageFull(err error) bool
+	// InsertsInWith reports whether an INSERT may stand in a WITH clause
+	// of another (PostgreSQL), so that one statement writes two tables.
+	InsertsInWith() bool
 }
 
 // DB is a herald.Store over two pools, which may be the same: writes go

@@ -29,6 +29,7 @@ var recordCases = []testCase{
 	// An id taken is a conflict, and writes nothing; so is a batch with one
 	// taken id among new ones, and it writes none of them.
 	{"CreateRecordsConflict", func(t *testing.T, b *bundle) {
+		w := b.webhook()
 		r := b.create(`{"name":{"firstName":"Ada"}}`)
 		dup := r.Clone()
 		wantCode(t, b.s.CreateRecords(b.ctx, []*herald.Record{dup}, nil), herald.ECONFLICT)
@@ -45,6 +46,26 @@ var recordCases = []testCase{
 		}
 		_, err = b.s.FindRecord(b.ctx, b.ws.ID, "person", batch[0].ID)
 		wantCode(t, err, herald.ENOTFOUND)
+		// The same with their events (which PostgreSQL writes in the
+		// records' statement): none of them is written either.
+		created := func(recs ...*herald.Record) []*herald.Event {
+			evs := make([]*herald.Event, len(recs))
+			for i, rec := range recs {
+				evs[i] = record.NewEvent(person, rec, herald.ActionCreated, time.Now())
+			}
+			return evs
+		}
+		wantCode(t, b.s.CreateRecords(b.ctx, []*herald.Record{dup}, created(dup)), herald.ECONFLICT)
+		err = b.s.CreateRecords(b.ctx, batch, created(batch...))
+		wantCode(t, err, herald.ECONFLICT)
+		if !strings.Contains(err.Error(), r.ID) {
+			t.Errorf("conflict %q does not name the taken id %s", err, r.ID)
+		}
+		_, err = b.s.FindRecord(b.ctx, b.ws.ID, "person", batch[0].ID)
+		wantCode(t, err, herald.ENOTFOUND)
+		if ds := b.deliveries(w, ""); len(ds) != 1 {
+			t.Errorf("%d deliveries after the refused creations, want Ada's 1", len(ds))
+		}
 	}},
 	{"UpdateRecord", func(t *testing.T, b *bundle) {
 		r := b.create(`{"name":{"firstName":"Ada"}}`)
