@@ -213,10 +213,9 @@ func (dialect) Rebind(q string) string { return sqlstore.RebindNumbered(q) }
 // refer to it (a webhook's new deliveries, whose foreign key checks take
 // KEY SHARE) are not held up while a claim takes its throttled turns or
 // an update saves.
-func (dialect) ForUpdate() string   { return " FOR NO KEY UPDATE" }
-func (dialect) ForShare() string    { return " FOR SHARE" }
-func (dialect) InsertsInWith() bool { return true }
-func (dialect) SkipLocked() string  { return " FOR UPDATE SKIP LOCKED" }
+func (dialect) ForUpdate() string  { return " FOR NO KEY UPDATE" }
+func (dialect) ForShare() string   { return " FOR SHARE" }
+func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError
@@ -228,3 +227,6 @@ func (dialect) IsStorageFull(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "53100"
 }
+
+// A data-modifying WITH: one statement writes records and their events.
+func (dialect) InsertsInWith() bool { return true }

@@ -40,10 +40,9 @@ func (dialect) Rebind(q string) string { return q }
 
 // One writer at a time: rows read in a write transaction cannot change
 // under it, and claims never race.
-func (dialect) ForUpdate() string   { return "" }
-func (dialect) ForShare() string    { return "" }
-func (dialect) InsertsInWith() bool { return false }
-func (dialect) SkipLocked() string  { return "" }
+func (dialect) ForUpdate() string  { return "" }
+func (dialect) ForShare() string   { return "" }
+func (dialect) SkipLocked() string { return "" }
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error
@@ -59,3 +58,6 @@ func (dialect) IsStorageFull(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
 }
+
+// SQLite has no data-modifying WITH: records and events take two inserts.
+func (dialect) InsertsInWith() bool { return false }
