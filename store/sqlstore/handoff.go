@@ -140,13 +140,7 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows
 		h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil})
 		return nil
 	}
-	var err error
-	for _, set := range sets {
-		if err = insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, set.tuple, set.rows,
-			deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", scan); err != nil {
-			break
-		}
-	}
+	err := insertDeliveries(ctx, tx, sets, deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", scan)
 	// What was not written (a conflict) or not read back is not taken.
 	for k := range reserved {
 		h.taker.Unreserve(k.webhookID, 1)

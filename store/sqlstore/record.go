@@ -129,9 +129,9 @@ func insertRecordsWithEvents(ctx context.Context, tx conn, rows [][]any, events 
 		end := min(start+rowsPerInsert, len(rows))
 		var q strings.Builder
 		q.WriteString("WITH r AS (INSERT INTO records (" + recordColumns + ") VALUES ")
-		args := appendTuples(&q, recordTuple, rows[start:end], nil)
+		args := appendTuples(&q, placeholders(len(rows[start])), rows[start:end], nil)
 		q.WriteString(recordConflict + " RETURNING id) INSERT INTO events (" + eventInsertColumns + ") VALUES ")
-		args = appendTuples(&q, eventTuple, evRows[start:end], args)
+		args = appendTuples(&q, placeholders(len(evRows[start])), evRows[start:end], args)
 		// The ids written ride along on each event's row (ids are UUIDs:
 		// no spaces).
 		q.WriteString(" RETURNING id, seq, (SELECT coalesce(string_agg(r.id, ' '), '') FROM r)")
@@ -347,11 +347,7 @@ func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if plan.reserved != nil {
 		err = tx.h.insertLeased(ctx, tx, sets, plan.reserved)
 	} else {
-		for _, s := range sets {
-			if err = insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, s.tuple, s.rows, deliveryConflict, nil); err != nil {
-				break
-			}
-		}
+		err = insertDeliveries(ctx, tx, sets, deliveryConflict, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
@@ -452,9 +448,11 @@ func insertRows(ctx context.Context, tx conn, table, columns string, rows [][]an
 	if len(rows) == 0 {
 		return nil
 	}
-	tuple := "(?" + strings.Repeat(", ?", len(rows[0])-1) + ")"
-	return insertTuples(ctx, tx, table, columns, tuple, rows, suffix, scan)
+	return insertTuples(ctx, tx, table, columns, placeholders(len(rows[0])), rows, suffix, scan)
 }
+
+// placeholders is a VALUES tuple of n "?".
+func placeholders(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
 
 // insertTuples is insertRows with each row written as tuple, whose
 // placeholders take the row's values in order.
@@ -490,11 +488,7 @@ func appendTuples(q *strings.Builder, tuple string, rows [][]any, args []any) []
 	return args
 }
 
-const (
-	eventInsertColumns = `id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at`
-	eventTuple         = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	recordTuple        = "(?, ?, ?, ?, ?, ?, ?, ?)"
-)
+const eventInsertColumns = `id, workspace_id, name, object, object_plural, record_id, data, updated_fields, previous_data, occurred_at`
 
 // eventRows are events' values in eventInsertColumns' order, and the
 // events by id.
@@ -563,9 +557,6 @@ func (c conn) waitingTuple() string {
 	return "(?, ?, ?, ?, ?, " + waitingNext(c.d, "?", "?", "?") + ", ?, ?, ?, ?, ?)"
 }
 
-// freshTuple is a deliveries VALUES tuple of newDelivery.args.
-const freshTuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
 // deliveryRows are the rows of one deliveries INSERT, in tuple's form.
 type deliveryRows struct {
 	tuple string
@@ -578,19 +569,30 @@ type deliveryRows struct {
 // on PostgreSQL a subplan that locks what it finds): at 500 created
 // records a second, that probe was a tenth of the server's time.
 func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
-	fresh, waiting := deliveryRows{tuple: freshTuple}, deliveryRows{tuple: c.waitingTuple()}
+	var fresh, waiting [][]any
 	for _, d := range ds {
 		if d.fresh {
-			fresh.rows = append(fresh.rows, d.args())
+			fresh = append(fresh, d.args())
 		} else {
-			waiting.rows = append(waiting.rows, d.waitingArgs())
+			waiting = append(waiting, d.waitingArgs())
 		}
 	}
 	var sets []deliveryRows
-	for _, s := range []deliveryRows{fresh, waiting} {
-		if len(s.rows) > 0 {
-			sets = append(sets, s)
-		}
+	if len(fresh) > 0 {
+		sets = append(sets, deliveryRows{tuple: placeholders(len(fresh[0])), rows: fresh})
+	}
+	if len(waiting) > 0 {
+		sets = append(sets, deliveryRows{tuple: c.waitingTuple(), rows: waiting})
 	}
 	return sets
+}
+
+// insertDeliveries inserts each of sets with insertTuples.
+func insertDeliveries(ctx context.Context, tx conn, sets []deliveryRows, suffix string, scan func(scanner) error) error {
+	for _, s := range sets {
+		if err := insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix, scan); err != nil {
+			return err
+		}
+	}
+	return nil
 }
