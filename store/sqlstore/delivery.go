@@ -370,7 +370,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome)
 			}
 		}
 		for _, h := range health.Webhooks() {
-			_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_success_at = coalesce(?, last_success_at), last_failure_at = coalesce(?, last_failure_at),
+			err := tx.later(ctx, nil, `UPDATE webhooks SET last_success_at = coalesce(?, last_success_at), last_failure_at = coalesce(?, last_failure_at),
 				last_error = coalesce(?, last_error),
 				failing_since = CASE WHEN ? THEN NULL WHEN ? THEN ? ELSE coalesce(failing_since, ?) END WHERE id = ?`,
 				nullMS(h.LastSuccess), nullMS(h.LastFailure), sql.NullString{String: h.LastError, Valid: h.LastFailure != nil},

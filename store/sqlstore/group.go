@@ -287,8 +287,14 @@ func commitEach(ctx context.Context, tx conn, batch []*groupReq, results []error
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		mark := tx.h.mark()
-		if results[i] = r.run(r.ctx, tx); results[i] != nil {
+		// What the request queued goes out before its savepoint ends, so
+		// that its failure is its own.
+		if results[i] = r.run(r.ctx, tx); results[i] == nil {
+			results[i] = tx.flush(ctx)
+		}
+		if results[i] != nil {
 			tx.h.undo(mark)
+			tx.rewind()
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
 				return fmt.Errorf("roll back to savepoint: %w", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -52,6 +53,9 @@ type handoff struct {
 	// due is set when the transaction made deliveries due that are not
 	// leased to the taker.
 	due bool
+	// unread holds reservations whose rows were not read back as
+	// written: given back when the transaction ends (insertLeased).
+	unread []map[deliveryKey]reservation
 }
 
 // newHandoff returns the handoff of a transaction starting now.
@@ -79,6 +83,12 @@ func (h *handoff) undo(to int) {
 // endHandoff hands the claims over when the transaction committed, and gives
 // their reservations back when it did not.
 func (db *DB) endHandoff(h *handoff, committed bool) {
+	for _, left := range h.unread {
+		for k := range left {
+			h.taker.Unreserve(k.webhookID, 1)
+		}
+	}
+	h.unread = nil
 	if !committed {
 		h.undo(0)
 		return
@@ -115,7 +125,7 @@ type deliveryKey struct {
 func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows, reserved map[deliveryKey]reservation) error {
 	var waiting []int64
 	events := map[*herald.Event]*herald.Event{}
-	scan := func(s scanner) error {
+	read := func(s scanner) error {
 		var id int64
 		var k deliveryKey
 		var next sql.NullInt64
@@ -140,16 +150,35 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows
 		h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil})
 		return nil
 	}
-	err := insertDeliveries(ctx, tx, sets, deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", scan)
+	// Rows of fresh events never wait (deliveryRows), so nothing else in
+	// the transaction depends on what comes back: the rows may be read as
+	// COMMIT goes out with them. A row not read back then stays leased
+	// until its lease ends, and is claimed again.
+	fresh := !slices.ContainsFunc(sets, func(s deliveryRows) bool { return !s.fresh })
 	// What was not written (a conflict) or not read back is not taken.
-	for k := range reserved {
-		h.taker.Unreserve(k.webhookID, 1)
+	h.unread = append(h.unread, reserved)
+	suffix := deliveryConflict + " RETURNING id, webhook_id, event_seq, next_attempt_at"
+	for _, s := range sets {
+		for q, args := range tupleInserts("deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix) {
+			var err error
+			if fresh {
+				err = tx.laterSettled(ctx, func(s scanner) { _ = read(s) }, q, args...)
+			} else {
+				err = tx.later(ctx, read, q, args...)
+			}
+			if err != nil {
+				return err
+			}
+		}
 	}
-	if err != nil || len(waiting) == 0 {
+	if fresh {
+		return nil
+	}
+	if err := tx.flush(ctx); err != nil || len(waiting) == 0 {
 		return err
 	}
 	b := &sqlbuild.Builder{D: tx.d}
-	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE id IN (`+sqlbuild.BindList(b, waiting)+`)`, b.Args...); err != nil {
+	if err := tx.later(ctx, nil, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE id IN (`+sqlbuild.BindList(b, waiting)+`)`, b.Args...); err != nil {
 		return fmt.Errorf("unlease waiting deliveries: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -90,8 +91,12 @@ func createRecords(ctx context.Context, tx conn, recs []*herald.Record, events [
 	inserted := make(map[string]int, len(recs))
 	withEvents := tx.d.InsertsInWith() && len(events) == len(recs)
 	var err error
+	var routes map[string][]hookRoute
 	if withEvents {
-		err = insertRecordsWithEvents(ctx, tx, rows, events, inserted)
+		// The inserts go out with the queries of the routes.
+		if err = queueRecordsWithEvents(ctx, tx, rows, events, inserted); err == nil {
+			routes, err = routesOf(ctx, tx, events)
+		}
 	} else {
 		err = insertRows(ctx, tx, "records", recordColumns, rows, recordConflict+" RETURNING id",
 			func(s scanner) error {
@@ -111,19 +116,19 @@ func createRecords(ctx context.Context, tx conn, recs []*herald.Record, events [
 		inserted[r.ID]--
 	}
 	if withEvents {
-		return fanOutEvents(ctx, tx, events)
+		return fanOutEvents(ctx, tx, events, routes)
 	}
 	return writeEvents(ctx, tx, events)
 }
 
 const recordConflict = " ON CONFLICT (workspace_id, object, id) DO NOTHING"
 
-// insertRecordsWithEvents inserts records (rows) and their events in one
-// statement a chunk, where two inserts took a round trip each: the
-// records in a data-modifying WITH, which PostgreSQL has and SQLite has
-// not. It counts the records written in inserted and sets the events'
-// Seq.
-func insertRecordsWithEvents(ctx context.Context, tx conn, rows [][]any, events []*herald.Event, inserted map[string]int) error {
+// queueRecordsWithEvents queues the inserts of records (rows) and their
+// events, one statement a chunk, where two inserts took a round trip
+// each: the records in a data-modifying WITH, which PostgreSQL has and
+// SQLite has not. Once they have gone out, inserted counts the records
+// written and the events' Seq is set.
+func queueRecordsWithEvents(ctx context.Context, tx conn, rows [][]any, events []*herald.Event, inserted map[string]int) error {
 	evRows, byID := eventRows(events)
 	for start := 0; start < len(rows); start += rowsPerInsert {
 		end := min(start+rowsPerInsert, len(rows))
@@ -135,23 +140,26 @@ func insertRecordsWithEvents(ctx context.Context, tx conn, rows [][]any, events 
 		// The ids written ride along on each event's row (ids are UUIDs:
 		// no spaces).
 		q.WriteString(" RETURNING id, seq, (SELECT coalesce(string_agg(r.id, ' '), '') FROM r)")
-		var written string
-		_, err := queryAll(ctx, tx, func(s scanner) (struct{}, error) {
-			var id string
+		first := true
+		err := tx.later(ctx, func(s scanner) error {
+			var id, written string
 			var seq int64
 			if err := s.Scan(&id, &seq, &written); err != nil {
-				return struct{}{}, err
+				return err
 			}
 			if ev := byID[id]; ev != nil {
 				ev.Seq = seq
 			}
-			return struct{}{}, nil
+			if first {
+				first = false
+				for _, id := range strings.Fields(written) {
+					inserted[id]++
+				}
+			}
+			return nil
 		}, q.String(), args...)
 		if err != nil {
 			return fmt.Errorf("insert records and events: %w", err)
-		}
-		for _, id := range strings.Fields(written) {
-			inserted[id]++
 		}
 	}
 	return nil
@@ -174,7 +182,7 @@ func (db *DB) UpdateRecord(ctx context.Context, workspaceID, object, id string, 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE records SET data = ?, updated_at = ?, deleted_at = ? WHERE workspace_id = ? AND object = ? AND id = ?`,
+		if err := tx.later(ctx, nil, `UPDATE records SET data = ?, updated_at = ?, deleted_at = ? WHERE workspace_id = ? AND object = ? AND id = ?`,
 			data, herald.FormatTime(r.UpdatedAt), nullTimeText(r.DeletedAt), workspaceID, object, id); err != nil {
 			return err
 		}
@@ -212,7 +220,7 @@ func (db *DB) DestroyRecord(ctx context.Context, workspaceID, object, id string,
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE workspace_id = ? AND object = ? AND id = ?`, workspaceID, object, id); err != nil {
+		if err := tx.later(ctx, nil, `DELETE FROM records WHERE workspace_id = ? AND object = ? AND id = ?`, workspaceID, object, id); err != nil {
 			return err
 		}
 		out = r
@@ -243,11 +251,16 @@ func findRecord(ctx context.Context, q conn, workspaceID, object, id string, loc
 	if lock {
 		suffix = q.d.ForUpdate()
 	}
-	r, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records WHERE workspace_id = ? AND object = ? AND id = ?`+suffix, workspaceID, object, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	// A query of rows, not a row, so that in a pipe it goes out with
+	// BEGIN.
+	rs, err := queryAll(ctx, q, scanRecord, `SELECT `+recordColumns+` FROM records WHERE workspace_id = ? AND object = ? AND id = ?`+suffix, workspaceID, object, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
 		return nil, notFound(object + " " + id)
 	}
-	return r, err
+	return rs[0], nil
 }
 
 // ListRecords returns one page of q, and the total count of its filter.
@@ -314,31 +327,26 @@ func writeEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if err := insertEvents(ctx, tx, events); err != nil {
+	if err := queueEvents(ctx, tx, events); err != nil {
 		return err
 	}
-	return fanOutEvents(ctx, tx, events)
+	routes, err := routesOf(ctx, tx, events)
+	if err != nil {
+		return err
+	}
+	return fanOutEvents(ctx, tx, events, routes)
 }
 
-// fanOutEvents is writeEvents once the events are in the outbox.
-func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event) error {
-	routes := map[string][]hookRoute{}
-	for _, ev := range events {
-		if _, ok := routes[ev.WorkspaceID]; !ok {
-			r, err := loadRoutes(ctx, tx, ev.WorkspaceID)
-			if err != nil {
-				return err
-			}
-			routes[ev.WorkspaceID] = r
-		}
-	}
+// fanOutEvents is writeEvents once the events are in the outbox, with
+// the routes of their workspaces.
+func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event, routes map[string][]hookRoute) error {
 	plan := fanOut(events, routes, tx.h.reserve, &tx.h.lease, time.Now())
 	if plan.due {
 		tx.h.madeDue()
 	}
 	// In one order, so that concurrent writers lock the rows alike.
 	for _, id := range slices.Sorted(maps.Keys(plan.filtered)) {
-		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET filtered_events = filtered_events + ? WHERE id = ?`, plan.filtered[id], id); err != nil {
+		if err := tx.later(ctx, nil, `UPDATE webhooks SET filtered_events = filtered_events + ? WHERE id = ?`, plan.filtered[id], id); err != nil {
 			return fmt.Errorf("count filtered events: %w", err)
 		}
 	}
@@ -347,7 +355,7 @@ func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	if plan.reserved != nil {
 		err = tx.h.insertLeased(ctx, tx, sets, plan.reserved)
 	} else {
-		err = insertDeliveries(ctx, tx, sets, deliveryConflict, nil)
+		err = queueDeliveries(ctx, tx, sets, deliveryConflict, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
@@ -374,38 +382,61 @@ func (h hookRoute) passes(ev *herald.Event) bool {
 	return record.Matches(h.condition, ev.Data)
 }
 
-func loadRoutes(ctx context.Context, tx conn, workspaceID string) ([]hookRoute, error) {
-	routes, err := queryAll(ctx, tx, func(s scanner) (h hookRoute, err error) {
-		var ops string
-		var prevExp sql.NullInt64
-		w := &herald.Webhook{}
-		var headers, fields string
-		if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers,
-			&fields, &w.Condition, &w.ThrottleRate); err != nil {
-			return h, err
+// routesOf loads the routes of the workspaces of events. In a pipe, the
+// queries go out with what is queued: a creation's inserts.
+func routesOf(ctx context.Context, tx conn, events []*herald.Event) (map[string][]hookRoute, error) {
+	routes := map[string][]hookRoute{}
+	for _, ev := range events {
+		ws := ev.WorkspaceID
+		if _, ok := routes[ws]; ok {
+			continue
 		}
-		if err := scanHeaders(w, headers); err != nil {
-			return h, err
+		routes[ws] = nil
+		err := tx.later(ctx, func(s scanner) error {
+			h, err := scanRoute(s)
+			routes[ws] = append(routes[ws], h)
+			return err
+		}, routesSQL, ws)
+		if err != nil {
+			return nil, fmt.Errorf("load webhooks: %w", err)
 		}
-		if err := scanFields(w, fields); err != nil {
-			return h, err
-		}
-		w.PreviousSecretExpiresAt = fromNullMS(prevExp)
-		if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
-			return h, fmt.Errorf("webhook %s: bad operations: %w", w.ID, err)
-		}
-		h.Webhook = w
-		return h, nil
-	}, `SELECT w.status, w.operations, `+claimWebhookColumns+`, w.fields, w.condition, w.throttle_rate FROM webhooks w WHERE w.workspace_id = ?`, workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
-	for i := range routes {
-		if err := routes[i].parseCondition(ctx, tx); err != nil {
-			return nil, err
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
+	for _, rs := range routes {
+		for i := range rs {
+			if err := rs[i].parseCondition(ctx, tx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return routes, nil
+}
+
+const routesSQL = `SELECT w.status, w.operations, ` + claimWebhookColumns + `, w.fields, w.condition, w.throttle_rate FROM webhooks w WHERE w.workspace_id = ?`
+
+func scanRoute(s scanner) (h hookRoute, err error) {
+	var ops string
+	var prevExp sql.NullInt64
+	w := &herald.Webhook{}
+	var headers, fields string
+	if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers,
+		&fields, &w.Condition, &w.ThrottleRate); err != nil {
+		return h, err
+	}
+	if err := scanHeaders(w, headers); err != nil {
+		return h, err
+	}
+	if err := scanFields(w, fields); err != nil {
+		return h, err
+	}
+	w.PreviousSecretExpiresAt = fromNullMS(prevExp)
+	if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
+		return h, fmt.Errorf("webhook %s: bad operations: %w", w.ID, err)
+	}
+	h.Webhook = w
+	return h, nil
 }
 
 // parseCondition parses the webhook's Condition for the object its
@@ -455,24 +486,40 @@ func insertRows(ctx context.Context, tx conn, table, columns string, rows [][]an
 func placeholders(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
 
 // insertTuples is insertRows with each row written as tuple, whose
-// placeholders take the row's values in order.
+// placeholders take the row's values in order. Rows it returns have been
+// scanned when it returns.
 func insertTuples(ctx context.Context, tx conn, table, columns, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
-	for chunk := range slices.Chunk(rows, rowsPerInsert) {
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-		args := appendTuples(&q, tuple, chunk, make([]any, 0, len(chunk)*len(chunk[0])))
-		q.WriteString(suffix)
-		if scan == nil {
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := queryAll(ctx, tx, func(s scanner) (struct{}, error) { return struct{}{}, scan(s) }, q.String(), args...); err != nil {
+	if err := queueTuples(ctx, tx, table, columns, tuple, rows, suffix, scan); err != nil || scan == nil {
+		return err
+	}
+	return tx.flush(ctx)
+}
+
+// queueTuples is insertTuples with its statements left to go out with
+// the transaction's next round trip (conn.later).
+func queueTuples(ctx context.Context, tx conn, table, columns, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
+	for q, args := range tupleInserts(table, columns, tuple, rows, suffix) {
+		if err := tx.later(ctx, scan, q, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tupleInserts are the statements that insert rows as tuple,
+// rowsPerInsert a statement, with their arguments.
+func tupleInserts(table, columns, tuple string, rows [][]any, suffix string) iter.Seq2[string, []any] {
+	return func(yield func(string, []any) bool) {
+		for chunk := range slices.Chunk(rows, rowsPerInsert) {
+			var q strings.Builder
+			q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+			args := appendTuples(&q, tuple, chunk, make([]any, 0, len(chunk)*len(chunk[0])))
+			q.WriteString(suffix)
+			if !yield(q.String(), args) {
+				return
+			}
+		}
+	}
 }
 
 // appendTuples writes rows to q as tuples, comma-separated, and appends
@@ -510,9 +557,21 @@ func eventRows(events []*herald.Event) ([][]any, map[string]*herald.Event) {
 
 // insertEvents appends events to the outbox and sets their Seq.
 func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
+	if err := queueEvents(ctx, tx, events); err != nil {
+		return err
+	}
+	if err := tx.flush(ctx); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+// queueEvents is insertEvents, its Seqs set once the statement has gone
+// out with the transaction's next round trip.
+func queueEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	rows, byID := eventRows(events)
 	// Returned rows come in no promised order: match them by id.
-	err := insertRows(ctx, tx, "events", eventInsertColumns, rows, " RETURNING id, seq", func(s scanner) error {
+	err := queueTuples(ctx, tx, "events", eventInsertColumns, placeholders(len(rows[0])), rows, " RETURNING id, seq", func(s scanner) error {
 		var id string
 		var seq int64
 		if err := s.Scan(&id, &seq); err != nil {
@@ -557,10 +616,12 @@ func (c conn) waitingTuple() string {
 	return "(?, ?, ?, ?, ?, " + waitingNext(c.d, "?", "?", "?") + ", ?, ?, ?, ?, ?)"
 }
 
-// deliveryRows are the rows of one deliveries INSERT, in tuple's form.
+// deliveryRows are the rows of one deliveries INSERT, in tuple's form;
+// fresh when they are those of fresh events.
 type deliveryRows struct {
 	tuple string
 	rows  [][]any
+	fresh bool
 }
 
 // deliveryRows splits fan-out's deliveries by the tuple they need. Those
@@ -579,7 +640,7 @@ func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
 	}
 	var sets []deliveryRows
 	if len(fresh) > 0 {
-		sets = append(sets, deliveryRows{tuple: placeholders(len(fresh[0])), rows: fresh})
+		sets = append(sets, deliveryRows{tuple: placeholders(len(fresh[0])), rows: fresh, fresh: true})
 	}
 	if len(waiting) > 0 {
 		sets = append(sets, deliveryRows{tuple: c.waitingTuple(), rows: waiting})
@@ -587,10 +648,11 @@ func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
 	return sets
 }
 
-// insertDeliveries inserts each of sets with insertTuples.
-func insertDeliveries(ctx context.Context, tx conn, sets []deliveryRows, suffix string, scan func(scanner) error) error {
+// queueDeliveries queues the inserts of sets (queueTuples): their rows
+// are written, and scanned, once they go out.
+func queueDeliveries(ctx context.Context, tx conn, sets []deliveryRows, suffix string, scan func(scanner) error) error {
 	for _, s := range sets {
-		if err := insertTuples(ctx, tx, "deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix, scan); err != nil {
+		if err := queueTuples(ctx, tx, "deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix, scan); err != nil {
 			return err
 		}
 	}

@@ -67,6 +67,9 @@ type DB struct {
 	taker atomic.Pointer[herald.Taker]
 	// announce, when set, tells other processes of due deliveries.
 	announce func()
+	// pipeline, when set, sends a write transaction's statements
+	// together (pipe.go).
+	pipeline Pipeline
 	// full is set when a write failed for lack of space, and cleared by
 	// the next write that succeeds (Ping probes for it).
 	full atomic.Bool
@@ -96,11 +99,16 @@ type Options struct {
 	// API-only process or one whose engine has not started yet). It must
 	// not block.
 	Announce func()
+	// Pipeline, when set, sends statements of a write transaction
+	// together, in one round trip, where they do not wait for each
+	// other's results (pipe.go). The engine must run statements sent
+	// after a failed one as not at all (PostgreSQL's pipeline mode).
+	Pipeline Pipeline
 }
 
 // New returns a store over the pools; read may equal write.
 func New(write, read *sql.DB, d Dialect, opts Options) *DB {
-	db := &DB{write: conn{q: write, d: d}, read: conn{q: read, d: d}, writeDB: write, readDB: read, d: d, announce: opts.Announce}
+	db := &DB{write: conn{q: write, d: d}, read: conn{q: read, d: d}, writeDB: write, readDB: read, d: d, announce: opts.Announce, pipeline: opts.Pipeline}
 	if opts.SingleWriter {
 		db.writeGate, db.stmts = &gate{written: make(chan struct{}, 1)}, &stmtCache{}
 		opts.GroupLeaders = 1
@@ -199,6 +207,9 @@ type conn struct {
 	cache *stmtCache
 	// h collects what the transaction leases to the taker.
 	h *handoff
+	// p, when set, is the transaction's pipe (pipe.go): statements that
+	// go to the server directly first send what it holds.
+	p *pipe
 }
 
 // stmt returns the cached statement for query in c's transaction, or nil.
@@ -213,6 +224,9 @@ func (c conn) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	// A failed flush aborted the transaction, so the query fails too, and
+	// the transaction ends with the flush's error (runPipelined).
+	_ = c.flush(ctx)
 	query = c.d.Rebind(query)
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -221,6 +235,9 @@ func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 }
 
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	query = c.d.Rebind(query)
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -229,6 +246,9 @@ func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if c.p != nil {
+		return c.execPiped(ctx, query, args)
+	}
 	query = c.d.Rebind(query)
 	if st := c.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -237,6 +257,9 @@ func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (c conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	return c.q.PrepareContext(ctx, c.d.Rebind(query))
 }
 
@@ -260,6 +283,9 @@ func (db *DB) runTx(ctx context.Context, h *handoff, fn func(tx conn) error) err
 }
 
 func (db *DB) runTxOnce(ctx context.Context, h *handoff, fn func(tx conn) error) error {
+	if db.pipeline != nil {
+		return db.runPipelined(ctx, h, fn)
+	}
 	if db.writeGate != nil {
 		if err := db.writeGate.acquire(ctx, herald.IsUrgent(ctx)); err != nil {
 			return err
@@ -355,21 +381,21 @@ func notFound(what string) error { return herald.Errorf(herald.ENOTFOUND, "%s no
 type scanner interface{ Scan(dest ...any) error }
 
 // queryAll runs a query and scans every row with scan.
+// In a pipe it goes out with what is queued.
 func queryAll[T any](ctx context.Context, q conn, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	var out []T
+	err := q.later(ctx, func(s scanner) error {
+		v, err := scan(s)
+		out = append(out, v)
+		return err
+	}, query, args...)
+	if err == nil {
+		err = q.flush(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func scanString(s scanner) (v string, err error) { return v, s.Scan(&v) }
