@@ -1,5 +1,6 @@
 // Package postgres implements herald.Store on PostgreSQL, through pgx's
-// database/sql driver so that it shares store/sqlstore's SQL with SQLite.
+// database/sql driver so that it shares store/sqlstore's SQL with SQLite,
+// and pgx's batches for the pipelines of write transactions.
 // Any number of `herald serve` processes may share one database: claims
 // lock rows with FOR UPDATE SKIP LOCKED, and leases let a process take
 // over what a crashed one had claimed.
