@@ -416,6 +416,7 @@ func routesOf(ctx context.Context, tx conn, events []*herald.Event) (map[string]
 
 const routesSQL = `SELECT w.status, w.operations, ` + claimWebhookColumns + `, w.fields, w.condition, w.throttle_rate FROM webhooks w WHERE w.workspace_id = ?`
 
+// scanRoute reads a row of routesSQL.
 func scanRoute(s scanner) (h hookRoute, err error) {
 	var ops string
 	var prevExp sql.NullInt64
