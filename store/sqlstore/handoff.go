@@ -157,19 +157,12 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows
 	fresh := !slices.ContainsFunc(sets, func(s deliveryRows) bool { return !s.fresh })
 	// What was not written (a conflict) or not read back is not taken.
 	h.unread = append(h.unread, reserved)
-	suffix := deliveryConflict + " RETURNING id, webhook_id, event_seq, next_attempt_at"
-	for _, s := range sets {
-		for q, args := range tupleInserts("deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix) {
-			var err error
-			if fresh {
-				err = tx.laterSettled(ctx, func(s scanner) { _ = read(s) }, q, args...)
-			} else {
-				err = tx.later(ctx, read, q, args...)
-			}
-			if err != nil {
-				return err
-			}
-		}
+	queue := tx.later
+	if fresh {
+		queue = tx.laterSettled
+	}
+	if err := queueDeliveries(ctx, queue, sets, deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", read); err != nil {
+		return err
 	}
 	if fresh {
 		return nil

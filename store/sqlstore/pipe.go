@@ -111,11 +111,11 @@ func (c conn) later(ctx context.Context, scan func(scanner) error, query string,
 	return c.queue(ctx, false, scan, query, args...)
 }
 
-// laterSettled is later for a statement whose scan returns no error
-// (what it fails to read, it leaves out), which may then go out with
-// COMMIT.
-func (c conn) laterSettled(ctx context.Context, scan func(scanner), query string, args ...any) error {
-	return c.queue(ctx, true, func(s scanner) error { scan(s); return nil }, query, args...)
+// laterSettled is later for a statement whose rows may be left unread:
+// a failure of scan leaves that row out and fails nothing, so the
+// statement may go out with COMMIT.
+func (c conn) laterSettled(ctx context.Context, scan func(scanner) error, query string, args ...any) error {
+	return c.queue(ctx, true, func(s scanner) error { _ = scan(s); return nil }, query, args...)
 }
 
 func (c conn) queue(ctx context.Context, settled bool, scan func(scanner) error, query string, args ...any) error {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -355,7 +354,7 @@ func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event, routes m
 	if plan.reserved != nil {
 		err = tx.h.insertLeased(ctx, tx, sets, plan.reserved)
 	} else {
-		err = queueDeliveries(ctx, tx, sets, deliveryConflict, nil)
+		err = queueDeliveries(ctx, tx.later, sets, deliveryConflict, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
@@ -490,37 +489,28 @@ func placeholders(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")"
 // placeholders take the row's values in order. Rows it returns have been
 // scanned when it returns.
 func insertTuples(ctx context.Context, tx conn, table, columns, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
-	if err := queueTuples(ctx, tx, table, columns, tuple, rows, suffix, scan); err != nil || scan == nil {
+	if err := queueTuples(ctx, tx.later, table, columns, tuple, rows, suffix, scan); err != nil || scan == nil {
 		return err
 	}
 	return tx.flush(ctx)
 }
 
+// queueFunc queues a statement: conn.later or conn.laterSettled.
+type queueFunc func(ctx context.Context, scan func(scanner) error, query string, args ...any) error
+
 // queueTuples is insertTuples with its statements left to go out with
-// the transaction's next round trip (conn.later).
-func queueTuples(ctx context.Context, tx conn, table, columns, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
-	for q, args := range tupleInserts(table, columns, tuple, rows, suffix) {
-		if err := tx.later(ctx, scan, q, args...); err != nil {
+// the transaction's next round trip, through queue.
+func queueTuples(ctx context.Context, queue queueFunc, table, columns, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
+	for chunk := range slices.Chunk(rows, rowsPerInsert) {
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+		args := appendTuples(&q, tuple, chunk, make([]any, 0, len(chunk)*len(chunk[0])))
+		q.WriteString(suffix)
+		if err := queue(ctx, scan, q.String(), args...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// tupleInserts are the statements that insert rows as tuple,
-// rowsPerInsert a statement, with their arguments.
-func tupleInserts(table, columns, tuple string, rows [][]any, suffix string) iter.Seq2[string, []any] {
-	return func(yield func(string, []any) bool) {
-		for chunk := range slices.Chunk(rows, rowsPerInsert) {
-			var q strings.Builder
-			q.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-			args := appendTuples(&q, tuple, chunk, make([]any, 0, len(chunk)*len(chunk[0])))
-			q.WriteString(suffix)
-			if !yield(q.String(), args) {
-				return
-			}
-		}
-	}
 }
 
 // appendTuples writes rows to q as tuples, comma-separated, and appends
@@ -572,7 +562,7 @@ func insertEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 func queueEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	rows, byID := eventRows(events)
 	// Returned rows come in no promised order: match them by id.
-	err := queueTuples(ctx, tx, "events", eventInsertColumns, placeholders(len(rows[0])), rows, " RETURNING id, seq", func(s scanner) error {
+	err := queueTuples(ctx, tx.later, "events", eventInsertColumns, placeholders(len(rows[0])), rows, " RETURNING id, seq", func(s scanner) error {
 		var id string
 		var seq int64
 		if err := s.Scan(&id, &seq); err != nil {
@@ -649,11 +639,11 @@ func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
 	return sets
 }
 
-// queueDeliveries queues the inserts of sets (queueTuples): their rows
-// are written, and scanned, once they go out.
-func queueDeliveries(ctx context.Context, tx conn, sets []deliveryRows, suffix string, scan func(scanner) error) error {
+// queueDeliveries queues the inserts of sets through queue (queueTuples):
+// their rows are written, and scanned, once they go out.
+func queueDeliveries(ctx context.Context, queue queueFunc, sets []deliveryRows, suffix string, scan func(scanner) error) error {
 	for _, s := range sets {
-		if err := queueTuples(ctx, tx, "deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix, scan); err != nil {
+		if err := queueTuples(ctx, queue, "deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix, scan); err != nil {
 			return err
 		}
 	}
