@@ -341,18 +341,22 @@ func RebindNumbered(query string) string {
 	if n == 0 {
 		return query
 	}
+	// Every statement a transaction sends passes here: the runs between
+	// placeholders are copied whole.
 	var b strings.Builder
-	b.Grow(len(query) + 2*n)
-	i := 0
-	for _, r := range query {
-		if r == '?' {
-			i++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i))
-			continue
+	b.Grow(len(query) + 3*n)
+	var num [20]byte
+	for i := int64(1); ; i++ {
+		at := strings.IndexByte(query, '?')
+		if at < 0 {
+			break
 		}
-		b.WriteRune(r)
+		b.WriteString(query[:at])
+		b.WriteByte('$')
+		b.Write(strconv.AppendInt(num[:0], i, 10))
+		query = query[at+1:]
 	}
+	b.WriteString(query)
 	return b.String()
 }
 
