@@ -348,6 +348,18 @@ func scanClaim(s scanner) (*herald.Claim, error) {
 // their webhooks' health.
 func (db *DB) CompleteDeliveries(ctx context.Context, outcomes []herald.Outcome) error {
 	err := db.inTx(ctx, func(tx conn) error {
+		// Outcomes need not wait for the disk: if the database crashes
+		// and loses them, their deliveries are still leased to this
+		// process, which has forgotten them, so the leases lapse and
+		// they are sent again, a duplicate and never a loss. No write
+		// that survives the crash can depend on one that did not: the
+		// WAL is written in order, so a later commit that reached the
+		// disk brought this one with it.
+		if q := tx.d.AsyncCommit(); q != "" {
+			if err := tx.later(ctx, nil, q); err != nil {
+				return err
+			}
+		}
 		now := time.Now()
 		recorded, err := recordOutcomes(ctx, tx, outcomes, now)
 		if err != nil {

@@ -45,6 +45,11 @@ type Dialect interface {
 	// InsertsInWith reports whether an INSERT may stand in a WITH clause
 	// of another (PostgreSQL), so that one statement writes two tables.
 	InsertsInWith() bool
+	// AsyncCommit is a statement that lets the transaction's COMMIT
+	// return before its changes are on disk, or "" where a commit does
+	// not wait for the disk (SQLite in WAL with synchronous=NORMAL). A
+	// crash of the database may then undo the transaction.
+	AsyncCommit() string
 }
 
 // DB is a herald.Store over two pools, which may be the same: writes go
