@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -29,25 +28,8 @@ func TestFailedPipelinesRollBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	run := func(q string) {
-		t.Helper()
-		if _, err := admin.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	count := func(q string) int {
-		t.Helper()
-		var n int
-		if err := admin.QueryRowContext(ctx, q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
+	a := newAdmin(t, url)
+	run, count := a.run, a.count
 	leftInTransaction := func() {
 		t.Helper()
 		if n := count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n > 0 {
@@ -64,7 +46,7 @@ func TestFailedPipelinesRollBack(t *testing.T) {
 
 	hookID := storetest.Seed(t, db, 3)
 	var wsID string
-	if err := admin.QueryRowContext(ctx, `SELECT workspace_id FROM webhooks WHERE id = $1`, hookID).Scan(&wsID); err != nil {
+	if err := a.db.QueryRowContext(ctx, `SELECT workspace_id FROM webhooks WHERE id = $1`, hookID).Scan(&wsID); err != nil {
 		t.Fatal(err)
 	}
 

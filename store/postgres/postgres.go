@@ -217,6 +217,7 @@ func (dialect) Rebind(q string) string { return sqlstore.RebindNumbered(q) }
 // an update saves.
 func (dialect) ForUpdate() string  { return " FOR NO KEY UPDATE" }
 func (dialect) ForShare() string   { return " FOR SHARE" }
+func (dialect) KeyShare() string   { return " FOR KEY SHARE" }
 func (dialect) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (dialect) IsUniqueViolation(err error) bool {

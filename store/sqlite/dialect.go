@@ -42,6 +42,7 @@ func (dialect) Rebind(q string) string { return q }
 // under it, and claims never race.
 func (dialect) ForUpdate() string  { return "" }
 func (dialect) ForShare() string   { return "" }
+func (dialect) KeyShare() string   { return "" }
 func (dialect) SkipLocked() string { return "" }
 
 func (dialect) IsUniqueViolation(err error) bool {

@@ -147,7 +147,7 @@ func (db *DB) RetryDelivery(ctx context.Context, workspaceID string, id int64, n
 func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string, req herald.ClaimRequest) (*herald.Claim, error) {
 	var c *herald.Claim
 	err := db.inTx(ctx, func(tx conn) error {
-		w, err := findWebhook(ctx, tx, ev.WorkspaceID, webhookID, false)
+		w, err := findWebhook(ctx, tx, ev.WorkspaceID, webhookID, tx.d.KeyShare())
 		if err != nil {
 			return err
 		}
@@ -664,6 +664,12 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 	}
 	after := struct{ at, seq int64 }{ms(since) - 1, math.MaxInt64}
 	total, err := db.dueInBatches(ctx, func(tx conn) (n, seen int, err error) {
+		// The webhook and the events stay locked while their deliveries
+		// are added, as a foreign key would hold them (see routesOf): a
+		// delete of the webhook waits, retention skips the events.
+		if _, err := findWebhook(ctx, tx, workspaceID, webhookID, tx.d.KeyShare()); err != nil {
+			return 0, 0, err
+		}
 		evs, err := queryAll(ctx, tx, func(s scanner) (*herald.Event, error) {
 			ev := &herald.Event{}
 			var data string
@@ -676,7 +682,7 @@ func (db *DB) ReplayDeliveries(ctx context.Context, workspaceID, webhookID strin
 			after.seq = ev.Seq
 			return ev, err
 		}, `SELECT seq, name, record_id, object, occurred_at, data, updated_fields FROM events
-			WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`,
+			WHERE workspace_id = ? AND (occurred_at > ? OR (occurred_at = ? AND seq > ?)) ORDER BY occurred_at, seq LIMIT ?`+tx.d.KeyShare(),
 			workspaceID, after.at, after.at, after.seq, replayBatch)
 		if err != nil {
 			return 0, 0, err
@@ -794,24 +800,37 @@ func (db *DB) RetryDeliveries(ctx context.Context, sel herald.RetrySelection, no
 const replayBatch = 1000
 
 // pruneEventsSQL finds old events nothing refers to through
-// events_workspace_time, one workspace at a time.
-const pruneEventsSQL = `DELETE FROM events WHERE seq IN (
+// events_workspace_time, one workspace at a time. On PostgreSQL it skips
+// events that a replay holds (KeyShare) while it adds their deliveries:
+// no foreign key refuses the delete there (see routesOf).
+func pruneEventsSQL(d Dialect) string {
+	return `DELETE FROM events WHERE seq IN (
 	SELECT e.seq FROM events e WHERE e.workspace_id IN (SELECT id FROM workspaces) AND e.occurred_at < ?
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) LIMIT ?)`
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) LIMIT ?` + d.SkipLocked() + `)`
+}
 
-// PruneDeliveries deletes finished deliveries (their attempts cascade) and
-// then events nothing refers to, both older than before, limit at a time.
+// PruneDeliveries deletes finished deliveries and their attempts, then
+// events nothing refers to, all older than before, limit at a time.
 func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM deliveries WHERE id IN (
-		SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < ? LIMIT ?)`, ms(before), limit)
+	var ids []int64
+	err := db.inTx(ctx, func(tx conn) error {
+		var err error
+		ids, err = queryAll(ctx, tx, scanInt64, `DELETE FROM deliveries WHERE id IN (
+			SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < ? LIMIT ?) RETURNING id`, ms(before), limit)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		b := &sqlbuild.Builder{D: tx.d}
+		_, err = tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN (`+sqlbuild.BindList(b, ids)+`)`, b.Args...)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	res, err = db.exec(ctx, pruneEventsSQL, ms(before), limit)
+	res, err := db.exec(ctx, pruneEventsSQL(db.d), ms(before), limit)
 	if err != nil {
-		return int(n), fmt.Errorf("prune events: %w", err)
+		return len(ids), fmt.Errorf("prune events: %w", err)
 	}
 	m, _ := res.RowsAffected()
-	return int(n + m), nil
+	return len(ids) + int(m), nil
 }

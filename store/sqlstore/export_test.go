@@ -18,7 +18,7 @@ func ClaimSQL(db *DB, req herald.ClaimRequest) (string, []any) {
 func DueWebhooksSQL(db *DB) string { return db.d.Rebind(dueWebhooksSQL) }
 
 // PruneEventsSQL is the statement retention deletes old events with.
-func PruneEventsSQL(db *DB) string { return db.d.Rebind(pruneEventsSQL) }
+func PruneEventsSQL(db *DB) string { return db.d.Rebind(pruneEventsSQL(db.d)) }
 
 // WaitingHeadsSQL is the statement a completion finds the deliveries
 // waiting behind ids with.

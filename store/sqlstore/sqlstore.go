@@ -34,6 +34,11 @@ type Dialect interface {
 	// ForShare is appended to a select of rows whose state a transaction
 	// relies on ("" on SQLite's single writer).
 	ForShare() string
+	// KeyShare is appended to a select of rows that the transaction's
+	// new rows will refer to, so that they are not deleted before it
+	// commits; it does not wait for writers that only update them ("" on
+	// SQLite's single writer).
+	KeyShare() string
 	// SkipLocked is appended to the claim's per-lane selects, so that
 	// concurrent claimers skip each other's rows instead of waiting.
 	SkipLocked() string

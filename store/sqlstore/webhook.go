@@ -101,16 +101,14 @@ func (db *DB) CreateWebhook(ctx context.Context, w *herald.Webhook) error {
 
 // FindWebhook returns a webhook of the workspace.
 func (db *DB) FindWebhook(ctx context.Context, workspaceID, id string) (*herald.Webhook, error) {
-	return findWebhook(ctx, db.read, workspaceID, id, false)
+	return findWebhook(ctx, db.read, workspaceID, id, "")
 }
 
 // findWebhook loads a webhook; lock when the transaction will change it.
-func findWebhook(ctx context.Context, q conn, workspaceID, id string, lock bool) (*herald.Webhook, error) {
-	suffix := ""
-	if lock {
-		suffix = q.d.ForUpdate()
-	}
-	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`+suffix, id, workspaceID))
+// lock is appended to the select: "", or the dialect's ForUpdate or
+// KeyShare.
+func findWebhook(ctx context.Context, q conn, workspaceID, id string, lock string) (*herald.Webhook, error) {
+	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND workspace_id = ?`+lock, id, workspaceID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("webhook " + id)
 	}
@@ -133,7 +131,7 @@ func (db *DB) ListWebhooks(ctx context.Context, workspaceID string) ([]*herald.W
 func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func(*herald.Webhook) error) (*herald.Webhook, error) {
 	var out *herald.Webhook
 	err := db.inTx(ctx, func(tx conn) error {
-		w, err := findWebhook(ctx, tx, workspaceID, id, true)
+		w, err := findWebhook(ctx, tx, workspaceID, id, tx.d.ForUpdate())
 		if err != nil {
 			return err
 		}
@@ -165,13 +163,28 @@ func (db *DB) UpdateWebhook(ctx context.Context, workspaceID, id string, fn func
 }
 
 // DeleteWebhook removes a webhook; its deliveries and attempts go with it.
+// No foreign key cascades on PostgreSQL (see routesOf), so they are
+// deleted here, each once the one before has committed its part: the
+// webhook's row first, which waits for transactions that are adding its
+// deliveries, then its deliveries, which waits for completions adding
+// their attempts, then the attempts.
 func (db *DB) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
-	res, err := db.exec(ctx, `DELETE FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+	err := db.inTx(ctx, func(tx conn) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ? AND workspace_id = ?`, id, workspaceID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("webhook " + id)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE webhook_id = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM attempts WHERE webhook_id = ?`, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("webhook " + id)
 	}
 	return nil
 }
