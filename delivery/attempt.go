@@ -165,27 +165,40 @@ func (e *Engine) run(laneID string, c *herald.Claim) {
 		e.observe(c, o)
 	}
 	e.results <- finished{outcome: o, canceled: res.canceled}
-	e.mu.Lock()
-	l := e.lanes[laneID]
-	l.inFlight--
-	e.inFlight--
-	var giveBack []*herald.Claim
-	if o.DisableWebhook != "" {
-		// The webhook is being disabled: what waits in its lane goes back
-		// unattempted, to be sent if it is enabled again.
-		giveBack = l.waiting
-		e.buffered -= len(l.waiting)
-		l.waiting = nil
-		e.log.Warn("webhook disabled", "webhook", laneID, "reason", o.DisableWebhook)
-	}
-	e.dropIdleLocked(laneID, l)
-	e.startWaitingLocked()
-	e.mu.Unlock()
+	giveBack := e.ended(laneID, o.DisableWebhook)
 	// Not under e.mu: the completer may be waiting for the writer, held by
 	// a transaction that waits for e.mu to reserve.
 	for _, w := range giveBack {
 		e.results <- finished{outcome: herald.Outcome{DeliveryID: w.DeliveryID, Attempt: herald.Attempt{Number: w.Attempts + 1}}, canceled: true}
 	}
+}
+
+// ended gives back the room an attempt held in its lane and the engine,
+// and starts what waits for it. When the attempt disables its webhook
+// (disable says why), it returns the lane's waiting claims, to go back
+// unattempted and be sent if the webhook is enabled again.
+func (e *Engine) ended(laneID, disable string) (giveBack []*herald.Claim) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.lanes[laneID]
+	// Lanes other than this one wait for room in the engine only if it
+	// was full (see startLanesLocked).
+	full := e.inFlight >= e.cfg.MaxInFlight
+	l.inFlight--
+	e.inFlight--
+	if disable != "" {
+		giveBack = l.waiting
+		e.buffered -= len(l.waiting)
+		l.waiting = nil
+		e.log.Warn("webhook disabled", "webhook", laneID, "reason", disable)
+	}
+	e.dropIdleLocked(laneID, l)
+	if full {
+		e.startWaitingLocked()
+	} else {
+		e.startLanesLocked(laneID)
+	}
+	return giveBack
 }
 
 // finished is an attempt on its way to the store.

@@ -2,6 +2,9 @@ package delivery
 
 import (
 	"context"
+	"iter"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -133,7 +136,7 @@ func (e *Engine) claimRound(ctx context.Context) (int, error) {
 			delete(e.backlog, l.WebhookID)
 		}
 	}
-	e.startWaitingLocked()
+	e.startLanesLocked(slices.Collect(maps.Keys(got))...)
 	e.mu.Unlock()
 	return len(claims), nil
 }
@@ -173,16 +176,36 @@ func (e *Engine) dropIdleLocked(id string, l *lane) {
 	}
 }
 
-// startWaitingLocked starts waiting claims while their lane and the engine
-// have room. A claim whose lease lapsed meanwhile (the process was frozen
-// or starved, or could not extend it) is not sent: another process may
-// have it now, and sending it too could overtake that process's later
-// events of the record. e.mu must be held.
-func (e *Engine) startWaitingLocked() {
+// startWaitingLocked starts waiting claims in every lane while their lane
+// and the engine have room. e.mu must be held.
+func (e *Engine) startWaitingLocked() { e.startLocked(maps.All(e.lanes)) }
+
+// startLanesLocked is startWaitingLocked for the lanes named only. After
+// each start, a lane's waiting claims wait for room in the lane, for room
+// in the engine, or for their throttled turn (turnTimer). So new claims,
+// or an attempt that ends while the engine has room, concern their own
+// lane alone: with a webhook per customer, scanning every lane after each
+// attempt made a delivery's cost grow with the webhooks.
+func (e *Engine) startLanesLocked(ids ...string) {
+	e.startLocked(func(yield func(string, *lane) bool) {
+		for _, id := range ids {
+			if l := e.lanes[id]; l != nil && !yield(id, l) {
+				return
+			}
+		}
+	})
+}
+
+// startLocked starts the waiting claims of lanes that have room. A claim
+// whose lease lapsed meanwhile (the process was frozen or starved, or
+// could not extend it) is not sent: another process may have it now, and
+// sending it too could overtake that process's later events of the
+// record.
+func (e *Engine) startLocked(lanes iter.Seq2[string, *lane]) {
 	now := time.Now()
 	lapsed := 0
 	var nextTurn time.Time
-	for id, l := range e.lanes {
+	for id, l := range lanes {
 		for len(l.waiting) > 0 && l.inFlight < e.cfg.PerEndpoint && e.inFlight < e.cfg.MaxInFlight {
 			c := l.waiting[0]
 			if c.NotBefore.After(now) {

@@ -24,19 +24,25 @@ type testBundle struct {
 // setup opens a real store with one webhook to url and n person events.
 func setup(t *testing.T, url string, n int) *testBundle {
 	t.Helper()
-	ctx := context.Background()
 	db := teststore.SQLite(t)
 	ws := teststore.NewWorkspace(t, db, "default").Workspace
 	hook := teststore.NewWebhook(t, db, ws.ID, url)
+	b := &testBundle{db: db, ws: ws, hook: hook}
+	b.createPeople(t, n)
+	return b
+}
+
+// createPeople writes n person events, one a transaction.
+func (b *testBundle) createPeople(t *testing.T, n int) {
+	t.Helper()
 	person := herald.StandardObjects()[0]
 	for i := 0; i < n; i++ {
 		in, _ := record.ParseInput(person, json.RawMessage(`{"name":{"firstName":"E"}}`), true)
-		r, ev := record.New(person, ws.ID, "actor", in, time.Now())
-		if err := db.CreateRecords(ctx, []*herald.Record{r}, []*herald.Event{ev}); err != nil {
+		r, ev := record.New(person, b.ws.ID, "actor", in, time.Now())
+		if err := b.db.CreateRecords(context.Background(), []*herald.Record{r}, []*herald.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &testBundle{db: db, ws: ws, hook: hook}
 }
 
 func (b *testBundle) deliveries(t *testing.T) []*herald.Delivery {
@@ -163,6 +169,37 @@ func TestNextDelay(t *testing.T) {
 		if got := retryAfter(resp, now); (got - tc.want).Abs() > time.Second {
 			t.Errorf("Retry-After %q on %d = %s, want %s", tc.header, tc.code, got, tc.want)
 		}
+	}
+}
+
+// An engine with room for one attempt goes from lane to lane: when an
+// attempt ends with the engine full, another webhook's waiting claims may
+// take its place, not only its own lane's.
+func TestFullEngineServesEveryLane(t *testing.T) {
+	t.Parallel()
+	var inFlight, most atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(10 * time.Millisecond)
+	}))
+	defer srv.Close()
+	b := setup(t, srv.URL, 0)
+	other := teststore.NewWebhook(t, b.db, b.ws.ID, srv.URL)
+	b.createPeople(t, 5)
+	runEngine(t, b, Config{MaxInFlight: 1, PollInterval: time.Hour})
+	delivered := func(hookID string) int {
+		ds, _, err := b.db.ListDeliveries(context.Background(), herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: hookID, Status: herald.DeliveryDelivered, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	waitFor(t, "both webhooks' deliveries", func() bool { return delivered(b.hook.ID) == 5 && delivered(other.ID) == 5 })
+	if m := most.Load(); m != 1 {
+		t.Fatalf("%d attempts in flight at once, want 1", m)
 	}
 }
 

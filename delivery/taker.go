@@ -68,6 +68,7 @@ func (e *Engine) Unreserve(webhookID string, n int) {
 func (e *Engine) Take(claims []*herald.Claim) {
 	e.mu.Lock()
 	var release []int64
+	var lanes []string
 	for _, c := range claims {
 		l := e.laneLocked(c.Webhook.ID) // kept while it has reservations
 		l.reserved--
@@ -79,8 +80,11 @@ func (e *Engine) Take(claims []*herald.Claim) {
 		}
 		e.holdLocked(c)
 		l.waiting = append(l.waiting, c)
+		if len(lanes) == 0 || lanes[len(lanes)-1] != c.Webhook.ID {
+			lanes = append(lanes, c.Webhook.ID)
+		}
 	}
-	e.startWaitingLocked()
+	e.startLanesLocked(lanes...)
 	e.mu.Unlock()
 	if len(release) > 0 {
 		// The engine stopped after they were reserved: give them back for
