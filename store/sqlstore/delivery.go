@@ -299,8 +299,9 @@ func takeTurns(ctx context.Context, tx conn, throttled map[string]turns, claims 
 }
 
 // claimSQL selects req's due deliveries, lane by lane, whose event is
-// there and webhook active (claimsOf reads those). Deliveries waiting behind an earlier one of their record
-// have no next_attempt_at, so the lane's range never meets them.
+// there and webhook active (claimsOf reads those). Deliveries waiting
+// behind an earlier one of their record have no next_attempt_at, so the
+// lane's range never meets them.
 func (db *DB) claimSQL(req herald.ClaimRequest) (string, []any) {
 	b := &sqlbuild.Builder{D: db.d}
 	parts := make([]string, len(req.Lanes))
@@ -372,8 +373,9 @@ func claimsOf(ctx context.Context, tx conn, rows []claimedRow, req herald.ClaimR
 	claims := make([]*herald.Claim, 0, len(rows))
 	ids := make([]int64, 0, len(rows))
 	for _, r := range rows {
-		// The claim's statement found both; a row whose event or webhook
-		// was deleted since is left for the next claim to skip.
+		// The claim's statement found both. A row whose event or webhook
+		// was deleted since is not leased, and the next claim's
+		// statement no longer finds it.
 		ev, hook := events[r.eventSeq], hooks[r.webhookID]
 		if ev == nil || hook == nil {
 			continue
