@@ -2,49 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
-	"github.com/heraldhq/herald/store/postgres"
-	"github.com/heraldhq/herald/store/postgres/pgtest"
-	"github.com/heraldhq/herald/store/storetest"
 )
-
-// admin is a connection of the test's own to a store's database, for
-// faults and checks the store does not offer.
-type admin struct {
-	t  *testing.T
-	db *sql.DB
-}
-
-func newAdmin(t *testing.T, url string) *admin {
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &admin{t, db}
-}
-
-func (a *admin) run(q string, args ...any) {
-	a.t.Helper()
-	if _, err := a.db.Exec(q, args...); err != nil {
-		a.t.Fatalf("%s: %v", q, err)
-	}
-}
-
-func (a *admin) count(q string, args ...any) int {
-	a.t.Helper()
-	var n int
-	if err := a.db.QueryRow(q, args...).Scan(&n); err != nil {
-		a.t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
 
 // orphans counts deliveries and attempts whose webhook or delivery is
 // gone: what the foreign keys that PostgreSQL no longer checks kept out.
@@ -62,31 +26,9 @@ func (a *admin) orphans() int {
 func TestDeletesLeaveNoOrphans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	a := newAdmin(t, url)
-
-	hookID := storetest.Seed(t, db, 4)
-	var wsID string
-	if err := a.db.QueryRow(`SELECT workspace_id FROM webhooks WHERE id = $1`, hookID).Scan(&wsID); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	cs, err := db.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "p", Now: now, LeaseUntil: now.Add(time.Minute),
-		Lanes: []herald.Lane{{WebhookID: hookID, Limit: 4}}})
-	if err != nil || len(cs) != 4 {
-		t.Fatalf("claimed %d of 4: %v", len(cs), err)
-	}
-	var outcomes []herald.Outcome
-	for _, c := range cs[:3] {
-		outcomes = append(outcomes, herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: hookID, Owner: "p", Status: herald.DeliveryDelivered,
-			Attempt: herald.Attempt{Number: 1, StartedAt: now, StatusCode: 200}})
-	}
-	if err := db.CompleteDeliveries(ctx, outcomes); err != nil {
+	s := newSeeded(t, 4)
+	db, a, hookID, wsID := s.db, s.a, s.hookID, s.wsID
+	if err := db.CompleteDeliveries(ctx, s.delivered(t, 3)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,9 +9,6 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/record"
-	"github.com/heraldhq/herald/store/postgres"
-	"github.com/heraldhq/herald/store/postgres/pgtest"
-	"github.com/heraldhq/herald/store/storetest"
 )
 
 // TestFailedPipelinesRollBack makes statements fail on the server (a
@@ -22,14 +19,8 @@ import (
 func TestFailedPipelinesRollBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	a := newAdmin(t, url)
-	run, count := a.run, a.count
+	s := newSeeded(t, 3)
+	db, run, count, wsID := s.db, s.a.run, s.a.count, s.wsID
 	leftInTransaction := func() {
 		t.Helper()
 		if n := count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n > 0 {
@@ -44,25 +35,9 @@ func TestFailedPipelinesRollBack(t *testing.T) {
 	}
 	run(`CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`)
 
-	hookID := storetest.Seed(t, db, 3)
-	var wsID string
-	if err := a.db.QueryRowContext(ctx, `SELECT workspace_id FROM webhooks WHERE id = $1`, hookID).Scan(&wsID); err != nil {
-		t.Fatal(err)
-	}
-
 	// A completion: its attempts go out with the look-up of what waits,
 	// its webhook's health with COMMIT.
-	now := time.Now()
-	cs, err := db.ClaimDeliveries(ctx, herald.ClaimRequest{Owner: "p", Now: now, LeaseUntil: now.Add(time.Minute),
-		Lanes: []herald.Lane{{WebhookID: hookID, Limit: 3}}})
-	if err != nil || len(cs) != 3 {
-		t.Fatalf("claimed %d of 3: %v", len(cs), err)
-	}
-	outcomes := make([]herald.Outcome, len(cs))
-	for i, c := range cs {
-		outcomes[i] = herald.Outcome{DeliveryID: c.DeliveryID, WebhookID: hookID, Owner: "p", Status: herald.DeliveryDelivered,
-			Attempt: herald.Attempt{Number: 1, StartedAt: now, StatusCode: 200}}
-	}
+	outcomes := s.delivered(t, 3)
 	run(`CREATE TRIGGER fail BEFORE UPDATE ON webhooks FOR EACH ROW EXECUTE FUNCTION injected_failure()`)
 	wantInjected("a completion", db.CompleteDeliveries(ctx, outcomes))
 	if n := count(`SELECT count(*) FROM attempts`); n != 0 {
