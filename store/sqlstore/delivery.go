@@ -335,17 +335,8 @@ func scanClaimedRow(s scanner) (r claimedRow, err error) {
 // The two reads go out together, the lease with what follows.
 func claimsOf(ctx context.Context, tx conn, rows []claimedRow, req herald.ClaimRequest) ([]*herald.Claim, error) {
 	events, hooks := map[int64]*herald.Event{}, map[string]*herald.Webhook{}
-	var seqs []int64
-	var hookIDs []string
 	for _, r := range rows {
-		if _, ok := events[r.eventSeq]; !ok {
-			events[r.eventSeq] = nil
-			seqs = append(seqs, r.eventSeq)
-		}
-		if _, ok := hooks[r.webhookID]; !ok {
-			hooks[r.webhookID] = nil
-			hookIDs = append(hookIDs, r.webhookID)
-		}
+		events[r.eventSeq], hooks[r.webhookID] = nil, nil
 	}
 	e := &sqlbuild.Builder{D: tx.d}
 	err := tx.later(ctx, func(s scanner) error {
@@ -356,18 +347,24 @@ func claimsOf(ctx context.Context, tx conn, rows []claimedRow, req herald.ClaimR
 		ev, err := row.event()
 		events[row.ev.Seq] = ev
 		return err
-	}, `SELECT `+eventColumns+` FROM events e WHERE e.seq IN (`+sqlbuild.BindList(e, seqs)+`)`, e.Args...)
+	}, `SELECT `+eventColumns+` FROM events e WHERE e.seq IN (`+sqlbuild.BindList(e, slices.Collect(maps.Keys(events)))+`)`, e.Args...)
 	if err != nil {
 		return nil, err
 	}
 	w := &sqlbuild.Builder{D: tx.d}
-	if _, err := queryAll(ctx, tx, func(s scanner) (*herald.Webhook, error) {
-		h, err := scanClaimWebhook(s)
-		if err == nil {
-			hooks[h.ID] = h
+	err = tx.later(ctx, func(s scanner) error {
+		row := webhookRow{w: &herald.Webhook{Status: herald.WebhookActive}}
+		if err := s.Scan(row.dest()...); err != nil {
+			return err
 		}
-		return h, err
-	}, `SELECT `+claimWebhookColumns+` FROM webhooks w WHERE w.id IN (`+sqlbuild.BindList(w, hookIDs)+`)`, w.Args...); err != nil {
+		h, err := row.webhook()
+		hooks[h.ID] = h
+		return err
+	}, `SELECT `+claimWebhookColumns+` FROM webhooks w WHERE w.id IN (`+sqlbuild.BindList(w, slices.Collect(maps.Keys(hooks)))+`)`, w.Args...)
+	if err == nil {
+		err = tx.flush(ctx)
+	}
+	if err != nil {
 		return nil, err
 	}
 	claims := make([]*herald.Claim, 0, len(rows))
@@ -393,16 +390,21 @@ func claimsOf(ctx context.Context, tx conn, rows []claimedRow, req herald.ClaimR
 
 const claimWebhookColumns = `w.id, w.workspace_id, w.target_url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.payload_format, w.headers`
 
-// scanClaimWebhook reads claimWebhookColumns of an active webhook.
-func scanClaimWebhook(s scanner) (*herald.Webhook, error) {
-	w := &herald.Webhook{Status: herald.WebhookActive}
-	var prevExp sql.NullInt64
-	var headers string
-	if err := s.Scan(&w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers); err != nil {
-		return nil, err
-	}
-	w.PreviousSecretExpiresAt = fromNullMS(prevExp)
-	return w, scanHeaders(w, headers)
+// webhookRow receives claimWebhookColumns into w.
+type webhookRow struct {
+	w       *herald.Webhook
+	prevExp sql.NullInt64
+	headers string
+}
+
+func (r *webhookRow) dest() []any {
+	w := r.w
+	return []any{&w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &r.prevExp, &w.PayloadFormat, &r.headers}
+}
+
+func (r *webhookRow) webhook() (*herald.Webhook, error) {
+	r.w.PreviousSecretExpiresAt = fromNullMS(r.prevExp)
+	return r.w, scanHeaders(r.w, r.headers)
 }
 
 // CompleteDeliveries records attempts, the deliveries' new states and

@@ -423,21 +423,19 @@ const routesSQL = `SELECT w.status, w.operations, ` + claimWebhookColumns + `, w
 
 // scanRoute reads a row of routesSQL.
 func scanRoute(s scanner) (h hookRoute, err error) {
-	var ops string
-	var prevExp sql.NullInt64
-	w := &herald.Webhook{}
-	var headers, fields string
-	if err := s.Scan(&w.Status, &ops, &w.ID, &w.WorkspaceID, &w.TargetURL, &w.Secret, &w.PreviousSecret, &prevExp, &w.PayloadFormat, &headers,
-		&fields, &w.Condition, &w.ThrottleRate); err != nil {
+	var ops, fields string
+	row := webhookRow{w: &herald.Webhook{}}
+	w := row.w
+	dest := append([]any{&w.Status, &ops}, row.dest()...)
+	if err := s.Scan(append(dest, &fields, &w.Condition, &w.ThrottleRate)...); err != nil {
 		return h, err
 	}
-	if err := scanHeaders(w, headers); err != nil {
+	if _, err := row.webhook(); err != nil {
 		return h, err
 	}
 	if err := scanFields(w, fields); err != nil {
 		return h, err
 	}
-	w.PreviousSecretExpiresAt = fromNullMS(prevExp)
 	if err := json.Unmarshal([]byte(ops), &h.operations); err != nil {
 		return h, fmt.Errorf("webhook %s: bad operations: %w", w.ID, err)
 	}
