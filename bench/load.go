@@ -197,21 +197,64 @@ func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, 
 	return total, Percentiles(took), nil
 }
 
-// Ceiling sends n signed requests shaped like Herald's to url from conns
-// connections, with no storage behind them: the most the machine and the
-// receiver allow. It returns requests per second.
-func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, error) {
-	client := NewClient(conns)
-	defer client.CloseIdleConnections()
+// ceilingSender signs and POSTs requests shaped like Herald's to one url,
+// with no storage behind them.
+type ceilingSender struct {
+	client  *http.Client
+	url     string
+	secret  string
+	hook    *herald.Webhook
+	created *herald.Event
+}
+
+func newCeilingSender(url, secret string, conns int) (*ceilingSender, error) {
 	// The body is as long as Herald's for the people WriteEvents creates:
 	// the record as the API stores it, and ids of the same length.
 	person := herald.StandardObjects()[0]
 	in, err := record.ParseInput(person, json.RawMessage(personBody(0)), true)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	_, created := record.New(person, uuid.NewString(), uuid.NewString(), in, time.Now())
-	hook := &herald.Webhook{ID: uuid.NewString(), TargetURL: url, Secret: secret}
+	return &ceilingSender{client: NewClient(conns), url: url, secret: secret,
+		hook: &herald.Webhook{ID: uuid.NewString(), TargetURL: url, Secret: secret}, created: created}, nil
+}
+
+// send makes one request, its body built in buf, which it returns for
+// the next.
+func (s *ceilingSender) send(ctx context.Context, buf []byte) ([]byte, error) {
+	now := time.Now()
+	ev := *s.created
+	ev.ID, ev.Timestamp = record.NewEventID(), herald.StoredTime(now)
+	buf = webhook.AppendBody(buf[:0], &ev, s.hook)
+	req, err := http.NewRequestWithContext(ctx, "POST", s.url, bytes.NewReader(buf))
+	if err != nil {
+		return buf, err
+	}
+	if err := webhook.SetHeaders(req.Header, "bench", &ev, []string{s.secret}, now, buf); err != nil {
+		return buf, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return buf, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return buf, fmt.Errorf("ceiling: receiver answered %d", resp.StatusCode)
+	}
+	return buf, nil
+}
+
+// Ceiling sends n signed requests shaped like Herald's to url from conns
+// connections, with no storage behind them: the most the machine and the
+// receiver allow. It returns requests per second.
+func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, error) {
+	s, err := newCeilingSender(url, secret, conns)
+	if err != nil {
+		return 0, err
+	}
+	defer s.client.CloseIdleConnections()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
@@ -222,26 +265,8 @@ func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, er
 			defer wg.Done()
 			var buf []byte
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				now := time.Now()
-				ev := *created
-				ev.ID, ev.Timestamp = record.NewEventID(), herald.StoredTime(now)
-				buf = webhook.AppendBody(buf[:0], &ev, hook)
-				req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(buf))
-				if err == nil {
-					err = webhook.SetHeaders(req.Header, "bench", &ev, []string{secret}, now, buf)
-				}
-				var resp *http.Response
-				if err == nil {
-					resp, err = client.Do(req)
-				}
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode/100 != 2 {
-						err = fmt.Errorf("ceiling: receiver answered %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
+				var err error
+				if buf, err = s.send(ctx, buf); err != nil {
 					errs <- err
 					return
 				}
@@ -255,4 +280,41 @@ func Ceiling(ctx context.Context, url, secret string, n, conns int) (float64, er
 		return 0, err
 	}
 	return float64(n) / elapsed.Seconds(), nil
+}
+
+// CeilingAtRate sends the same requests as Ceiling at rate a second for
+// d, open loop as WriteAtRate writes: what the bare exchange costs at
+// that rate, where each request pays for waking what was idle. It
+// returns how many it sent.
+func CeilingAtRate(ctx context.Context, url, secret string, rate int, d time.Duration) (int, error) {
+	s, err := newCeilingSender(url, secret, 64)
+	if err != nil {
+		return 0, err
+	}
+	defer s.client.CloseIdleConnections()
+	total := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	sent := 0
+	for i := range total {
+		if ctx.Err() != nil || firstErr.Load() != nil {
+			break
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.send(ctx, nil); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return sent, err
+	}
+	return sent, ctx.Err()
 }

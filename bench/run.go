@@ -84,7 +84,8 @@ type Result struct {
 	BenchCPU float64 `json:"benchCpuUsPerDelivery,omitempty"`
 
 	// The ceiling: a bare client signing and POSTing requests shaped like
-	// Herald's to the same receiver, Herald stopped.
+	// Herald's to the same receiver, Herald stopped; as fast as it can, or
+	// (rate) at the run's rate, where only its CPU is reported.
 	CeilingPerSec     float64  `json:"ceilingPerSec,omitempty"`
 	CeilingCPU        float64  `json:"ceilingCpuUsPerRequest,omitempty"`
 	BodyBytes         float64  `json:"bodyBytes,omitempty"`
@@ -425,7 +426,37 @@ func (b *run) rate(ctx context.Context) (Result, error) {
 	out.RatePerSec, out.Seconds = b.cfg.Rate, b.cfg.Duration.Seconds()
 	out.Deliveries, out.Duplicates, out.BadSignatures = st.Unique, st.Duplicates, st.BadSigs
 	out.Latency, out.APILatency, out.PeakRSSMB = &st.Latency, &r.apiLatency, round(r.rss)
+	if out.CeilingCPU, err = b.ceilingAtRate(ctx); err != nil {
+		return Result{}, err
+	}
+	cpuRatio := round(out.CPU / out.CeilingCPU)
+	out.CPURatioToCeiling = &cpuRatio
 	return out, nil
+}
+
+// ceilingAtRate is the CPU per request of the bare signing client and its
+// receiver at the run's rate of deliveries, for as long, Herald stopped:
+// what one HTTP exchange costs, both its ends, at that rate. It is the
+// floor of Herald's cost, which is the server of one exchange (the API's
+// request) and the client of another (the delivery), and stores what
+// happens in between.
+func (b *run) ceilingAtRate(ctx context.Context) (float64, error) {
+	rc, err := NewReceiver(webhook.NewSecret())
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	cpu0 := selfCPUSeconds()
+	rate := b.cfg.Rate * b.cfg.Webhooks
+	b.logf("the ceiling at %d requests/s for %s", rate, b.cfg.Duration)
+	sent, err := CeilingAtRate(ctx, rc.URL+"/ceiling", rc.Secret, rate, b.cfg.Duration)
+	if err == nil && rc.Stats().BadSigs > 0 {
+		err = errors.New("the receiver refused the ceiling client's signatures")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ceiling at %d/s: %w", rate, err)
+	}
+	return round((selfCPUSeconds() - cpu0) * 1e6 / float64(max(sent, 1))), nil
 }
 
 func (b *run) slow(ctx context.Context) (Result, error) {

@@ -28,7 +28,8 @@ Scenarios:
            client, one a request from 16 clients: the cost of a change
   fanout   W=100 webhooks, E=2000 events
   rate     W=1, one event per request at --rate for --duration: latency and
-           CPU per delivery at a fixed rate (latency is its older name)
+           CPU per delivery at a fixed rate (latency is its older name), and
+           the ceiling's CPU per request at the same rate of deliveries
   backlog  E=1000000 events queued with delivery off, then drained; compared
            with draining E/100 the same way
   slow     --rate for --duration to W=10 healthy webhooks, with and without one

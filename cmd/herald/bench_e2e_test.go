@@ -78,6 +78,10 @@ func TestBenchRuns(t *testing.T) {
 				r.BenchCPUUsPerDelivery <= 0 || r.CeilingCPUUsPerRequest <= 0) {
 				t.Errorf("steady reports no ratio to the ceiling or no CPU figures: %s", out)
 			}
+			// At a fixed rate the ceiling is measured at that rate too.
+			if args[1] == "rate" && (r.CPURatioToCeiling == nil || *r.CPURatioToCeiling <= 0 || r.CeilingCPUUsPerRequest <= 0) {
+				t.Errorf("rate reports no ceiling at its rate: %s", out)
+			}
 			// The ceiling measures requests as heavy as Herald's, or it
 			// is no ceiling for them.
 			if args[1] == "steady" && (r.BodyBytes <= 0 || math.Abs(r.CeilingBodyBytes-r.BodyBytes) > 0.05*r.BodyBytes) {
