@@ -70,6 +70,11 @@ type Claim struct {
 	// NotBefore, when set, is the claim's turn under its webhook's
 	// ThrottleRate: it is not sent before then.
 	NotBefore time.Time
+	// Taken is set on a claim handed to a Taker as its delivery was
+	// written (Taker.Take), not claimed: when it was written, nothing of
+	// its record waited behind it (a later write that waits says so with
+	// Taker.Waiting).
+	Taken bool
 }
 
 // ClaimRequest asks the store for due deliveries, lane by lane: each
@@ -127,6 +132,10 @@ type Taker interface {
 	// replay or re-enabled webhook made them due, or another process
 	// wrote them (PostgreSQL). A claim will find them.
 	Notify()
+	// Waiting says that committed deliveries wait behind pending ones of
+	// their records, which the taker may hold: the outcomes that free
+	// them are to be recorded promptly.
+	Waiting()
 }
 
 // Outcome is the result of one attempt, as the store records it.

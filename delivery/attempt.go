@@ -164,7 +164,7 @@ func (e *Engine) run(laneID string, c *herald.Claim) {
 	if !res.canceled {
 		e.observe(c, o)
 	}
-	e.results <- finished{outcome: o, canceled: res.canceled}
+	e.results <- finished{outcome: o, canceled: res.canceled, taken: c.Taken}
 	giveBack := e.ended(laneID, o.DisableWebhook)
 	// Not under e.mu: the completer may be waiting for the writer, held by
 	// a transaction that waits for e.mu to reserve.
@@ -206,6 +206,9 @@ type finished struct {
 	outcome herald.Outcome
 	// canceled attempts were cut short by shutdown: released, not recorded.
 	canceled bool
+	// taken is the claim's Taken: unless Waiting said otherwise since,
+	// nothing waits for this outcome.
+	taken bool
 }
 
 // outcome decides what becomes of a delivery after an attempt.

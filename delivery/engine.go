@@ -149,6 +149,11 @@ type Engine struct {
 	log    *slog.Logger
 	bufs   sync.Pool
 	wake   chan struct{}
+	// hurry interrupts a completer that lingers for outcomes nothing
+	// waits for, and awaitedUntil (unix nanoseconds) is until when every
+	// outcome counts as awaited: see Waiting.
+	hurry        chan struct{}
+	awaitedUntil atomic.Int64
 
 	mu       sync.Mutex
 	lanes    map[string]*lane
@@ -202,6 +207,7 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 		log:            cfg.Logger,
 		bufs:           sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
 		wake:           make(chan struct{}, 1),
+		hurry:          make(chan struct{}, 1),
 		lanes:          map[string]*lane{},
 		backlog:        map[string]bool{},
 		held:           map[int64]*herald.Claim{},

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
@@ -94,5 +95,19 @@ func (e *Engine) Take(claims []*herald.Claim) {
 		if err := e.store.ReleaseClaims(ctx, e.cfg.Owner, release); err != nil {
 			e.log.Error("release deliveries written while stopping", "count", len(release), "err", err)
 		}
+	}
+}
+
+// Waiting is herald.Taker's: a committed delivery waits behind a pending
+// one of its record, perhaps one this engine holds. Which one is not
+// said, so every outcome counts as awaited for the next Timeout, within
+// which an attempt in flight now has ended. (One still waiting in its
+// lane then, behind a full lane, may linger the longer wait: the later
+// delivery is sent at most unawaitedLinger late.)
+func (e *Engine) Waiting() {
+	e.awaitedUntil.Store(time.Now().Add(e.cfg.Timeout).UnixNano())
+	select {
+	case e.hurry <- struct{}{}:
+	default:
 	}
 }

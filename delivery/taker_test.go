@@ -276,3 +276,70 @@ func TestDueDeliveryBehindAFullLaneIsNotForgotten(t *testing.T) {
 		t.Fatalf("received %s first and %s last; want the update last, after the lane drained", got[0], got[len(got)-1])
 	}
 }
+
+// An outcome nothing can wait for lingers longer before it is recorded
+// (unawaitedLinger). A write of its record that waits behind it says so
+// (Taker.Waiting), and outcomes then go promptly again: the waiting
+// delivery is scheduled only once its predecessor's outcome is written.
+func TestAWaitingWriteHurriesOutcomes(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if got.Add(1) == 1 {
+			<-release
+		}
+	}))
+	defer srv.Close()
+	b := setup(t, srv.URL, 0)
+	e := New(b.db, Config{PollInterval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = e.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	defer close(release) // before the engine stops: it waits for the attempt
+	waitFor(t, "the engine to take", func() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.taking })
+
+	id := b.create(t)
+	waitFor(t, "the creation's attempt", func() bool { return got.Load() == 1 })
+	e.mu.Lock()
+	taken := len(e.held) == 1
+	for _, c := range e.held {
+		taken = taken && c.Taken
+	}
+	e.mu.Unlock()
+	c := &completer{e: e}
+	if !taken || !c.unawaited(finished{taken: true}, time.Now()) {
+		t.Fatalf("a created record's delivery: taken %v; its outcome must count as awaited by nothing", taken)
+	}
+	if c.unawaited(finished{}, time.Now()) {
+		t.Fatal("a claimed delivery's outcome counts as awaited by nothing, though later ones of its record may wait in the store")
+	}
+	person := herald.StandardObjects()[0]
+	_, err := b.db.UpdateRecord(context.Background(), b.ws.ID, person.NameSingular, id, func(r *herald.Record) (*herald.Event, error) {
+		in, err := record.ParseInput(person, json.RawMessage(`{"city":"Nice"}`), false)
+		if err != nil {
+			return nil, err
+		}
+		return record.Apply(person, r, in, time.Now()), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.unawaited(finished{taken: true}, time.Now()) {
+		t.Fatal("an update waits behind the delivery in flight, and outcomes still linger as though nothing waited")
+	}
+	if !c.unawaited(finished{taken: true}, time.Now().Add(e.cfg.Timeout+time.Second)) {
+		t.Fatal("a Timeout after the waiting write, outcomes still count as awaited")
+	}
+	release <- struct{}{}
+	waitFor(t, "both delivered", func() bool {
+		ds := b.deliveries(t)
+		for _, d := range ds {
+			if d.Status != herald.DeliveryDelivered {
+				return false
+			}
+		}
+		return len(ds) == 2
+	})
+}

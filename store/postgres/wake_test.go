@@ -21,6 +21,7 @@ func (wakeCounter) LeaseUntil(now time.Time) time.Time { return now.Add(time.Min
 func (wakeCounter) Reserve(string) bool                { return false }
 func (wakeCounter) Take([]*herald.Claim)               {}
 func (wakeCounter) Unreserve(string, int)              {}
+func (wakeCounter) Waiting()                           {}
 func (w wakeCounter) Notify() {
 	select {
 	case w.woken <- struct{}{}:

@@ -65,8 +65,11 @@ type fanOutPlan struct {
 	rows     []newDelivery
 	reserved map[deliveryKey]reservation
 	// due is set when some pending delivery is not leased: another
-	// process (or a later claim) must hear of it.
-	due bool
+	// process (or a later claim) must hear of it. waits is set when some
+	// delivery not leased may wait behind a pending one of its record:
+	// one earlier in the batch, or (for a record not created here) one
+	// in the store. Of the leased ones, the insert tells which wait.
+	due, waits bool
 	// filtered counts, by webhook, the events its Fields and Condition
 	// left out.
 	filtered map[string]int
@@ -121,6 +124,9 @@ func fanOut(events []*herald.Event, routes map[string][]hookRoute, reserve func(
 			d := newDeliveryOf(ev, h.ID, active, claim, now)
 			if waits {
 				d.next = sql.NullInt64{}
+			}
+			if active && claim == nil && (waits || !ev.Fresh) {
+				p.waits = true
 			}
 			p.rows = append(p.rows, d)
 		}

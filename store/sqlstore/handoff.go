@@ -51,8 +51,9 @@ type handoff struct {
 	lease  herald.ClaimRequest
 	claims []*herald.Claim
 	// due is set when the transaction made deliveries due that are not
-	// leased to the taker.
-	due bool
+	// leased to the taker; waits when it wrote deliveries that may wait
+	// behind pending ones of their records.
+	due, waits bool
 	// unread holds reservations whose rows were not read back as
 	// written: given back when the transaction ends (insertLeased).
 	unread []map[deliveryKey]reservation
@@ -100,6 +101,9 @@ func (db *DB) endHandoff(h *handoff, committed bool) {
 	if h.due {
 		db.dueCommitted()
 	}
+	if h.waits && h.taker != nil {
+		h.taker.Waiting()
+	}
 }
 
 // madeDue notes that the transaction made unleased deliveries due.
@@ -139,6 +143,7 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows
 		delete(reserved, k)
 		if !next.Valid {
 			waiting = append(waiting, id)
+			h.waits = true
 			h.taker.Unreserve(k.webhookID, 1)
 			return nil
 		}
@@ -147,7 +152,7 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows
 			ev = claimEvent(r.ev)
 			events[r.ev] = ev
 		}
-		h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil})
+		h.claims = append(h.claims, &herald.Claim{DeliveryID: id, Event: ev, Webhook: r.hook, LeaseUntil: h.lease.LeaseUntil, Taken: true})
 		return nil
 	}
 	// Rows of fresh events never wait (deliveryRows), so nothing else in

@@ -343,6 +343,7 @@ func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event, routes m
 	if plan.due {
 		tx.h.madeDue()
 	}
+	tx.h.waits = tx.h.waits || plan.waits
 	// In one order, so that concurrent writers lock the rows alike.
 	for _, id := range slices.Sorted(maps.Keys(plan.filtered)) {
 		if err := tx.later(ctx, nil, `UPDATE webhooks SET filtered_events = filtered_events + ? WHERE id = ?`, plan.filtered[id], id); err != nil {

@@ -22,6 +22,7 @@ type taker struct {
 	// onReserve, when set, runs at each reservation granted.
 	onReserve func()
 	notified  int
+	waiting   int
 }
 
 func newTaker(room int) *taker {
@@ -56,6 +57,21 @@ func (k *taker) Notify() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.notified++
+}
+
+func (k *taker) Waiting() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.waiting++
+}
+
+// wasAwaited reports whether Waiting was called since it last asked.
+func (k *taker) wasAwaited() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := k.waiting
+	k.waiting = 0
+	return n > 0
 }
 
 // wasNotified reports whether Notify was called since it last asked.
@@ -119,8 +135,11 @@ var takingCases = []testCase{
 		k.refuse[refused.ID] = true
 		r := b.create(`{"name":{"firstName":"A"}}`)
 		taken := k.check(t)
-		if len(taken) != 1 || taken[0].Webhook.ID != w.ID || taken[0].Event.RecordID != r.ID || taken[0].Attempts != 0 {
-			t.Fatalf("taken after one create: %+v, want one claim for webhook %s", taken, w.ID)
+		if len(taken) != 1 || taken[0].Webhook.ID != w.ID || taken[0].Event.RecordID != r.ID || taken[0].Attempts != 0 || !taken[0].Taken {
+			t.Fatalf("taken after one create: %+v, want one claim for webhook %s, marked Taken", taken, w.ID)
+		}
+		if k.wasAwaited() {
+			t.Fatal("a created record's deliveries wait for nothing, and the taker was told they did")
 		}
 		if !k.wasNotified() {
 			t.Fatal("the refused webhook's delivery was written due, and the taker not told")
@@ -131,8 +150,8 @@ var takingCases = []testCase{
 		if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 0 {
 			t.Fatalf("a taken delivery was claimed again by another owner: %d", len(cs))
 		}
-		if cs := b.claim("other", herald.Lane{WebhookID: refused.ID, Limit: 10}); len(cs) != 1 {
-			t.Fatalf("the refused webhook's delivery: %d claimable, want 1", len(cs))
+		if cs := b.claim("other", herald.Lane{WebhookID: refused.ID, Limit: 10}); len(cs) != 1 || cs[0].Taken {
+			t.Fatalf("the refused webhook's delivery: %d claimable, want 1, not marked Taken", len(cs))
 		}
 		// The claim carries the webhook and the event as a claim reads them.
 		c := taken[0]
@@ -158,6 +177,9 @@ var takingCases = []testCase{
 		if k.wasNotified() {
 			t.Fatal("told of a delivery that waits")
 		}
+		if !k.wasAwaited() {
+			t.Fatal("an update waits behind its record's taken creation, and the taker was not told (Waiting)")
+		}
 		b.done(c, "taker")
 		if !k.wasNotified() {
 			t.Fatal("a completion scheduled the waiting update, and the taker was not told")
@@ -169,7 +191,7 @@ var takingCases = []testCase{
 		b.done(cs[0], "other")
 		k.wasNotified()
 		b.update(r.ID, `{"city":"Lyon"}`)
-		if taken := k.check(t); len(taken) != 1 || k.wasNotified() {
+		if taken := k.check(t); len(taken) != 1 || k.wasNotified() || k.wasAwaited() {
 			t.Fatalf("an update taken whole: %d taken, want 1 and the taker not told", len(taken))
 		}
 	}},
@@ -180,8 +202,15 @@ var takingCases = []testCase{
 		if taken := k.check(t); len(taken) != 0 || !k.wasNotified() {
 			t.Fatalf("with no room: %d taken, want none and the taker told", len(taken))
 		}
-		if cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10}); len(cs) != 1 {
+		cs := b.claim("other", herald.Lane{WebhookID: w.ID, Limit: 10})
+		if len(cs) != 1 {
 			t.Fatalf("with no room: %d claimable, want 1", len(cs))
+		}
+		// An update written unleased may wait in the store behind one
+		// the taker holds: it is told so.
+		b.update(cs[0].Event.RecordID, `{"city":"Paris"}`)
+		if !k.wasAwaited() {
+			t.Fatal("an update written unleased behind a pending delivery of its record, and the taker not told (Waiting)")
 		}
 	}},
 	// A batch that fails writes nothing and gives its reservations back;
