@@ -66,21 +66,19 @@ func (k *taker) Waiting() {
 }
 
 // wasAwaited reports whether Waiting was called since it last asked.
-func (k *taker) wasAwaited() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	n := k.waiting
-	k.waiting = 0
-	return n > 0
-}
+func (k *taker) wasAwaited() bool { return k.since(&k.waiting) }
 
 // wasNotified reports whether Notify was called since it last asked.
-func (k *taker) wasNotified() bool {
+func (k *taker) wasNotified() bool { return k.since(&k.notified) }
+
+// since reports whether the count n moved since it was last asked, and
+// starts it over.
+func (k *taker) since(n *int) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	n := k.notified
-	k.notified = 0
-	return n > 0
+	moved := *n > 0
+	*n = 0
+	return moved
 }
 
 func (k *taker) Take(claims []*herald.Claim) {
