@@ -52,7 +52,9 @@ type seeded struct {
 	hookID, wsID string
 }
 
-func newSeeded(t *testing.T, n int) *seeded {
+// openWithAdmin opens a store on a fresh database, and an admin
+// connection to it; it returns the database's URL too.
+func openWithAdmin(t *testing.T) (*postgres.DB, *admin, string) {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
 	db, err := postgres.Open(context.Background(), url)
@@ -60,7 +62,13 @@ func newSeeded(t *testing.T, n int) *seeded {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := &seeded{db: db, a: newAdmin(t, url), hookID: storetest.Seed(t, db, n)}
+	return db, newAdmin(t, url), url
+}
+
+func newSeeded(t *testing.T, n int) *seeded {
+	t.Helper()
+	db, a, _ := openWithAdmin(t)
+	s := &seeded{db: db, a: a, hookID: storetest.Seed(t, db, n)}
 	if err := s.a.db.QueryRow(`SELECT workspace_id FROM webhooks WHERE id = $1`, s.hookID).Scan(&s.wsID); err != nil {
 		t.Fatal(err)
 	}

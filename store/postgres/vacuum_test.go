@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/store/postgres"
-	"github.com/heraldhq/herald/store/postgres/pgtest"
 	"github.com/heraldhq/herald/store/storetest"
 )
 
@@ -28,21 +27,9 @@ func deliveryStats(t *testing.T, db *sql.DB) (dead, vacuums int64) {
 // only Herald's vacuum can clear its dead rows.
 func openVacuumed(t *testing.T) (*postgres.DB, *sql.DB, string) {
 	t.Helper()
-	dbURL := pgtest.NewDatabase(t)
-	db, err := postgres.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	admin, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.Exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`); err != nil {
-		t.Fatal(err)
-	}
-	return db, admin, dbURL
+	db, a, dbURL := openWithAdmin(t)
+	a.run(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`)
+	return db, a.db, dbURL
 }
 
 // TestHeraldVacuumsDeadDeliveries: once the deliveries table holds more
