@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/netguard"
+	"github.com/heraldhq/herald/procs"
 	"github.com/heraldhq/herald/service"
 	"github.com/heraldhq/herald/ui"
 )
@@ -227,6 +228,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}()
 	} else {
 		log.Warn("delivery workers are off (--deliver=false): events are queued for other processes")
+	}
+	if getenv("GOMAXPROCS") == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg := procs.Defaults()
+			cfg.Logger = log
+			if err := procs.Run(engineCtx, cfg); err != nil {
+				log.Info("the scheduler keeps its default processor count", "reason", err)
+			}
+		}()
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
