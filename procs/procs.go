@@ -13,7 +13,6 @@ package procs
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"runtime"
 	"time"
@@ -60,10 +59,6 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
-
-// errNoCPUTime is returned where the platform does not tell a process its
-// CPU time.
-var errNoCPUTime = errors.New("this platform does not report the process's CPU time")
 
 // Run fits GOMAXPROCS to the load until ctx ends, then gives the runtime back
 // its default. It changes nothing, and returns at once, where the default is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -62,21 +63,16 @@ func TestRunShrinksAndGrows(t *testing.T) {
 	}()
 	waitFor(t, "one processor while idle", func() bool { return runtime.GOMAXPROCS(0) == 1 })
 
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	var spinning sync.WaitGroup
 	for range 2 {
 		spinning.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for !stop.Load() {
 			}
 		})
 	}
 	waitFor(t, "the default while busy", func() bool { return runtime.GOMAXPROCS(0) == full })
-	close(stop)
+	stop.Store(true)
 	spinning.Wait()
 	waitFor(t, "one processor once idle again", func() bool { return runtime.GOMAXPROCS(0) == 1 })
 
