@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/heraldhq/herald/procs"
 	"github.com/heraldhq/herald/webhook"
 )
 
@@ -44,6 +45,10 @@ type Config struct {
 	// delivers, is written, ProfileSeconds long.
 	Profile        string
 	ProfileSeconds int
+	// FixedProcs keeps the ceiling's scheduler at its processor count, as
+	// Herald's serve does when GOMAXPROCS is set; otherwise the ceiling at
+	// a rate fits it to the load as serve does (package procs).
+	FixedProcs bool
 	// Log hears of the run's progress and Herald's own log.
 	Log io.Writer
 }
@@ -439,13 +444,25 @@ func (b *run) rate(ctx context.Context) (Result, error) {
 // what one HTTP exchange costs, both its ends, at that rate. It is the
 // floor of Herald's cost, which is the server of one exchange (the API's
 // request) and the client of another (the delivery), and stores what
-// happens in between.
+// happens in between. Its scheduler follows the load as serve's does, so
+// that both sides of the ratio pay for a wake-up alike.
 func (b *run) ceilingAtRate(ctx context.Context) (float64, error) {
 	rc, err := NewReceiver(webhook.NewSecret())
 	if err != nil {
 		return 0, err
 	}
 	defer rc.Close()
+	if !b.cfg.FixedProcs {
+		fitted, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- procs.Run(fitted, procs.Defaults()) }()
+		defer func() {
+			stop()
+			if err := <-done; err != nil {
+				b.logf("the ceiling kept its processors: %v", err)
+			}
+		}()
+	}
 	cpu0 := selfCPUSeconds()
 	rate := b.cfg.Rate * b.cfg.Webhooks
 	b.logf("the ceiling at %d requests/s for %s", rate, b.cfg.Duration)

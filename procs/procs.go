@@ -23,14 +23,21 @@ import (
 type Config struct {
 	// Interval is how often the process's CPU time is read.
 	Interval time.Duration
-	// Grow is the CPU, in cores, that the process may use over one
-	// Interval on one processor before it gets the runtime's default again.
+	// Grow is the CPU, in cores, that the process may use between two
+	// readings on one processor before it gets the runtime's default again.
 	Grow float64
 	// Shrink is the CPU, in cores, under which the process must stay for
 	// Quiet, on the default count, before it goes back to one processor.
 	Shrink float64
 	// Quiet is how long the load must stay under Shrink.
 	Quiet time.Duration
+	// Idle is the CPU, in cores, under which a process on one processor is
+	// idle: each such reading doubles the wait for the next one, up to
+	// IdleInterval, so that an idle process wakes for its readings a few
+	// times a minute rather than a few times a second. Any busier reading
+	// goes back to Interval.
+	Idle         float64
+	IdleInterval time.Duration
 	// Logger, when set, is told of each change at debug level.
 	Logger *slog.Logger
 }
@@ -40,7 +47,10 @@ type Config struct {
 // costs more CPU on more processors, and must not flip the count back and
 // forth.
 func Defaults() Config {
-	return Config{Interval: 250 * time.Millisecond, Grow: 0.8, Shrink: 0.6, Quiet: 2 * time.Second}
+	return Config{
+		Interval: 250 * time.Millisecond, Grow: 0.8, Shrink: 0.6, Quiet: 2 * time.Second,
+		Idle: 0.05, IdleInterval: 2 * time.Second,
+	}
 }
 
 func (c Config) withDefaults() Config {
@@ -57,6 +67,13 @@ func (c Config) withDefaults() Config {
 	if c.Quiet <= 0 {
 		c.Quiet = d.Quiet
 	}
+	if c.Idle <= 0 {
+		c.Idle = d.Idle
+	}
+	if c.IdleInterval <= 0 {
+		c.IdleInterval = d.IdleInterval
+	}
+	c.IdleInterval = max(c.IdleInterval, c.Interval)
 	return c
 }
 
@@ -78,49 +95,58 @@ func Run(ctx context.Context, cfg Config) error {
 	if full <= 1 {
 		return nil
 	}
-	g := governor{cfg: cfg, full: full, procs: full}
+	g := governor{cfg: cfg, full: full, procs: full, wait: cfg.Interval}
 	defer func() {
 		if g.procs != g.full {
 			runtime.SetDefaultGOMAXPROCS()
 		}
 	}()
-	tick := time.NewTicker(cfg.Interval)
-	defer tick.Stop()
+	timer := time.NewTimer(g.wait)
+	defer timer.Stop()
 	lastAt := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case now := <-tick.C:
+		case now := <-timer.C:
 			used, err := cpuTime()
 			if err != nil {
 				return err
 			}
-			cores := float64(used-last) / float64(now.Sub(lastAt))
+			elapsed := now.Sub(lastAt)
+			cores := float64(used-last) / float64(elapsed)
 			last, lastAt = used, now
-			if n := g.next(cores); n != g.procs {
+			if n := g.next(cores, elapsed); n != g.procs {
 				g.procs = g.set(n)
 				if cfg.Logger != nil {
 					cfg.Logger.Debug("scheduler processors changed", "gomaxprocs", g.procs, "cores", cores)
 				}
 			}
+			timer.Reset(g.wait)
 		}
 	}
 }
 
-// governor decides the processor count from one reading at a time.
+// governor decides the processor count, and when to read the load next,
+// from one reading at a time.
 type governor struct {
 	cfg   Config
 	full  int // the runtime's default
 	procs int // the count now
 	quiet time.Duration
+	wait  time.Duration // until the next reading
 }
 
-// next is the count for a load of cores over the last Interval.
-func (g *governor) next(cores float64) int {
+// next is the count for a load of cores over the elapsed time since the
+// last reading.
+func (g *governor) next(cores float64, elapsed time.Duration) int {
+	g.wait = g.cfg.Interval
 	if g.procs == 1 {
-		if cores >= g.cfg.Grow {
+		switch {
+		case cores >= g.cfg.Grow:
 			return g.full
+		case cores < g.cfg.Idle:
+			g.wait = min(2*elapsed, g.cfg.IdleInterval)
 		}
 		return 1
 	}
@@ -128,7 +154,7 @@ func (g *governor) next(cores float64) int {
 		g.quiet = 0
 		return g.procs
 	}
-	g.quiet += g.cfg.Interval
+	g.quiet += elapsed
 	if g.quiet < g.cfg.Quiet {
 		return g.procs
 	}

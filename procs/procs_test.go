@@ -34,9 +34,41 @@ func TestGovernorFollowsTheLoad(t *testing.T) {
 			t.Parallel()
 			g := governor{cfg: cfg, full: 4, procs: tc.start}
 			for i, load := range tc.loads {
-				g.procs = g.next(load)
+				g.procs = g.next(load, cfg.Interval)
 				if g.procs != tc.want[i] {
 					t.Fatalf("after reading %d (%.2f cores): %d processors, want %d", i, load, g.procs, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestGovernorSpacesOutIdleReadings(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Interval: time.Second, Grow: 0.8, Shrink: 0.6, Quiet: 3 * time.Second, Idle: 0.05, IdleInterval: 5 * time.Second}.withDefaults()
+	cases := []struct {
+		name  string
+		start int
+		loads []float64
+		want  []time.Duration // the wait after each reading
+	}{
+		{"an idle process on one processor doubles its wait up to IdleInterval",
+			1, []float64{0.01, 0.01, 0.01, 0.01}, []time.Duration{2, 4, 5, 5}},
+		{"a reading above Idle goes back to Interval",
+			1, []float64{0.01, 0.01, 0.1, 0.01}, []time.Duration{2, 4, 1, 2}},
+		{"growing goes back to Interval",
+			1, []float64{0.01, 0.01, 0.9}, []time.Duration{2, 4, 1}},
+		{"the default count reads every Interval, however idle",
+			4, []float64{0.01, 0.01}, []time.Duration{1, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := governor{cfg: cfg, full: 4, procs: tc.start, wait: cfg.Interval}
+			for i, load := range tc.loads {
+				g.procs = g.next(load, g.wait)
+				if want := tc.want[i] * time.Second; g.wait != want {
+					t.Fatalf("after reading %d (%.2f cores): wait %s, want %s", i, load, g.wait, want)
 				}
 			}
 		})
@@ -59,7 +91,7 @@ func TestRunShrinksAndGrows(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{Interval: 20 * time.Millisecond, Grow: 0.2, Shrink: 0.1, Quiet: 100 * time.Millisecond})
+		done <- Run(ctx, Config{Interval: 20 * time.Millisecond, Grow: 0.2, Shrink: 0.1, Quiet: 100 * time.Millisecond, IdleInterval: 80 * time.Millisecond})
 	}()
 	waitFor(t, "one processor while idle", func() bool { return runtime.GOMAXPROCS(0) == 1 })
 

@@ -39,8 +39,10 @@ Scenarios:
 Flags:
 `
 
-func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := bench.Config{Log: stderr}
+func benchCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// A GOMAXPROCS in the environment reaches Herald's serve, which then
+	// keeps it; the ceiling keeps it too.
+	c := bench.Config{Log: stderr, FixedProcs: getenv("GOMAXPROCS") != ""}
 	var timeout time.Duration
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "apikey":
 		return apikey(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
-		return benchCmd(ctx, args[1:], stdout, stderr)
+		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "listen":
 		return listenCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
