@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/bench"
+	"github.com/heraldhq/herald/heapfloor"
 )
 
 const benchUsage = `Usage: herald bench [flags]
@@ -72,6 +73,12 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	c.Executable = exe
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if getenv("GOGC") == "" {
+		// The receiver and the ceiling's client collect garbage as serve
+		// does, so that the ceiling pays for it alike; a GOGC in the
+		// environment reaches both.
+		go heapfloor.Run(ctx, heapfloor.Default)
+	}
 	r, err := bench.Run(ctx, c)
 	if err != nil {
 		return err

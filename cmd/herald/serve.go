@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/heapfloor"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/netguard"
@@ -238,6 +239,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			if err := procs.Run(engineCtx, cfg); err != nil {
 				log.Info("the scheduler keeps its default processor count", "reason", err)
 			}
+		}()
+	}
+	if getenv("GOGC") == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			heapfloor.Run(engineCtx, heapfloor.Default)
 		}()
 	}
 	serveErr := make(chan error, 1)

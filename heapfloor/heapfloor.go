@@ -1,0 +1,114 @@
+// Package heapfloor keeps the garbage collector's heap goal from falling
+// under a floor: while the live heap is small, GOGC rises so that the
+// collector waits for the floor; once the live heap is half the floor or
+// more, GOGC is the one the process started with.
+//
+// Why: Herald's live heap under load is a few megabytes (SQLite's page
+// cache is outside Go's heap), so with GOGC=100 the collector ran when each
+// 4 MB had been allocated, about 30 times a second at 3,000 deliveries a
+// second on PostgreSQL, and its marking, assists and sweeping were a fifth
+// of Herald's CPU. Each cycle costs about the same whatever the heap's size
+// (stacks, globals and the live heap are scanned every time), so fewer
+// cycles cost less. A process whose live heap is large (a long backlog's
+// batches) already waits long between cycles, and keeps its GOGC and its
+// memory.
+package heapfloor
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
+)
+
+// Default is the floor `herald serve` runs with: a few megabytes live
+// become a 64 MB heap between cycles, a sixteenth of the collections.
+const Default = 64 << 20
+
+// Run keeps the heap goal at or above floor bytes until ctx ends, then
+// gives back the GOGC it found. With the collector off (GOGC=off) it
+// changes nothing. The caller leaves it out when the user set GOGC, which
+// is then theirs to keep; GOMEMLIMIT still bounds the heap either way.
+//
+// It acts after each collection, when the live heap is known, and is
+// asleep in between: an idle process pays nothing for it.
+func Run(ctx context.Context, floor uint64) {
+	// GOGC=off reads as -1 cast to a uint64.
+	base := int(int64(read("/gc/gogc:percent")))
+	if base < 0 {
+		return
+	}
+	current := base
+	defer func() {
+		if current != base {
+			debug.SetGCPercent(base)
+		}
+	}()
+	var stopped atomic.Bool
+	defer stopped.Store(true)
+	collected := make(chan struct{}, 1)
+	watch(&stopped, collected)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-collected:
+			if p := percent(read("/gc/heap/live:bytes"), floor, base); changed(current, p) {
+				debug.SetGCPercent(p)
+				current = p
+			}
+		}
+	}
+}
+
+// maxPercent bounds GOGC for a live heap under a hundredth of the floor,
+// which only a process that has barely started has.
+const maxPercent = 10000
+
+// percent is the GOGC that puts the heap goal, live × (1 + GOGC/100), at
+// the floor, never under base nor over maxPercent.
+func percent(live, floor uint64, base int) int {
+	if live == 0 || live >= floor {
+		return base
+	}
+	// Rounded up: the goal is then at the floor or just over it.
+	p := min(((floor-live)*100+live-1)/live, maxPercent)
+	return max(int(p), base)
+}
+
+// changed says whether p differs enough from current to be set: a small
+// change to GOGC makes no difference worth the heap lock it takes.
+func changed(current, p int) bool {
+	d := p - current
+	return d*10 > current || -d*10 > current
+}
+
+// watch sends on collected after each garbage collection until stopped:
+// the cleanup of an unreachable object runs after the cycle that found it
+// unreachable, and arms the next one.
+func watch(stopped *atomic.Bool, collected chan<- struct{}) {
+	// Pointers keep it out of the tiny allocator, whose blocks can outlive
+	// the objects in them.
+	sentinel := &struct{ _ *byte }{}
+	runtime.AddCleanup(sentinel, func(struct{}) {
+		if stopped.Load() {
+			return
+		}
+		select {
+		case collected <- struct{}{}:
+		default:
+		}
+		watch(stopped, collected)
+	}, struct{}{})
+}
+
+// read returns a runtime metric that is a uint64 (both used here are).
+func read(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
