@@ -31,7 +31,7 @@ func BenchmarkAttemptEnds(b *testing.B) {
 				e.lanes[id].inFlight++
 				e.inFlight++
 				e.mu.Unlock()
-				e.ended(id, "")
+				e.ended(id, "", nil)
 			}
 		})
 	}

@@ -227,7 +227,7 @@ func (e *Engine) startLocked(lanes iter.Seq2[string, *lane]) {
 			l.inFlight++
 			e.inFlight++
 			e.attempts.Add(1)
-			go e.run(id, c)
+			e.launchLocked(start{laneID: id, c: c})
 		}
 		e.dropIdleLocked(id, l)
 	}

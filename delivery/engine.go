@@ -193,6 +193,19 @@ type Engine struct {
 	stopWrites context.CancelFunc
 	attempts   sync.WaitGroup
 	results    chan finished
+	// starts hands an attempt to an idle attempter, and handover, while
+	// an attempter gives back its room, is where the attempt that room
+	// starts goes instead (see launchLocked).
+	starts   chan start
+	handover *start
+	// attempters counts the attempter goroutines alive.
+	attempters atomic.Int32
+}
+
+// start is an attempt of c in lane laneID, for an attempter.
+type start struct {
+	laneID string
+	c      *herald.Claim
 }
 
 // New returns an engine that claims from store.
@@ -216,6 +229,7 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 		writeCtx:       writeCtx,
 		stopWrites:     stopWrites,
 		results:        make(chan finished, 4096),
+		starts:         make(chan start),
 	}
 	e.setState("not started")
 	return e
