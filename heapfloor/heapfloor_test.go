@@ -11,24 +11,32 @@ import (
 func TestPercent(t *testing.T) {
 	const mb = 1 << 20
 	cases := []struct {
-		name        string
-		live, floor uint64
-		base, want  int
+		name       string
+		r          roots
+		floor      uint64
+		base, want int
 	}{
-		{"no collection yet", 0, 64 * mb, 100, 100},
-		{"small heap waits for the floor", 4 * mb, 64 * mb, 100, 1500},
-		{"rounded up to reach the floor", 3 * mb, 64 * mb, 100, 2034},
-		{"half the floor is the default", 32 * mb, 64 * mb, 100, 100},
-		{"over half keeps base", 40 * mb, 64 * mb, 100, 100},
-		{"over the floor keeps base", 100 * mb, 64 * mb, 100, 100},
-		{"a higher base is kept", 16 * mb, 64 * mb, 400, 400},
-		{"a lower base is raised", 16 * mb, 64 * mb, 50, 300},
-		{"a tiny heap is bounded", 1 << 10, 64 * mb, 100, maxPercent},
+		{"no collection yet", roots{}, 64 * mb, 100, 100},
+		{"small heap waits for the floor", roots{live: 4 * mb}, 64 * mb, 100, 1500},
+		{"stacks and globals count", roots{live: 4 * mb, stacks: 1 * mb, globals: 1 * mb}, 64 * mb, 100, 1000},
+		{"half the floor is the default", roots{live: 32 * mb}, 64 * mb, 100, 100},
+		{"over half keeps base", roots{live: 40 * mb}, 64 * mb, 100, 100},
+		{"over the floor keeps base", roots{live: 100 * mb}, 64 * mb, 100, 100},
+		{"a higher base is kept", roots{live: 16 * mb}, 64 * mb, 400, 400},
+		{"a lower base is raised", roots{live: 16 * mb}, 64 * mb, 50, 300},
+		{"a tiny heap is bounded", roots{live: 1 << 10}, 64 * mb, 100, maxPercent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := percent(c.live, c.floor, c.base); got != c.want {
-				t.Errorf("percent(%d, %d, %d) = %d, want %d", c.live, c.floor, c.base, got, c.want)
+			if got := percent(c.r, c.floor, c.base); got != c.want {
+				t.Errorf("percent(%+v, %d, %d) = %d, want %d", c.r, c.floor, c.base, got, c.want)
+			}
+			if c.want != c.base && c.want != maxPercent {
+				// The goal the runtime computes from it is at the floor.
+				goal := c.r.live + (c.r.live+c.r.stacks+c.r.globals)*uint64(c.want)/100
+				if goal > c.floor || c.floor-goal > c.floor/100 {
+					t.Errorf("goal %d, want about the floor %d", goal, c.floor)
+				}
 			}
 		})
 	}
@@ -72,7 +80,7 @@ func TestRunRaisesAndRestores(t *testing.T) {
 		<-done
 		t.Fatalf("GOGC stayed %d after collections, want the floor's (about 1,500)", gogc())
 	}
-	if goal := read("/gc/heap/goal:bytes"); goal < floor/2 {
+	if goal := read("/gc/heap/goal:bytes"); goal < floor*9/10 || goal > floor*11/10 {
 		t.Errorf("heap goal %d bytes, want about the floor, %d", goal, floor)
 	}
 	cancel()
