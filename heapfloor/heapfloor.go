@@ -6,12 +6,12 @@
 // Why: Herald's live heap under load is a few megabytes (SQLite's page
 // cache is outside Go's heap), so with GOGC=100 the collector ran when each
 // 4 MB had been allocated, about 30 times a second at 3,000 deliveries a
-// second on PostgreSQL, and its marking, assists and sweeping were a fifth
-// of Herald's CPU. A cycle costs what is live (stacks, globals and the live
-// heap are scanned every time), not what is garbage, so fewer cycles cost
-// less. A process whose live heap is large (a long backlog's
-// batches) already waits long between cycles, and keeps its GOGC and its
-// memory.
+// second on PostgreSQL, and its marking, assists and sweeping were a
+// seventh to a fifth of Herald's CPU. A cycle costs what is live (stacks,
+// globals and the live heap are scanned every time), not what is garbage,
+// so fewer cycles cost less. A process whose live heap is large (a fan-out
+// with many connections in flight) already waits long between cycles, and
+// keeps its GOGC and its memory.
 package heapfloor
 
 import (
