@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -187,7 +188,10 @@ type cluster struct {
 }
 
 // startCluster makes and starts a server with initdb and pg_ctl.
-func startCluster() (*cluster, error) {
+func startCluster() (*cluster, error) { return startClusterOn(listenPort) }
+
+// startClusterOn is startCluster with the ports it tries given by ports.
+func startClusterOn(ports func() (int, error)) (*cluster, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -224,16 +228,27 @@ func startCluster() (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
+	port, log, err := 0, filepath.Join(dir, "log"), error(nil)
+	for attempt := 1; ; attempt++ {
+		if port, err = ports(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		_ = os.Remove(log)
+		// Durability settings are off: the tests kill Herald, never PostgreSQL.
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, dir)
+		err = run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", log, "-o", opts)
+		if err == nil {
+			break
+		}
+		out, _ := os.ReadFile(log)
+		// A port free when it was picked can be taken before the server
+		// binds it; another is as good.
+		if attempt < startAttempts && strings.Contains(string(out), "Address already in use") {
+			continue
+		}
 		os.RemoveAll(dir)
-		return nil, err
-	}
-	// Durability settings are off: the tests kill Herald, never PostgreSQL.
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, dir)
-	if err := run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+		return nil, fmt.Errorf("%w\nserver log:\n%s", err, out)
 	}
 	stop := func() {
 		_ = run("pg_ctl", "stop", "-D", data, "-m", "immediate")
@@ -264,7 +279,42 @@ func binDir() (string, error) {
 	return "", errors.New("initdb and pg_ctl not found (apt-get install postgresql)")
 }
 
-func freePort() (int, error) {
+// startAttempts bounds the ports startCluster tries.
+const startAttempts = 5
+
+// listenPort picks a free port below the range the kernel gives outgoing
+// connections. A port the kernel picks for a listener on port 0 lies in
+// that range, and the suite's many loopback connections could take it
+// between its release and the server's bind (PostgreSQL then exits with
+// "could not bind IPv4 address": it happened in CI); below it, only
+// another listener can.
+func listenPort() (int, error) {
+	low := 32768 // Linux's default, if the range cannot be read
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const first = 10000
+	if low-first < 1000 {
+		return kernelPort()
+	}
+	for range 100 {
+		port := first + mrand.IntN(low-first)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return kernelPort()
+}
+
+// kernelPort is a free port of the kernel's choosing.
+func kernelPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
