@@ -291,4 +291,39 @@ var deliveryLogCases = []testCase{
 			t.Fatal(err)
 		}
 	}},
+	// An event stays while any webhook's delivery of it does, whichever
+	// webhook's went first.
+	{"PruneKeepsEventsAnotherWebhookNeeds", func(t *testing.T, b *bundle) {
+		s := b.s
+		first, second := b.webhook("person.*"), b.webhook("person.*")
+		b.create(`{"name":{"firstName":"Shared"}}`)
+		finish := func(w *herald.Webhook) {
+			cs := b.claim("p", herald.Lane{WebhookID: w.ID, Limit: 10})
+			if len(cs) != 1 {
+				t.Fatalf("claimed %d", len(cs))
+			}
+			must(t, s.CompleteDeliveries(b.ctx, []herald.Outcome{outcome(cs[0], "p", herald.DeliveryDelivered, 200, time.Time{})}))
+		}
+		prune := func() int {
+			time.Sleep(5 * time.Millisecond)
+			n, err := s.PruneDeliveries(b.ctx, time.Now(), 100)
+			must(t, err)
+			return n
+		}
+		finish(first)
+		if n := prune(); n != 1 {
+			t.Fatalf("pruned %d rows, want the first webhook's delivery and not the event", n)
+		}
+		pending := b.deliveries(second, "")
+		if len(pending) != 1 {
+			t.Fatalf("the second webhook has %d deliveries", len(pending))
+		}
+		if _, ev, _, err := s.FindDelivery(b.ctx, b.ws.ID, pending[0].ID); err != nil || ev == nil {
+			t.Fatalf("the second webhook's delivery lost its event: %v", err)
+		}
+		finish(second)
+		if n := prune(); n != 2 {
+			t.Fatalf("pruned %d rows, want the second delivery and the event", n)
+		}
+	}},
 }
