@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -37,6 +38,13 @@ Scenarios:
            more that answers after --slow-delay; compares the healthy latency
   idle     W=1 and no traffic for --duration: CPU seconds a minute
 
+Comparing two builds: --against OTHER runs the same scenario on this binary's
+serve and on OTHER's at the same time, --rounds times, and prints both results
+of every round and, for each figure, the ratio this / OTHER and its median.
+Runs at once share the machine's moment, so the ratio cancels its drift. On
+PostgreSQL each side needs a server of its own (--database and
+--against-database), which they swap every round.
+
 Flags:
 `
 
@@ -61,6 +69,12 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&c.Profile, "cpuprofile", "", "write a CPU profile of Herald, taken while it delivers, to this file")
 	fs.IntVar(&c.ProfileSeconds, "profile-seconds", 10, "length of the CPU profile in seconds (at most 30)")
 	fs.DurationVar(&timeout, "timeout", 20*time.Minute, "give up after this long")
+	fs.StringVar(&c.Executable, "serve", "", "the herald binary whose serve is measured (default this one)")
+	var against, againstDB string
+	var rounds int
+	fs.StringVar(&against, "against", "", "another herald binary to measure at the same time as this one (see Comparing two builds)")
+	fs.StringVar(&againstDB, "against-database", "", "with --against on PostgreSQL: the other side's server (postgres://...)")
+	fs.IntVar(&rounds, "rounds", 3, "with --against: how many times both sides run")
 	fs.BoolVar(&c.APIProcess, "api-process", false, "rate and slow: write through a second Herald that does not deliver (--deliver=false), as API and delivery processes on one PostgreSQL database")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -70,9 +84,16 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	c.Executable = exe
+	if c.Executable == "" {
+		c.Executable = exe
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if against != "" {
+		return compare(ctx, fs, exe, bench.CompareConfig{
+			This: c.Executable, Against: against, Databases: [2]string{c.Database, againstDB}, Rounds: rounds,
+		}, stdout, stderr)
+	}
 	if getenv("GOGC") == "" {
 		// The receiver and the ceiling's client collect garbage as serve
 		// does, so that the ceiling pays for it alike; a GOGC in the
@@ -86,4 +107,39 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// compare runs each side of a comparison as a bench of its own, in a child
+// process of this binary, so that what each measures of its own process
+// (the receiver's and the ceiling's CPU) is its side's alone.
+func compare(ctx context.Context, fs *flag.FlagSet, exe string, cfg bench.CompareConfig, stdout, stderr io.Writer) error {
+	// The children run the flags given, but for the comparison's own.
+	var args []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "against", "against-database", "rounds", "serve", "database":
+		default:
+			args = append(args, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	cfg.Run = func(ctx context.Context, serve, database string) (bench.Result, error) {
+		cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "--serve", serve, "--database", database}, args...)...)
+		cmd.Stderr = stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return bench.Result{}, fmt.Errorf("bench of %s: %w", serve, err)
+		}
+		var r bench.Result
+		if err := json.Unmarshal(out, &r); err != nil {
+			return bench.Result{}, fmt.Errorf("bench of %s printed no result: %w", serve, err)
+		}
+		return r, nil
+	}
+	c, err := bench.Compare(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
 }

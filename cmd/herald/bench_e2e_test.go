@@ -90,3 +90,67 @@ func TestBenchRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchCompares: `herald bench --against` runs both binaries' serve at
+// once, every round, and gives each figure's ratio; on PostgreSQL each side
+// needs a server of its own, which they swap.
+func TestBenchCompares(t *testing.T) {
+	t.Parallel()
+	rate := []string{"--scenario", "rate", "--rate", "50", "--duration", "2s", "--rounds", "2"}
+	for _, tc := range []struct {
+		name string
+		args func(t *testing.T) []string
+	}{
+		{"sqlite", func(*testing.T) []string { return nil }},
+		{"postgres", func(t *testing.T) []string {
+			return []string{"--database", pgtest.NewServer(t).URL, "--against-database", pgtest.NewServer(t).URL}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"bench", "--against", heraldBin}, append(rate, tc.args(t)...)...)
+			out, err := exec.Command(heraldBin, args...).Output()
+			if err != nil {
+				t.Fatalf("herald %v: %v", args, err)
+			}
+			var c struct {
+				This, Against string
+				Rounds        []struct{ This, Against struct{ Deliveries, BadSignatures float64 } }
+				Ratios        map[string][]float64
+				MedianRatios  map[string]float64
+			}
+			if err := json.Unmarshal(out, &c); err != nil {
+				t.Fatalf("no comparison printed: %v\n%s", err, out)
+			}
+			t.Logf("%s", out)
+			if c.Against != heraldBin || len(c.Rounds) != 2 {
+				t.Fatalf("against %q, %d rounds: %s", c.Against, len(c.Rounds), out)
+			}
+			for _, r := range c.Rounds {
+				if r.This.Deliveries != 100 || r.Against.Deliveries != 100 || r.This.BadSignatures+r.Against.BadSignatures != 0 {
+					t.Fatalf("a round: %+v", r)
+				}
+			}
+			figures := []string{"cpuUsPerDelivery", "latencyMs.p99"}
+			if tc.name == "postgres" {
+				figures = append(figures, "databaseCpuUsPerDelivery")
+			}
+			for _, f := range figures {
+				if len(c.Ratios[f]) != 2 || c.MedianRatios[f] <= 0 {
+					t.Errorf("%s: ratios %v, median %v", f, c.Ratios[f], c.MedianRatios[f])
+				}
+			}
+			if _, ok := c.Ratios["deliveries"]; ok {
+				t.Error("a count of what was run got a ratio")
+			}
+		})
+	}
+	// One server for both would count both sides' database CPU twice.
+	one := pgtest.NewDatabase(t)
+	for _, args := range [][]string{{"--database", one}, {"--database", one, "--against-database", one}} {
+		out, err := exec.Command(heraldBin, append(append([]string{"bench", "--against", heraldBin}, rate...), args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "a server of its own") {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+}
