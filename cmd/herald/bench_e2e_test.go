@@ -115,9 +115,11 @@ func TestBenchCompares(t *testing.T) {
 			}
 			var c struct {
 				This, Against string
-				Rounds        []struct{ This, Against struct{ Deliveries, BadSignatures float64 } }
-				Ratios        map[string][]float64
-				MedianRatios  map[string]float64
+				Rounds        []struct {
+					This, Against struct{ Deliveries, BadSignatures float64 }
+				}
+				Ratios       map[string][]float64
+				MedianRatios map[string]float64
 			}
 			if err := json.Unmarshal(out, &c); err != nil {
 				t.Fatalf("no comparison printed: %v\n%s", err, out)
