@@ -87,13 +87,17 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if c.Executable == "" {
 		c.Executable = exe
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	if against != "" {
+		// Each child gives up after --timeout; the rounds run one after
+		// the other.
+		ctx, cancel := context.WithTimeout(ctx, time.Duration(max(rounds, 1))*timeout)
+		defer cancel()
 		return compare(ctx, fs, exe, bench.CompareConfig{
 			This: c.Executable, Against: against, Databases: [2]string{c.Database, againstDB}, Rounds: rounds,
 		}, stdout, stderr)
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if getenv("GOGC") == "" {
 		// The receiver and the ceiling's client collect garbage as serve
 		// does, so that the ceiling pays for it alike; a GOGC in the

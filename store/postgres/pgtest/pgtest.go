@@ -228,7 +228,8 @@ func startClusterOn(ports func() (int, error)) (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	port, log, err := 0, filepath.Join(dir, "log"), error(nil)
+	log := filepath.Join(dir, "log")
+	var port int
 	for attempt := 1; ; attempt++ {
 		if port, err = ports(); err != nil {
 			os.RemoveAll(dir)
