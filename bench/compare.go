@@ -148,9 +148,9 @@ func figures(r Result) (map[string]float64, error) {
 
 func median(xs []float64) float64 {
 	s := slices.Sorted(slices.Values(xs))
-	if n := len(s); n%2 == 1 {
+	n := len(s)
+	if n%2 == 1 {
 		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
 	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -108,9 +108,14 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
+	return printJSON(stdout, r)
+}
+
+// printJSON writes v to w as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // compare runs each side of a comparison as a bench of its own, in a child
@@ -143,7 +148,5 @@ func compare(ctx context.Context, fs *flag.FlagSet, exe string, cfg bench.Compar
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	return printJSON(stdout, c)
 }

@@ -13,17 +13,7 @@ import (
 // outgoing connection holds, as when one of the suite's connections takes
 // the port between its pick and the server's bind.
 func TestStartSkipsAPortTakenMeanwhile(t *testing.T) {
-	if _, err := binDir(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenerOrSkip(t)
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +51,25 @@ func TestStartSkipsAPortTakenMeanwhile(t *testing.T) {
 // TestStartGivesUpWithTheServerLog: a port that stays taken ends the tries,
 // and the error carries the server's own words.
 func TestStartGivesUpWithTheServerLog(t *testing.T) {
+	ln := listenerOrSkip(t)
+	busy := ln.Addr().(*net.TCPAddr).Port
+	tries := 0
+	_, err := startClusterOn(func() (int, error) { tries++; return busy, nil })
+	if err == nil {
+		t.Fatal("the server started on a port another listener holds")
+	}
+	if tries != startAttempts || !strings.Contains(err.Error(), "Address already in use") {
+		t.Fatalf("after %d tries: %v", tries, err)
+	}
+	if _, err := startClusterOn(func() (int, error) { return 0, errors.New("no port") }); err == nil || !strings.Contains(err.Error(), "no port") {
+		t.Fatalf("a failing pick: %v", err)
+	}
+}
+
+// listenerOrSkip skips t without Debian's postgresql package (fails it in
+// CI) and returns a listener on a loopback port, closed when t ends.
+func listenerOrSkip(t *testing.T) net.Listener {
+	t.Helper()
 	if _, err := binDir(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)
@@ -71,17 +80,6 @@ func TestStartGivesUpWithTheServerLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	busy := ln.Addr().(*net.TCPAddr).Port
-	tries := 0
-	_, err = startClusterOn(func() (int, error) { tries++; return busy, nil })
-	if err == nil {
-		t.Fatal("the server started on a port another listener holds")
-	}
-	if tries != startAttempts || !strings.Contains(err.Error(), "Address already in use") {
-		t.Fatalf("after %d tries: %v", tries, err)
-	}
-	if _, err := startClusterOn(func() (int, error) { return 0, errors.New("no port") }); err == nil || !strings.Contains(err.Error(), "no port") {
-		t.Fatalf("a failing pick: %v", err)
-	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
