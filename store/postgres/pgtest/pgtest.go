@@ -57,10 +57,7 @@ func NewDatabase(t testing.TB) string {
 	t.Helper()
 	once.Do(func() { serverURL, stopFn, startErr = start() })
 	if startErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required in CI: %v", startErr)
-		}
-		t.Skipf("\n\n*** SKIPPING: no PostgreSQL for this test: %v\n*** Install Debian's postgresql package or set %s.\n\n", startErr, EnvURL)
+		unavailable(t, startErr, fmt.Sprintf("*** Install Debian's postgresql package or set %s.\n", EnvURL))
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -118,6 +115,16 @@ type Server struct {
 	c   *cluster
 }
 
+// unavailable fails t in CI, where PostgreSQL is required, and elsewhere
+// skips it loudly, with hint, saying why there is no server (err).
+func unavailable(t testing.TB, err error, hint string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("PostgreSQL is required in CI: %v", err)
+	}
+	t.Skipf("\n\n*** SKIPPING: no PostgreSQL for this test: %v\n%s\n", err, hint)
+}
+
 // NewServer starts a server for t alone, stopped when t ends. It skips
 // (fails in CI) without Debian's postgresql package; a server named by
 // HERALD_TEST_DATABASE_URL is not used, since it cannot be frozen.
@@ -128,10 +135,7 @@ func NewServer(t testing.TB) *Server {
 	}
 	c, err := startCluster()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required in CI: %v", err)
-		}
-		t.Skipf("\n\n*** SKIPPING: no PostgreSQL for this test: %v\n\n", err)
+		unavailable(t, err, "")
 	}
 	s := &Server{URL: c.url, c: c}
 	t.Cleanup(func() {
