@@ -77,13 +77,15 @@ type RetrySelection struct {
 	Since time.Time
 }
 
-// DeliveryQuery selects one page of a webhook's deliveries, newest first.
+// DeliveryQuery selects one page of a webhook's deliveries, newest event
+// first.
 type DeliveryQuery struct {
 	WorkspaceID string
 	WebhookID   string
 	Status      string
 	EventName   string
-	// BeforeID, when set, asks for deliveries older than this one.
+	// BeforeID, when set, asks for the deliveries of events older than
+	// this delivery's.
 	BeforeID int64
 	Limit    int
 }

@@ -21,8 +21,10 @@ import (
 const deliveryColumns = `d.id, d.workspace_id, d.webhook_id, e.id, e.name, d.status, d.attempts, d.next_attempt_at,
 	d.last_status_code, d.last_error, d.last_latency_us, d.created_at, d.updated_at, d.completed_at`
 
-// ListDeliveries returns a page of a webhook's deliveries, newest first,
-// and whether older ones exist.
+// ListDeliveries returns a page of a webhook's deliveries, newest event
+// first, and whether older ones exist. It reads UNIQUE (webhook_id,
+// event_seq) backwards: no index of its own, which every delivery would
+// pay for.
 func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*herald.Delivery, bool, error) {
 	b := &sqlbuild.Builder{D: db.d}
 	where := []string{"d.webhook_id = " + b.Bind(q.WebhookID), "d.workspace_id = " + b.Bind(q.WorkspaceID)}
@@ -33,10 +35,14 @@ func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*he
 		where = append(where, "e.name = "+b.Bind(q.EventName))
 	}
 	if q.BeforeID > 0 {
-		where = append(where, "d.id < "+b.Bind(q.BeforeID))
+		// The page goes on from the cursor's event. A cursor pruned since
+		// (retention deletes the oldest) stands for the newest delivery
+		// written before it.
+		where = append(where, "d.event_seq < COALESCE((SELECT c.event_seq FROM deliveries c WHERE c.id = "+b.Bind(q.BeforeID)+"), "+
+			"(SELECT max(c.event_seq) + 1 FROM deliveries c WHERE c.webhook_id = "+b.Bind(q.WebhookID)+" AND c.id < "+b.Bind(q.BeforeID)+"), 0)")
 	}
 	out, err := queryAll(ctx, db.read, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.id DESC LIMIT `+b.Bind(q.Limit+1), b.Args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.event_seq DESC LIMIT `+b.Bind(q.Limit+1), b.Args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list deliveries: %w", err)
 	}

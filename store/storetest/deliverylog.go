@@ -43,6 +43,32 @@ var deliveryLogCases = []testCase{
 			t.Fatalf("filter by event: %d", len(ds))
 		}
 	}},
+	// A page goes on after its cursor was pruned, from where the cursor
+	// stood.
+	{"ListDeliveriesAfterPrunedCursor", func(t *testing.T, b *bundle) {
+		s := b.s
+		w := b.webhook()
+		b.createN(5, `{"name":{"firstName":"Log"}}`)
+		page1, _, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3})
+		must(t, err)
+		cursor := page1[2].ID
+		for _, c := range b.claim("p", herald.Lane{WebhookID: w.ID, Limit: 10}) {
+			if c.DeliveryID == cursor {
+				b.done(c, "p")
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		n, err := s.PruneDeliveries(b.ctx, time.Now(), 100)
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("pruned %d rows, want the cursor's delivery and event", n)
+		}
+		page2, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: cursor})
+		must(t, err)
+		if len(page2) != 2 || more || page2[0].ID >= cursor || page2[1].ID >= page2[0].ID {
+			t.Fatalf("after a pruned cursor: %d deliveries (more %v), want the 2 older ones", len(page2), more)
+		}
+	}},
 	// A replay makes the events since a time due again for one webhook, on
 	// a fresh schedule: finished ones start over, missing ones are made.
 	{"ReplayDeliveries", func(t *testing.T, b *bundle) {
