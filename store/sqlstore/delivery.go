@@ -26,23 +26,18 @@ const deliveryColumns = `d.id, d.workspace_id, d.webhook_id, e.id, e.name, d.sta
 // event_seq) backwards: no index of its own, which every delivery would
 // pay for.
 func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*herald.Delivery, bool, error) {
-	b := &sqlbuild.Builder{D: db.d}
-	where := []string{"d.webhook_id = " + b.Bind(q.WebhookID), "d.workspace_id = " + b.Bind(q.WorkspaceID)}
-	if q.Status != "" {
-		where = append(where, "d.status = "+b.Bind(q.Status))
-	}
-	if q.EventName != "" {
-		where = append(where, "e.name = "+b.Bind(q.EventName))
-	}
+	var before int64
 	if q.BeforeID > 0 {
 		// The page goes on from the cursor's event. A cursor pruned since
 		// (retention deletes the oldest) stands for the newest delivery
 		// written before it.
-		where = append(where, "d.event_seq < COALESCE((SELECT c.event_seq FROM deliveries c WHERE c.id = "+b.Bind(q.BeforeID)+"), "+
-			"(SELECT max(c.event_seq) + 1 FROM deliveries c WHERE c.webhook_id = "+b.Bind(q.WebhookID)+" AND c.id < "+b.Bind(q.BeforeID)+"), 0)")
+		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE((SELECT event_seq FROM deliveries WHERE id = ?),
+			(SELECT max(event_seq) + 1 FROM deliveries WHERE webhook_id = ? AND id < ?), 0)`, q.BeforeID, q.WebhookID, q.BeforeID).Scan(&before); err != nil {
+			return nil, false, fmt.Errorf("list deliveries: the cursor: %w", err)
+		}
 	}
-	out, err := queryAll(ctx, db.read, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.seq = d.event_seq
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.event_seq DESC LIMIT `+b.Bind(q.Limit+1), b.Args...)
+	query, args := deliveryLogSQL(db.d, q, before)
+	out, err := queryAll(ctx, db.read, scanDelivery, query, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list deliveries: %w", err)
 	}
@@ -50,6 +45,26 @@ func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*he
 		return out[:q.Limit], true, nil
 	}
 	return out, false, nil
+}
+
+// deliveryLogSQL selects a page of q, of events before the event seq
+// before when it is set. The bound is on both sides of the join:
+// PostgreSQL merges the two in event order, and read every event newer
+// than the cursor when only the deliveries had it.
+func deliveryLogSQL(d Dialect, q herald.DeliveryQuery, before int64) (string, []any) {
+	b := &sqlbuild.Builder{D: d}
+	where := []string{"d.webhook_id = " + b.Bind(q.WebhookID), "d.workspace_id = " + b.Bind(q.WorkspaceID)}
+	if q.Status != "" {
+		where = append(where, "d.status = "+b.Bind(q.Status))
+	}
+	if q.EventName != "" {
+		where = append(where, "e.name = "+b.Bind(q.EventName))
+	}
+	if before > 0 {
+		where = append(where, "d.event_seq < "+b.Bind(before), "e.seq < "+b.Bind(before))
+	}
+	return `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.seq = d.event_seq
+		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY d.event_seq DESC LIMIT ` + b.Bind(q.Limit+1), b.Args
 }
 
 const eventColumns = `e.seq, e.id, e.workspace_id, e.name, e.object, e.object_plural, e.record_id, e.data, e.updated_fields, e.previous_data, e.occurred_at`

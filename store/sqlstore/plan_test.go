@@ -198,3 +198,27 @@ func sqlitePlan(t *testing.T, raw *sql.DB, query string, args ...any) string {
 	}
 	return strings.Join(plan, "\n")
 }
+
+// TestDeliveryLogPlan: a page of the delivery log deep in a webhook's
+// history reads rows in proportion to the page, not to how deep it is.
+func TestDeliveryLogPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, raw := engines["postgres"](t)
+	const records, limit = 3000, 50
+	hook := storetest.Seed(t, db, records)
+	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	var ws string
+	var before int64
+	if err := raw.QueryRowContext(ctx, `SELECT workspace_id, event_seq FROM deliveries WHERE webhook_id = $1 ORDER BY event_seq OFFSET 200 LIMIT 1`, hook).Scan(&ws, &before); err != nil {
+		t.Fatal(err)
+	}
+	query, args := sqlstore.DeliveryLogSQL(db, herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hook, Limit: limit}, before)
+	read, plan := rowsRead(t, raw, query, args...)
+	if bound := 6.0 * limit; read > bound {
+		t.Errorf("a page of %d, %d deliveries deep, read %.0f rows, want at most %.0f; plan:\n%s", limit, records-200, read, bound, plan)
+	}
+	t.Logf("a page of %d, %d deliveries deep, read %.0f rows", limit, records-200, read)
+}
