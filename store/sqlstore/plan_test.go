@@ -215,7 +215,7 @@ func TestDeliveryLogPlan(t *testing.T) {
 	if err := raw.QueryRowContext(ctx, `SELECT workspace_id, event_seq FROM deliveries WHERE webhook_id = $1 ORDER BY event_seq OFFSET 200 LIMIT 1`, hook).Scan(&ws, &before); err != nil {
 		t.Fatal(err)
 	}
-	query, args := sqlstore.DeliveryLogSQL(db, herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hook, Limit: limit}, before)
+	query, args := sqlstore.DeliveryLogSQL(db, herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hook, Limit: limit, BeforeID: 1}, before)
 	read, plan := rowsRead(t, raw, query, args...)
 	if bound := 6.0 * limit; read > bound {
 		t.Errorf("a page of %d, %d deliveries deep, read %.0f rows, want at most %.0f; plan:\n%s", limit, records-200, read, bound, plan)

@@ -51,22 +51,32 @@ var deliveryLogCases = []testCase{
 		b.createN(5, `{"name":{"firstName":"Log"}}`)
 		page1, _, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3})
 		must(t, err)
-		cursor := page1[2].ID
+		claims := map[int64]*herald.Claim{}
 		for _, c := range b.claim("p", herald.Lane{WebhookID: w.ID, Limit: 10}) {
-			if c.DeliveryID == cursor {
-				b.done(c, "p")
+			claims[c.DeliveryID] = c
+		}
+		prune := func(id int64) {
+			b.done(claims[id], "p")
+			time.Sleep(5 * time.Millisecond)
+			n, err := s.PruneDeliveries(b.ctx, time.Now(), 100)
+			must(t, err)
+			if n != 2 {
+				t.Fatalf("pruned %d rows, want a delivery and its event", n)
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-		n, err := s.PruneDeliveries(b.ctx, time.Now(), 100)
-		must(t, err)
-		if n != 2 {
-			t.Fatalf("pruned %d rows, want the cursor's delivery and event", n)
-		}
+		cursor := page1[2].ID
+		prune(cursor)
 		page2, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: cursor})
 		must(t, err)
 		if len(page2) != 2 || more || page2[0].ID >= cursor || page2[1].ID >= page2[0].ID {
 			t.Fatalf("after a pruned cursor: %d deliveries (more %v), want the 2 older ones", len(page2), more)
+		}
+		// The oldest delivery, pruned: nothing is older.
+		prune(page2[1].ID)
+		last, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: page2[1].ID})
+		must(t, err)
+		if len(last) != 0 || more {
+			t.Fatalf("after the oldest delivery, pruned: %d deliveries (more %v), want none", len(last), more)
 		}
 	}},
 	// A replay makes the events since a time due again for one webhook, on
