@@ -35,6 +35,9 @@ func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*he
 			(SELECT max(event_seq) + 1 FROM deliveries WHERE webhook_id = ? AND id < ?), 0)`, q.BeforeID, q.WebhookID, q.BeforeID).Scan(&before); err != nil {
 			return nil, false, fmt.Errorf("list deliveries: the cursor: %w", err)
 		}
+		if before == 0 {
+			return nil, false, nil // nothing is older
+		}
 	}
 	query, args := deliveryLogSQL(db.d, q, before)
 	out, err := queryAll(ctx, db.read, scanDelivery, query, args...)
@@ -47,8 +50,8 @@ func (db *DB) ListDeliveries(ctx context.Context, q herald.DeliveryQuery) ([]*he
 	return out, false, nil
 }
 
-// deliveryLogSQL selects a page of q; when q has a cursor, of events
-// before the event seq before (0: none is left). The bound is on both sides of the join:
+// deliveryLogSQL selects a page of q, of events before the event seq
+// before when it is set. The bound is on both sides of the join:
 // PostgreSQL merges the two in event order, and read every event newer
 // than the cursor when only the deliveries had it.
 func deliveryLogSQL(d Dialect, q herald.DeliveryQuery, before int64) (string, []any) {
@@ -60,7 +63,7 @@ func deliveryLogSQL(d Dialect, q herald.DeliveryQuery, before int64) (string, []
 	if q.EventName != "" {
 		where = append(where, "e.name = "+b.Bind(q.EventName))
 	}
-	if q.BeforeID > 0 {
+	if before > 0 {
 		where = append(where, "d.event_seq < "+b.Bind(before), "e.seq < "+b.Bind(before))
 	}
 	return `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.seq = d.event_seq

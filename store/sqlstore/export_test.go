@@ -14,8 +14,8 @@ func ClaimSQL(db *DB, req herald.ClaimRequest) (string, []any) {
 	return db.d.Rebind(q), args
 }
 
-// DeliveryLogSQL is the statement of a page of a webhook's deliveries;
-// with q's cursor, of events before the event seq before.
+// DeliveryLogSQL is the statement of a page of a webhook's deliveries,
+// of events before the event seq before when it is set.
 func DeliveryLogSQL(db *DB, q herald.DeliveryQuery, before int64) (string, []any) {
 	query, args := deliveryLogSQL(db.d, q, before)
 	return db.d.Rebind(query), args

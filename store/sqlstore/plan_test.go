@@ -141,12 +141,7 @@ func (n planNode) rowsRead() float64 {
 // check per candidate, whatever ANALYZE has recorded.
 func TestClaimPlanSQLite(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, raw := engines["sqlite"](t)
-	hook := storetest.Seed(t, db, 100)
-	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	db, raw, hook := analyzed(t, "sqlite", 100)
 	query, args := sqlstore.ClaimSQL(db, herald.ClaimRequest{
 		Owner: "plan", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute),
 		Lanes: []herald.Lane{{WebhookID: hook, Limit: 256}},
@@ -164,12 +159,7 @@ func TestClaimPlanSQLite(t *testing.T) {
 // events_workspace_time per workspace, not by reading every event.
 func TestPruneEventsPlanSQLite(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, raw := engines["sqlite"](t)
-	storetest.Seed(t, db, 100)
-	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	db, raw, _ := analyzed(t, "sqlite", 100)
 	text := sqlitePlan(t, raw, sqlstore.PruneEventsSQL(db), time.Now().UnixMilli(), 1000)
 	if want := "INDEX events_workspace_time (workspace_id=? AND occurred_at<?)"; !strings.Contains(text, want) {
 		t.Errorf("the event pruning's plan lacks %q:\n%s", want, text)
@@ -177,6 +167,18 @@ func TestPruneEventsPlanSQLite(t *testing.T) {
 	if strings.Contains(text, "SCAN e") {
 		t.Errorf("the event pruning reads every event:\n%s", text)
 	}
+}
+
+// analyzed is a store of engine seeded with n deliveries to one webhook
+// (storetest.Seed), its statistics taken.
+func analyzed(t *testing.T, engine string, n int) (*sqlstore.DB, *sql.DB, string) {
+	t.Helper()
+	db, raw := engines[engine](t)
+	hook := storetest.Seed(t, db, n)
+	if _, err := raw.ExecContext(context.Background(), `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	return db, raw, hook
 }
 
 // sqlitePlan is SQLite's EXPLAIN QUERY PLAN of query, a step a line.
@@ -203,19 +205,14 @@ func sqlitePlan(t *testing.T, raw *sql.DB, query string, args ...any) string {
 // history reads rows in proportion to the page, not to how deep it is.
 func TestDeliveryLogPlan(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, raw := engines["postgres"](t)
 	const records, limit = 3000, 50
-	hook := storetest.Seed(t, db, records)
-	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	db, raw, hook := analyzed(t, "postgres", records)
 	var ws string
 	var before int64
-	if err := raw.QueryRowContext(ctx, `SELECT workspace_id, event_seq FROM deliveries WHERE webhook_id = $1 ORDER BY event_seq OFFSET 200 LIMIT 1`, hook).Scan(&ws, &before); err != nil {
+	if err := raw.QueryRowContext(context.Background(), `SELECT workspace_id, event_seq FROM deliveries WHERE webhook_id = $1 ORDER BY event_seq OFFSET 200 LIMIT 1`, hook).Scan(&ws, &before); err != nil {
 		t.Fatal(err)
 	}
-	query, args := sqlstore.DeliveryLogSQL(db, herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hook, Limit: limit, BeforeID: 1}, before)
+	query, args := sqlstore.DeliveryLogSQL(db, herald.DeliveryQuery{WorkspaceID: ws, WebhookID: hook, Limit: limit}, before)
 	read, plan := rowsRead(t, raw, query, args...)
 	if bound := 6.0 * limit; read > bound {
 		t.Errorf("a page of %d, %d deliveries deep, read %.0f rows, want at most %.0f; plan:\n%s", limit, records-200, read, bound, plan)

@@ -16,10 +16,8 @@ var deliveryLogCases = []testCase{
 		s := b.s
 		w := b.webhook()
 		b.createN(5, `{"name":{"firstName":"Log"}}`)
-		page1, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3})
-		must(t, err)
-		page2, more2, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: page1[2].ID})
-		must(t, err)
+		page1, more := b.page(w, 3, 0)
+		page2, more2 := b.page(w, 3, page1[2].ID)
 		if len(page1) != 3 || !more || len(page2) != 2 || more2 || page2[0].ID >= page1[2].ID {
 			t.Fatalf("pages of 3: %d (more %v), %d (more %v)", len(page1), more, len(page2), more2)
 		}
@@ -49,8 +47,7 @@ var deliveryLogCases = []testCase{
 		s := b.s
 		w := b.webhook()
 		b.createN(5, `{"name":{"firstName":"Log"}}`)
-		page1, _, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3})
-		must(t, err)
+		page1, _ := b.page(w, 3, 0)
 		claims := map[int64]*herald.Claim{}
 		for _, c := range b.claim("p", herald.Lane{WebhookID: w.ID, Limit: 10}) {
 			claims[c.DeliveryID] = c
@@ -66,15 +63,13 @@ var deliveryLogCases = []testCase{
 		}
 		cursor := page1[2].ID
 		prune(cursor)
-		page2, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: cursor})
-		must(t, err)
+		page2, more := b.page(w, 3, cursor)
 		if len(page2) != 2 || more || page2[0].ID >= cursor || page2[1].ID >= page2[0].ID {
 			t.Fatalf("after a pruned cursor: %d deliveries (more %v), want the 2 older ones", len(page2), more)
 		}
 		// The oldest delivery, pruned: nothing is older.
 		prune(page2[1].ID)
-		last, more, err := s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: 3, BeforeID: page2[1].ID})
-		must(t, err)
+		last, more := b.page(w, 3, page2[1].ID)
 		if len(last) != 0 || more {
 			t.Fatalf("after the oldest delivery, pruned: %d deliveries (more %v), want none", len(last), more)
 		}

@@ -174,6 +174,15 @@ func (b *bundle) claim(owner string, lanes ...herald.Lane) []*herald.Claim {
 	return b.claimAt(owner, time.Now(), lanes...)
 }
 
+// page is a page of w's delivery log: limit deliveries, of events older
+// than the delivery before's when it is set.
+func (b *bundle) page(w *herald.Webhook, limit int, before int64) ([]*herald.Delivery, bool) {
+	b.t.Helper()
+	ds, more, err := b.s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Limit: limit, BeforeID: before})
+	must(b.t, err)
+	return ds, more
+}
+
 func (b *bundle) deliveries(w *herald.Webhook, status string) []*herald.Delivery {
 	b.t.Helper()
 	ds, _, err := b.s.ListDeliveries(b.ctx, herald.DeliveryQuery{WorkspaceID: b.ws.ID, WebhookID: w.ID, Status: status, Limit: 200})
