@@ -238,6 +238,8 @@ func (dialect) IsStorageFull(err error) bool {
 // A data-modifying WITH: one statement writes records and their events.
 func (dialect) InsertsInWith() bool { return true }
 
+func (dialect) BindsArrays() bool { return true }
+
 // AsyncCommit turns synchronous_commit off for the transaction alone: its
 // COMMIT no longer waits for a WAL flush, which the WAL writer does
 // within wal_writer_delay (200 ms by default) or the next synchronous

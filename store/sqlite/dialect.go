@@ -63,6 +63,8 @@ func (dialect) IsStorageFull(err error) bool {
 // SQLite has no data-modifying WITH: records and events take two inserts.
 func (dialect) InsertsInWith() bool { return false }
 
+func (dialect) BindsArrays() bool { return false }
+
 // AsyncCommit is empty: with synchronous=NORMAL in WAL mode, a commit
 // already returns before the disk has it.
 func (dialect) AsyncCommit() string { return "" }

@@ -179,7 +179,7 @@ func (db *DB) DeliverNow(ctx context.Context, ev *herald.Event, webhookID string
 			return err
 		}
 		var id int64
-		err = insertRows(ctx, tx, "deliveries", deliveryInsertColumns, [][]any{newDeliveryOf(ev, webhookID, true, &req, time.Now()).args()},
+		err = insertRows(ctx, tx, "deliveries", deliveryInsert.names, [][]any{newDeliveryOf(ev, webhookID, true, &req, time.Now()).args()},
 			" RETURNING id", func(s scanner) error { return s.Scan(&id) })
 		c = &herald.Claim{DeliveryID: id, Event: ev, Webhook: w, LeaseUntil: req.LeaseUntil}
 		return err
@@ -522,8 +522,7 @@ func disableGone(ctx context.Context, tx conn, id, reason string, now time.Time)
 func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now time.Time) ([]herald.Outcome, error) {
 	recorded := make([]herald.Outcome, 0, len(outcomes))
 	for chunk := range slices.Chunk(outcomes, rowsPerInsert) {
-		b := &sqlbuild.Builder{D: tx.d}
-		tuples := make([]string, len(chunk))
+		rows := make([][]any, len(chunk))
 		for i := range chunk {
 			o := &chunk[i]
 			var next, done sql.NullInt64
@@ -533,11 +532,14 @@ func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now
 				done = sql.NullInt64{Int64: ms(now), Valid: true}
 			}
 			a := &o.Attempt
-			tuples[i] = "(CAST(" + b.Bind(o.DeliveryID) + " AS BIGINT), " + b.Bind(o.Owner) + ", CAST(" + b.Bind(a.Number-1) + " AS INTEGER), " + b.Bind(o.Status) +
-				", CAST(" + b.Bind(next) + " AS BIGINT), CAST(" + b.Bind(a.StatusCode) + " AS INTEGER), " + b.Bind(a.Error) +
-				", CAST(" + b.Bind(a.Latency.Microseconds()) + " AS BIGINT), CAST(" + b.Bind(done) + " AS BIGINT))"
+			rows[i] = []any{o.DeliveryID, o.Owner, a.Number - 1, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), done}
 		}
-		ids, err := queryAll(ctx, tx, scanInt64, `WITH v (id, owner, before, status, next_at, code, error, latency_us, done) AS (VALUES `+strings.Join(tuples, ", ")+`)
+		b := &sqlbuild.Builder{D: tx.d}
+		v, err := tx.relation(b, outcomeColumns, rows)
+		if err != nil {
+			return nil, err
+		}
+		ids, err := queryAll(ctx, tx, scanInt64, `WITH v (`+outcomeColumns.names+`) AS (`+v+`)
 			UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1, next_attempt_at = v.next_at,
 				lease_owner = NULL, lease_until = NULL, last_status_code = v.code, last_error = v.error,
 				last_latency_us = v.latency_us, updated_at = `+b.Bind(ms(now))+`, completed_at = v.done
@@ -553,6 +555,13 @@ func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now
 		}
 	}
 	return recorded, nil
+}
+
+// outcomeColumns are those of the rows recordOutcomes updates deliveries
+// from.
+var outcomeColumns = columns{
+	names: `id, owner, before, status, next_at, code, error, latency_us, done`,
+	types: []string{typeBigint, typeText, typeInteger, typeText, typeBigint, typeInteger, typeText, typeBigint, typeBigint},
 }
 
 func scanInt64(s scanner) (v int64, err error) { return v, s.Scan(&v) }
@@ -621,13 +630,17 @@ func insertAttempts(ctx context.Context, tx conn, outcomes []herald.Outcome) err
 		a := o.Attempt
 		rows[i] = []any{o.DeliveryID, a.Number, o.WebhookID, ms(a.StartedAt), a.StatusCode, a.Latency.Microseconds(), a.Error, a.ResponseBody}
 	}
-	if err := insertRows(ctx, tx, "attempts", attemptInsertColumns, rows, "", nil); err != nil {
+	if err := tx.queueInsert(ctx, tx.later, "attempts", attemptInsert, "", placeholders(len(attemptInsert.types)), rows, "", nil); err != nil {
 		return fmt.Errorf("record attempts: %w", err)
 	}
 	return nil
 }
 
-const attemptInsertColumns = `delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body`
+// attemptInsert are the columns an attempt is written with.
+var attemptInsert = columns{
+	names: `delivery_id, number, webhook_id, started_at, status_code, latency_us, error, response_body`,
+	types: []string{typeBigint, typeInteger, typeText, typeBigint, typeInteger, typeBigint, typeText, typeText},
+}
 
 // ExtendLeases pushes back the leases of ids that owner still holds, a
 // statement per thousand, and returns those it extended. On PostgreSQL,

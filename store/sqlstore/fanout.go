@@ -46,7 +46,7 @@ func newDeliveryOf(ev *herald.Event, webhookID string, active bool, claim *heral
 	return d
 }
 
-// args are d's values in deliveryInsertColumns' order.
+// args are d's values in deliveryInsert's order.
 func (d newDelivery) args() []any {
 	return []any{d.workspaceID, d.webhookID, d.eventSeq, d.orderKey, d.status, d.next, d.owner, d.leaseUntil, d.createdAt, d.createdAt, d.completed}
 }

@@ -166,7 +166,7 @@ func (h *handoff) insertLeased(ctx context.Context, tx conn, sets []deliveryRows
 	if fresh {
 		queue = tx.laterSettled
 	}
-	if err := queueDeliveries(ctx, queue, sets, deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", read); err != nil {
+	if err := tx.queueDeliveries(ctx, queue, sets, deliveryConflict+" RETURNING id, webhook_id, event_seq, next_attempt_at", read); err != nil {
 		return err
 	}
 	if fresh {

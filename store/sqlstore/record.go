@@ -355,7 +355,7 @@ func fanOutEvents(ctx context.Context, tx conn, events []*herald.Event, routes m
 	if plan.reserved != nil {
 		err = tx.h.insertLeased(ctx, tx, sets, plan.reserved)
 	} else {
-		err = queueDeliveries(ctx, tx.later, sets, deliveryConflict, nil)
+		err = tx.queueDeliveries(ctx, tx.later, sets, deliveryConflict, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
@@ -584,10 +584,13 @@ func queueEvents(ctx context.Context, tx conn, events []*herald.Event) error {
 	return nil
 }
 
-const (
-	deliveryInsertColumns = `workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, lease_owner, lease_until, created_at, updated_at, completed_at`
-	deliveryConflict      = ` ON CONFLICT (webhook_id, event_seq) DO NOTHING`
-)
+// deliveryInsert are the columns a delivery is written with.
+var deliveryInsert = columns{
+	names: `workspace_id, webhook_id, event_seq, order_key, status, next_attempt_at, lease_owner, lease_until, created_at, updated_at, completed_at`,
+	types: []string{typeText, typeText, typeBigint, typeText, typeText, typeBigint, typeText, typeBigint, typeBigint, typeBigint, typeBigint},
+}
+
+const deliveryConflict = ` ON CONFLICT (webhook_id, event_seq) DO NOTHING`
 
 // Per-record order is kept by the schedule itself: of a record's pending
 // deliveries to one webhook, only the earliest (its head) has a
@@ -612,25 +615,37 @@ func (c conn) waitingTuple() string {
 	return "(?, ?, ?, ?, ?, " + waitingNext(c.d, "?", "?", "?") + ", ?, ?, ?, ?, ?)"
 }
 
-// deliveryRows are the rows of one deliveries INSERT, in tuple's form;
-// fresh when they are those of fresh events.
-type deliveryRows struct {
-	tuple string
-	rows  [][]any
-	fresh bool
+// waitingSelect is waitingTuple where the engine binds arrays: a row of
+// v, the relation of newDelivery.args.
+func (c conn) waitingSelect() string {
+	return "v.workspace_id, v.webhook_id, v.event_seq, v.order_key, v.status, " + waitingNext(c.d, "v.webhook_id", "v.order_key", "v.next_attempt_at") +
+		", v.lease_owner, v.lease_until, v.created_at, v.updated_at, v.completed_at"
 }
 
-// deliveryRows splits fan-out's deliveries by the tuple they need. Those
-// of fresh events are written as they are; the others look for a pending
-// delivery of their record with waitingTuple, an index probe a row (and
-// on PostgreSQL a subplan that locks what it finds): at 500 created
-// records a second, that probe was a tenth of the server's time.
+// deliveryRows are the rows of one deliveries INSERT, in the form of the
+// engine's statement (conn.queueInsert's sel or tuple); fresh when they
+// are those of fresh events.
+type deliveryRows struct {
+	sel, tuple string
+	rows       [][]any
+	fresh      bool
+}
+
+// deliveryRows splits fan-out's deliveries by the row they need. Those of
+// fresh events are written as they are; the others look for a pending
+// delivery of their record with waitingNext, an index probe a row (and on
+// PostgreSQL a subplan that locks what it finds): at 500 created records
+// a second, that probe was a tenth of the server's time.
 func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
+	arrays := c.d.BindsArrays()
 	var fresh, waiting [][]any
 	for _, d := range ds {
-		if d.fresh {
+		switch {
+		case d.fresh:
 			fresh = append(fresh, d.args())
-		} else {
+		case arrays:
+			waiting = append(waiting, d.args())
+		default:
 			waiting = append(waiting, d.waitingArgs())
 		}
 	}
@@ -639,16 +654,16 @@ func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
 		sets = append(sets, deliveryRows{tuple: placeholders(len(fresh[0])), rows: fresh, fresh: true})
 	}
 	if len(waiting) > 0 {
-		sets = append(sets, deliveryRows{tuple: c.waitingTuple(), rows: waiting})
+		sets = append(sets, deliveryRows{sel: c.waitingSelect(), tuple: c.waitingTuple(), rows: waiting})
 	}
 	return sets
 }
 
-// queueDeliveries queues the inserts of sets through queue (queueTuples):
-// their rows are written, and scanned, once they go out.
-func queueDeliveries(ctx context.Context, queue queueFunc, sets []deliveryRows, suffix string, scan func(scanner) error) error {
+// queueDeliveries queues the inserts of sets through queue: their rows
+// are written, and scanned, once they go out.
+func (c conn) queueDeliveries(ctx context.Context, queue queueFunc, sets []deliveryRows, suffix string, scan func(scanner) error) error {
 	for _, s := range sets {
-		if err := queueTuples(ctx, queue, "deliveries", deliveryInsertColumns, s.tuple, s.rows, suffix, scan); err != nil {
+		if err := c.queueInsert(ctx, queue, "deliveries", deliveryInsert, s.sel, s.tuple, s.rows, suffix, scan); err != nil {
 			return err
 		}
 	}

@@ -50,6 +50,9 @@ type Dialect interface {
 	// InsertsInWith reports whether an INSERT may stand in a WITH clause
 	// of another (PostgreSQL), so that one statement writes two tables.
 	InsertsInWith() bool
+	// BindsArrays reports whether a slice may be bound as an array
+	// parameter and read back as rows with unnest (PostgreSQL).
+	BindsArrays() bool
 	// AsyncCommit is a statement that lets the transaction's COMMIT
 	// return before its changes are on disk, or "" where a commit does
 	// not wait for the disk (SQLite in WAL with synchronous=NORMAL). A
