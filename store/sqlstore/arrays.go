@@ -24,14 +24,14 @@ type columns struct {
 }
 
 // relation binds rows, whose values are in cols' order, and returns a
-// query that yields them. Where the engine binds arrays (PostgreSQL) each
+// query that yields them. Where d binds arrays (PostgreSQL) each
 // column goes as one array, read back by unnest: a statement's text and
 // its dozen parameters are then the same whatever its rows. As VALUES, a
 // statement of a hundred deliveries had 1,100 parameters, which pgx
 // encoded one by one, in buffers it allocated anew for every statement
 // of more than 64: a third of the bytes a fan-out allocated.
-func (c conn) relation(b *sqlbuild.Builder, cols columns, rows [][]any) (string, error) {
-	if c.d.BindsArrays() {
+func relation(d Dialect, b *sqlbuild.Builder, cols columns, rows [][]any) (string, error) {
+	if d.BindsArrays() {
 		params := make([]string, len(cols.types))
 		for i, t := range cols.types {
 			a, err := arrayOf(t, rows, i)
@@ -122,7 +122,7 @@ func (c conn) queueInsert(ctx context.Context, queue queueFunc, table string, co
 		return queueTuples(ctx, queue, table, cols.names, tuple, rows, suffix, scan)
 	}
 	b := &sqlbuild.Builder{D: c.d}
-	from, err := c.relation(b, cols, rows)
+	from, err := relation(c.d, b, cols, rows)
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}

@@ -522,28 +522,11 @@ func disableGone(ctx context.Context, tx conn, id, reason string, now time.Time)
 func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now time.Time) ([]herald.Outcome, error) {
 	recorded := make([]herald.Outcome, 0, len(outcomes))
 	for chunk := range slices.Chunk(outcomes, rowsPerInsert) {
-		rows := make([][]any, len(chunk))
-		for i := range chunk {
-			o := &chunk[i]
-			var next, done sql.NullInt64
-			if o.Status == herald.DeliveryPending {
-				next = sql.NullInt64{Int64: ms(o.NextAttemptAt), Valid: true}
-			} else {
-				done = sql.NullInt64{Int64: ms(now), Valid: true}
-			}
-			a := &o.Attempt
-			rows[i] = []any{o.DeliveryID, o.Owner, a.Number - 1, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), done}
-		}
-		b := &sqlbuild.Builder{D: tx.d}
-		v, err := tx.relation(b, outcomeColumns, rows)
+		q, args, err := completionSQL(tx.d, chunk, now)
 		if err != nil {
 			return nil, err
 		}
-		ids, err := queryAll(ctx, tx, scanInt64, `WITH v (`+outcomeColumns.names+`) AS (`+v+`)
-			UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1, next_attempt_at = v.next_at,
-				lease_owner = NULL, lease_until = NULL, last_status_code = v.code, last_error = v.error,
-				last_latency_us = v.latency_us, updated_at = `+b.Bind(ms(now))+`, completed_at = v.done
-			FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner AND deliveries.attempts = v.before RETURNING deliveries.id`, b.Args...)
+		ids, err := queryAll(ctx, tx, scanInt64, q, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -555,6 +538,41 @@ func recordOutcomes(ctx context.Context, tx conn, outcomes []herald.Outcome, now
 		}
 	}
 	return recorded, nil
+}
+
+// completionSQL is the statement that records outcomes, found by their
+// delivery's primary key, and returns the ids of those it recorded.
+//
+// The owner is compared with IS NOT DISTINCT FROM (the same, as an
+// outcome always has one) so that the comparison does not imply the
+// partial lease index's predicate: with "=", statistics taken while
+// little was leased made PostgreSQL find each outcome's row through that
+// index by owner, reading every delivery leased to the owner once an
+// outcome (TestCompletionPlanIgnoresStaleStatistics: 101,000 rows for
+// 100 outcomes among 1,000 leased, instead of 200).
+func completionSQL(d Dialect, outcomes []herald.Outcome, now time.Time) (string, []any, error) {
+	rows := make([][]any, len(outcomes))
+	for i := range outcomes {
+		o := &outcomes[i]
+		var next, done sql.NullInt64
+		if o.Status == herald.DeliveryPending {
+			next = sql.NullInt64{Int64: ms(o.NextAttemptAt), Valid: true}
+		} else {
+			done = sql.NullInt64{Int64: ms(now), Valid: true}
+		}
+		a := &o.Attempt
+		rows[i] = []any{o.DeliveryID, o.Owner, a.Number - 1, o.Status, next, a.StatusCode, a.Error, a.Latency.Microseconds(), done}
+	}
+	b := &sqlbuild.Builder{D: d}
+	v, err := relation(d, b, outcomeColumns, rows)
+	if err != nil {
+		return "", nil, err
+	}
+	return `WITH v (` + outcomeColumns.names + `) AS (` + v + `)
+		UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1, next_attempt_at = v.next_at,
+			lease_owner = NULL, lease_until = NULL, last_status_code = v.code, last_error = v.error,
+			last_latency_us = v.latency_us, updated_at = ` + b.Bind(ms(now)) + `, completed_at = v.done
+		FROM v WHERE deliveries.id = v.id AND deliveries.lease_owner IS NOT DISTINCT FROM v.owner AND deliveries.attempts = v.before RETURNING deliveries.id`, b.Args, nil
 }
 
 // outcomeColumns are those of the rows recordOutcomes updates deliveries

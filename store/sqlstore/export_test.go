@@ -21,6 +21,13 @@ func DeliveryLogSQL(db *DB, q herald.DeliveryQuery, before int64) (string, []any
 	return db.d.Rebind(query), args
 }
 
+// CompletionSQL is the statement that records outcomes, as the engine
+// receives it.
+func CompletionSQL(db *DB, outcomes []herald.Outcome, now time.Time) (string, []any, error) {
+	q, args, err := completionSQL(db.d, outcomes, now)
+	return db.d.Rebind(q), args, err
+}
+
 // DueWebhooksSQL is DueWebhooks' statement as the engine receives it.
 func DueWebhooksSQL(db *DB) string { return db.d.Rebind(dueWebhooksSQL) }
 

@@ -219,3 +219,71 @@ func TestDeliveryLogPlan(t *testing.T) {
 	}
 	t.Logf("a page of %d, %d deliveries deep, read %.0f rows", limit, records-200, read)
 }
+
+// TestCompletionPlanIgnoresStaleStatistics: statistics taken while
+// nothing was leased showed PostgreSQL an almost empty lease index, and
+// it then found each completed delivery by its owner, reading every
+// delivery leased to that owner once for each outcome (O(n²) in the
+// deliveries in flight). A completion reads a row an outcome, by id.
+func TestCompletionPlanIgnoresStaleStatistics(t *testing.T) {
+	t.Parallel()
+	const leased, completed = 1000, 100
+	db, raw := engines["postgres"](t)
+	hook := storetest.Seed(t, db, leased)
+	ctx := context.Background()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// A history of 100,000 finished deliveries, analyzed while nothing
+	// was leased; then the seeded ones are leased to one owner.
+	exec(`ALTER TABLE deliveries SET (autovacuum_enabled = false)`)
+	exec(`INSERT INTO deliveries (workspace_id, webhook_id, event_seq, order_key, status, created_at, updated_at, completed_at)
+		SELECT d.workspace_id, d.webhook_id, -d.event_seq - 1000000 * g, d.order_key, 'delivered', d.created_at, d.updated_at, d.created_at
+		FROM deliveries d, generate_series(1, 100) g`)
+	exec(`ANALYZE deliveries`)
+	exec(`UPDATE deliveries SET lease_owner = 'plan', lease_until = 1 WHERE webhook_id = $1 AND status = 'pending'`, hook)
+	rows, err := raw.QueryContext(ctx, `SELECT id, attempts FROM deliveries WHERE lease_owner = 'plan' ORDER BY id DESC LIMIT $1`, completed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []herald.Outcome
+	for rows.Next() {
+		o := herald.Outcome{Owner: "plan", WebhookID: hook, Status: herald.DeliveryDelivered, Attempt: herald.Attempt{StatusCode: 200}}
+		if err := rows.Scan(&o.DeliveryID, &o.Attempt.Number); err != nil {
+			t.Fatal(err)
+		}
+		o.Attempt.Number++
+		outcomes = append(outcomes, o)
+	}
+	if err := rows.Err(); err != nil || len(outcomes) != completed {
+		t.Fatalf("read %d of %d leased deliveries: %v", len(outcomes), completed, err)
+	}
+	query, args, err := sqlstore.CompletionSQL(db, outcomes, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, plan := rowsRead(t, raw, query, args...)
+	if bound := 3.0 * completed; read > bound {
+		t.Errorf("%d outcomes among %d leased deliveries read %.0f rows, want at most %.0f; plan:\n%s", completed, leased, read, bound, plan)
+	}
+	t.Logf("%d outcomes among %d leased deliveries read %.0f rows", completed, leased, read)
+}
+
+// TestCompletionPlanSQLite: SQLite finds each outcome's delivery by its
+// primary key too.
+func TestCompletionPlanSQLite(t *testing.T) {
+	t.Parallel()
+	db, raw, hook := analyzed(t, "sqlite", 100)
+	outcomes := []herald.Outcome{{DeliveryID: 1, Owner: "plan", WebhookID: hook, Status: herald.DeliveryDelivered, Attempt: herald.Attempt{Number: 1}}}
+	query, args, err := sqlstore.CompletionSQL(db, outcomes, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := sqlitePlan(t, raw, query, args...)
+	if want := "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"; !strings.Contains(text, want) {
+		t.Errorf("the completion's plan lacks %q:\n%s", want, text)
+	}
+}
