@@ -200,7 +200,9 @@ func (a *API) WriteAtRate(ctx context.Context, rate int, d time.Duration) (int, 
 // ceilingSender signs and POSTs requests shaped like Herald's to one url,
 // with no storage behind them.
 type ceilingSender struct {
-	client  *http.Client
+	client *http.Client
+	// signer signs as Herald's delivery engine does.
+	signer  webhook.Signer
 	url     string
 	secret  string
 	hook    *herald.Webhook
@@ -231,7 +233,7 @@ func (s *ceilingSender) send(ctx context.Context, buf []byte) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	if err := webhook.SetHeaders(req.Header, "bench", &ev, []string{s.secret}, now, buf); err != nil {
+	if err := s.signer.SetHeaders(req.Header, "bench", &ev, []string{s.secret}, now, buf); err != nil {
 		return buf, err
 	}
 	resp, err := s.client.Do(req)

@@ -79,7 +79,7 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 	for name, value := range c.Webhook.Headers {
 		req.Header[name] = []string{value}
 	}
-	if err := webhook.SetHeaders(req.Header, e.cfg.Version, c.Event, c.Webhook.Secrets(start), start, body); err != nil {
+	if err := e.signer.SetHeaders(req.Header, e.cfg.Version, c.Event, c.Webhook.Secrets(start), start, body); err != nil {
 		a.Error = "cannot sign: " + err.Error()
 		return res
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/webhook"
 )
 
 // Config tunes an Engine. Zero fields take the defaults noted.
@@ -148,6 +149,7 @@ type Engine struct {
 	client *http.Client
 	log    *slog.Logger
 	bufs   sync.Pool
+	signer webhook.Signer
 	wake   chan struct{}
 	// hurry interrupts a completer that lingers for outcomes nothing
 	// waits for, and awaitedUntil (unix nanoseconds) is until when every

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,11 +59,18 @@ const (
 // SignTwenty returns Twenty's signature of body sent at timestamp (the
 // decimal milliseconds string of the timestamp header).
 func SignTwenty(secret, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
+	return SignTwentyMAC(hmac.New(sha256.New, []byte(secret)), timestamp, body)
+}
+
+// SignTwentyMAC is SignTwenty with mac, an HMAC-SHA256 keyed with the
+// secret's bytes, new or Reset since its last use: one keyed mac may sign
+// many bodies without hashing its key again.
+func SignTwentyMAC(mac hash.Hash, timestamp string, body []byte) string {
 	mac.Write([]byte(timestamp))
 	mac.Write([]byte{':'})
 	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(mac.Sum(sum[:0]))
 }
 
 // SignStandard returns the Standard Webhooks signature ("v1,<base64>") of
@@ -96,14 +104,20 @@ func StandardKey(secret string) ([]byte, error) {
 
 // SignStandardKey is SignStandard with a key from StandardKey.
 func SignStandardKey(key []byte, msgID string, timestamp int64, body []byte) string {
-	mac := hmac.New(sha256.New, key)
+	return SignStandardMAC(hmac.New(sha256.New, key), msgID, timestamp, body)
+}
+
+// SignStandardMAC is SignStandard with mac, an HMAC-SHA256 keyed with a
+// key from StandardKey, new or Reset since its last use.
+func SignStandardMAC(mac hash.Hash, msgID string, timestamp int64, body []byte) string {
 	var ts [20]byte
 	mac.Write([]byte(msgID))
 	mac.Write([]byte{'.'})
 	mac.Write(strconv.AppendInt(ts[:0], timestamp, 10))
 	mac.Write([]byte{'.'})
 	mac.Write(body)
-	return standardSignaturePrefix + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	return standardSignaturePrefix + base64.StdEncoding.EncodeToString(mac.Sum(sum[:0]))
 }
 
 // Verifier checks signatures against a clock and a tolerance. The zero

@@ -2,11 +2,15 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -128,36 +132,106 @@ func appendStrings(dst []byte, ss []string) []byte {
 const defaultVersion = "dev"
 
 // SetHeaders sets the headers of DESIGN.md §5 on h for body, signed with
+// secrets (current first) at now, with fresh HMACs (Signer.SetHeaders).
+func SetHeaders(h http.Header, version string, ev *herald.Event, secrets []string, now time.Time, body []byte) error {
+	return (*Signer)(nil).SetHeaders(h, version, ev, secrets, now, body)
+}
+
+// Signer signs webhook requests. It keeps the keyed HMAC-SHA256 of each
+// secret it signed with, to reuse: a signature then hashes its message
+// alone, not the key's pads too in two new SHA-256 states (hmac.New was
+// 2% of a fan-out's CPU). A Signer is safe for concurrent use; the zero
+// value is ready, and a nil *Signer signs with fresh HMACs.
+type Signer struct {
+	mu   sync.Mutex
+	macs map[macKey]*sync.Pool
+}
+
+// macKey names a keyed HMAC: a secret, and which scheme's key it makes.
+type macKey struct {
+	secret   string
+	standard bool
+}
+
+// signerKeys bounds the secrets a Signer keeps HMACs for; past it, it
+// starts over.
+const signerKeys = 4096
+
+// mac returns an HMAC keyed for k, new or reset, and the func that gives
+// it back (resetting it: the first Reset of an HMAC keeps its keyed
+// state, so later ones are a copy).
+func (s *Signer) mac(k macKey) (hash.Hash, func(), error) {
+	var pool *sync.Pool
+	if s != nil {
+		s.mu.Lock()
+		pool = s.macs[k]
+		if pool == nil {
+			if s.macs == nil || len(s.macs) >= signerKeys {
+				s.macs = make(map[macKey]*sync.Pool)
+			}
+			pool = &sync.Pool{}
+			s.macs[k] = pool
+		}
+		s.mu.Unlock()
+		if m, ok := pool.Get().(hash.Hash); ok {
+			return m, func() { m.Reset(); pool.Put(m) }, nil
+		}
+	}
+	key := []byte(k.secret)
+	if k.standard {
+		var err error
+		if key, err = verify.StandardKey(k.secret); err != nil {
+			return nil, nil, err
+		}
+	}
+	m := hmac.New(sha256.New, key)
+	if pool == nil {
+		return m, func() {}, nil
+	}
+	return m, func() { m.Reset(); pool.Put(m) }, nil
+}
+
+// headerNames are the headers SetHeaders sets, in the order of its values.
+var headerNames = [...]string{"Content-Type", "User-Agent", verify.HeaderTwentyTimestamp, verify.HeaderTwentySignature,
+	verify.HeaderTwentyNonce, verify.HeaderStandardID, verify.HeaderStandardTimestamp, verify.HeaderStandardSignature}
+
+// SetHeaders sets the headers of DESIGN.md §5 on h for body, signed with
 // secrets (current first) at now. The Twenty signature uses the current
 // secret; webhook-signature carries one signature per secret.
-func SetHeaders(h http.Header, version string, ev *herald.Event, secrets []string, now time.Time, body []byte) error {
+func (s *Signer) SetHeaders(h http.Header, version string, ev *herald.Event, secrets []string, now time.Time, body []byte) error {
 	if version == "" {
 		version = defaultVersion
 	}
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
 	sec := now.Unix()
 	sig := ""
-	for i, s := range secrets {
-		one, err := verify.SignStandard(s, ev.ID, sec, body)
+	for i, secret := range secrets {
+		mac, done, err := s.mac(macKey{secret, true})
 		if err != nil {
 			return err
 		}
+		one := verify.SignStandardMAC(mac, ev.ID, sec, body)
+		done()
 		if i > 0 {
 			sig += " "
 		}
 		sig += one
 	}
-	nonce := make([]byte, 16)
-	_, _ = rand.Read(nonce)
+	mac, done, err := s.mac(macKey{secrets[0], false})
+	if err != nil {
+		return err
+	}
+	twenty := verify.SignTwentyMAC(mac, ms, body)
+	done()
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	// One slice holds every value; each header gets its own element.
 	// Direct map writes keep the lowercase Standard Webhooks names exactly
 	// as DESIGN.md spells them (HTTP/1 header names are case-insensitive).
-	h["Content-Type"] = []string{"application/json"}
-	h["User-Agent"] = []string{"Herald-Webhooks/" + version}
-	h[verify.HeaderTwentyTimestamp] = []string{ms}
-	h[verify.HeaderTwentySignature] = []string{verify.SignTwenty(secrets[0], ms, body)}
-	h[verify.HeaderTwentyNonce] = []string{hex.EncodeToString(nonce)}
-	h[verify.HeaderStandardID] = []string{ev.ID}
-	h[verify.HeaderStandardTimestamp] = []string{strconv.FormatInt(sec, 10)}
-	h[verify.HeaderStandardSignature] = []string{sig}
+	values := []string{"application/json", "Herald-Webhooks/" + version, ms, twenty,
+		hex.EncodeToString(nonce[:]), ev.ID, strconv.FormatInt(sec, 10), sig}
+	for i, name := range headerNames {
+		h[name] = values[i : i+1 : i+1]
+	}
 	return nil
 }
