@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/operational"
@@ -23,28 +24,28 @@ const responseBodyLimit = 4 << 10
 // be reused; bigger answers close it.
 const drainLimit = 64 << 10
 
-// NewClient returns the HTTP client deliveries go out with: no redirects
-// followed (a redirect is a failed attempt, DESIGN.md §6), and a
+// NewTransport returns the transport deliveries go out with: a
 // connection kept alive for each of up to maxInFlight requests, whatever
 // their host: the webhooks of many lanes often share one, and a pool sized
 // for one lane closed the others' connections after each request (a
 // fan-out to 100 webhooks on one host spent 13% of its CPU dialling). dial
 // may be nil for the standard dialer.
-func NewClient(maxInFlight int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+//
+// The engine calls its RoundTrip itself, not an http.Client's Do: a
+// redirect is a failed attempt (DESIGN.md §6), so there is none to
+// follow, and Do copied every request's headers in case there were.
+func NewTransport(maxInFlight int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:           dial,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          maxInFlight,
-			MaxIdleConnsPerHost:   maxInFlight,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 0, // the attempt's context bounds it
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	return &http.Transport{
+		DialContext:           dial,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          maxInFlight,
+		MaxIdleConnsPerHost:   maxInFlight,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 0, // the attempt's context bounds it
 	}
 }
 
@@ -83,7 +84,7 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 		a.Error = "cannot sign: " + err.Error()
 		return res
 	}
-	resp, err := e.client.Do(req)
+	resp, err := e.transport.RoundTrip(req)
 	a.Latency = time.Since(start)
 	if err != nil {
 		// The attempt's own deadline ends in DeadlineExceeded; Canceled
@@ -95,8 +96,13 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 	defer resp.Body.Close()
 	a.StatusCode = resp.StatusCode
 	res.retryAfter = retryAfter(resp, start)
-	head, err := io.ReadAll(io.LimitReader(resp.Body, responseBodyLimit))
-	a.ResponseBody = storable(head)
+	head := e.heads.Get().(*[responseBodyLimit]byte)
+	n, err := io.ReadFull(resp.Body, head[:])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil // an answer shorter than what is kept
+	}
+	a.ResponseBody = storable(head[:n])
+	e.heads.Put(head)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	}
@@ -120,6 +126,9 @@ func (e *Engine) send(ctx context.Context, c *herald.Claim) result {
 // database: valid UTF-8 and no NUL, which PostgreSQL's text refuses (one
 // such answer failed the whole batch of outcomes written with it).
 func storable(b []byte) string {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		return string(b) // most answers: one copy, none when empty
+	}
 	return strings.ReplaceAll(string(bytes.ToValidUTF8(b, []byte("\uFFFD"))), "\x00", "\uFFFD")
 }
 

@@ -75,9 +75,10 @@ type Config struct {
 	Observer Observer
 	// Version goes in the User-Agent.
 	Version string
-	// Client sends the requests; default NewClient(MaxInFlight, nil).
-	Client *http.Client
-	Logger *slog.Logger
+	// Transport sends the requests, and is never asked to follow a
+	// redirect; default NewTransport(MaxInFlight, nil).
+	Transport http.RoundTripper
+	Logger    *slog.Logger
 }
 
 // DefaultMaxInFlight is how many attempts an engine makes at once unless
@@ -129,8 +130,8 @@ func (c *Config) setDefaults() {
 	if c.MaintenanceInterval <= 0 {
 		c.MaintenanceInterval = time.Minute
 	}
-	if c.Client == nil {
-		c.Client = NewClient(c.MaxInFlight, nil)
+	if c.Transport == nil {
+		c.Transport = NewTransport(c.MaxInFlight, nil)
 	}
 	if c.DeliveryIDs == nil {
 		key := make([]byte, herald.DeliveryIDKeySize)
@@ -144,11 +145,13 @@ func (c *Config) setDefaults() {
 
 // Engine delivers. Create it with New and start it with Run.
 type Engine struct {
-	store  herald.DeliveryStore
-	cfg    Config
-	client *http.Client
-	log    *slog.Logger
-	bufs   sync.Pool
+	store     herald.DeliveryStore
+	cfg       Config
+	transport http.RoundTripper
+	log       *slog.Logger
+	bufs      sync.Pool
+	// heads hold the kept part of answers as they are read.
+	heads  sync.Pool
 	signer webhook.Signer
 	wake   chan struct{}
 	// hurry interrupts a completer that lingers for outcomes nothing
@@ -218,9 +221,10 @@ func New(store herald.DeliveryStore, cfg Config) *Engine {
 	e := &Engine{
 		store:          store,
 		cfg:            cfg,
-		client:         cfg.Client,
+		transport:      cfg.Transport,
 		log:            cfg.Logger,
 		bufs:           sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
+		heads:          sync.Pool{New: func() any { return new([responseBodyLimit]byte) }},
 		wake:           make(chan struct{}, 1),
 		hurry:          make(chan struct{}, 1),
 		lanes:          map[string]*lane{},

@@ -174,7 +174,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine := delivery.New(store, delivery.Config{
 		Observer: meters, DeliveryIDs: ids,
 		Schedule: schedule, Timeout: c.timeout, PerEndpoint: c.perEndpoint, Version: version(), Logger: log,
-		Client:       delivery.NewClient(delivery.DefaultMaxInFlight, guard.DialContext),
+		Transport:    delivery.NewTransport(delivery.DefaultMaxInFlight, guard.DialContext),
 		DisableAfter: never(c.disableAfter), Retention: never(c.retention), Lease: c.lease,
 	})
 	services := service.New(service.Config{
