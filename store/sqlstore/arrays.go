@@ -113,7 +113,8 @@ func arrayOf(typ string, rows [][]any, i int) (any, error) {
 // queueInsert queues the insert of rows into table: where the engine binds
 // arrays, as INSERT … SELECT sel FROM relation v (v's columns in cols'
 // order when sel is ""), and else as queueTuples does with tuple. rows
-// are in the form the engine's statement takes (tupleRows).
+// are in the form of the engine's statement: one value a column of v, or
+// one a placeholder of tuple.
 func (c conn) queueInsert(ctx context.Context, queue queueFunc, table string, cols columns, sel, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
 	if len(rows) == 0 {
 		return nil

@@ -92,7 +92,12 @@ type fanOutPlan struct {
 // spent 17% of its CPU on those copies, event by event.
 func fanOut(events []*herald.Event, routes map[string][]hookRoute, reserve func(webhookID string) bool, lease *herald.ClaimRequest, now time.Time) fanOutPlan {
 	var p fanOutPlan
-	goes := map[[2]string]bool{} // (webhook, order key) with a delivery that may go
+	n := 0
+	for _, ev := range events {
+		n += len(routes[ev.WorkspaceID])
+	}
+	p.rows = make([]newDelivery, 0, n)  // at most one a webhook an event
+	goes := make(map[[2]string]bool, n) // (webhook, order key) with a delivery that may go
 	for _, ev := range events {
 		for _, h := range routes[ev.WorkspaceID] {
 			if !herald.MatchOperations(h.operations, ev.Name) || ev.About(h.ID) {
