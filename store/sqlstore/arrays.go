@@ -23,15 +23,27 @@ type columns struct {
 	types []string
 }
 
+// arrayRows is how many rows a statement has before they go as arrays
+// (bindsArrays). PostgreSQL plans unnest of an array parameter as 10 rows
+// in a statement's generic plan, but with the array's own length in a
+// custom one, so for fewer rows the custom plan always looked cheaper and
+// was made again at every call: an update's one-row insert of its
+// delivery spent 214 µs planning (herald bench --scenario updates, with
+// pg_stat_statements' plan times). VALUES of a few rows is planned once.
+const arrayRows = 10
+
+// bindsArrays reports whether n rows go as one array a column on d.
+func bindsArrays(d Dialect, n int) bool { return n >= arrayRows && d.BindsArrays() }
+
 // relation binds rows, whose values are in cols' order, and returns a
-// query that yields them. Where d binds arrays (PostgreSQL) each
-// column goes as one array, read back by unnest: a statement's text and
-// its dozen parameters are then the same whatever its rows. As VALUES, a
+// query that yields them. Where they go as arrays (bindsArrays) each
+// column is one array, read back by unnest: a statement's text and its
+// dozen parameters are then the same whatever its rows. As VALUES, a
 // statement of a hundred deliveries had 1,100 parameters, which pgx
 // encoded one by one, in buffers it allocated anew for every statement
 // of more than 64: a third of the bytes a fan-out allocated.
 func relation(d Dialect, b *sqlbuild.Builder, cols columns, rows [][]any) (string, error) {
-	if d.BindsArrays() {
+	if bindsArrays(d, len(rows)) {
 		params := make([]string, len(cols.types))
 		for i, t := range cols.types {
 			a, err := arrayOf(t, rows, i)
@@ -110,16 +122,16 @@ func arrayOf(typ string, rows [][]any, i int) (any, error) {
 	return nil, fmt.Errorf("no array of %s", typ)
 }
 
-// queueInsert queues the insert of rows into table: where the engine binds
-// arrays, as INSERT … SELECT sel FROM relation v (v's columns in cols'
-// order when sel is ""), and else as queueTuples does with tuple. rows
-// are in the form of the engine's statement: one value a column of v, or
-// one a placeholder of tuple.
+// queueInsert queues the insert of rows into table: when they go as arrays
+// (bindsArrays), as INSERT … SELECT sel FROM relation v (v's columns in
+// cols' order when sel is ""), and else as queueTuples does with tuple.
+// rows are in the form of that statement: one value a column of v, or one
+// a placeholder of tuple.
 func (c conn) queueInsert(ctx context.Context, queue queueFunc, table string, cols columns, sel, tuple string, rows [][]any, suffix string, scan func(scanner) error) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if !c.d.BindsArrays() {
+	if !bindsArrays(c.d, len(rows)) {
 		return queueTuples(ctx, queue, table, cols.names, tuple, rows, suffix, scan)
 	}
 	b := &sqlbuild.Builder{D: c.d}

@@ -637,24 +637,33 @@ type deliveryRows struct {
 // PostgreSQL a subplan that locks what it finds): at 500 created records
 // a second, that probe was a tenth of the server's time.
 func (c conn) deliveryRows(ds []newDelivery) []deliveryRows {
-	arrays := c.d.BindsArrays()
-	var fresh, waiting [][]any
+	var fresh, waiting []newDelivery
 	for _, d := range ds {
-		switch {
-		case d.fresh:
-			fresh = append(fresh, d.args())
-		case arrays:
-			waiting = append(waiting, d.args())
-		default:
-			waiting = append(waiting, d.waitingArgs())
+		if d.fresh {
+			fresh = append(fresh, d)
+		} else {
+			waiting = append(waiting, d)
 		}
 	}
 	var sets []deliveryRows
 	if len(fresh) > 0 {
-		sets = append(sets, deliveryRows{tuple: placeholders(len(fresh[0])), rows: fresh, fresh: true})
+		rows := make([][]any, len(fresh))
+		for i, d := range fresh {
+			rows[i] = d.args()
+		}
+		sets = append(sets, deliveryRows{tuple: placeholders(len(rows[0])), rows: rows, fresh: true})
 	}
 	if len(waiting) > 0 {
-		sets = append(sets, deliveryRows{sel: c.waitingSelect(), tuple: c.waitingTuple(), rows: waiting})
+		arrays := bindsArrays(c.d, len(waiting))
+		rows := make([][]any, len(waiting))
+		for i, d := range waiting {
+			if arrays {
+				rows[i] = d.args()
+			} else {
+				rows[i] = d.waitingArgs()
+			}
+		}
+		sets = append(sets, deliveryRows{sel: c.waitingSelect(), tuple: c.waitingTuple(), rows: rows})
 	}
 	return sets
 }
