@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -64,4 +65,23 @@ func SetGroupLinger(db *DB, d time.Duration) {
 // and how many of their leaders lingered.
 func GroupsFormed(db *DB) (formed, lingered int64) {
 	return db.group.formed.Load(), db.group.lingered.Load()
+}
+
+// DeliveriesSQL is the statement that writes pending deliveries of the
+// events seqs to webhookID, as the engine receives it: of fresh events, or
+// of others, which look for a delivery of their record to wait behind.
+func DeliveriesSQL(db *DB, workspaceID, webhookID string, seqs []int64, fresh bool) (string, []any, error) {
+	ds := make([]newDelivery, len(seqs))
+	for i, seq := range seqs {
+		ds[i] = newDelivery{workspaceID: workspaceID, webhookID: webhookID, eventSeq: seq, orderKey: "plan", status: herald.DeliveryPending, createdAt: 1, fresh: fresh}
+	}
+	var query string
+	var args []any
+	capture := func(_ context.Context, _ func(scanner) error, q string, a ...any) error {
+		query, args = q, a
+		return nil
+	}
+	s := db.write.deliveryRows(ds)[0]
+	err := db.write.queueInsert(context.Background(), capture, "deliveries", deliveryInsert, s.sel, s.tuple, s.rows, deliveryConflict, nil)
+	return db.d.Rebind(query), args, err
 }

@@ -298,3 +298,56 @@ func TestCompletionPlanSQLite(t *testing.T) {
 		t.Errorf("the completion's plan lacks %q:\n%s", want, text)
 	}
 }
+
+// TestFewDeliveriesPlannedOnce: PostgreSQL keeps one plan for the insert
+// of a few deliveries, as it does for many, instead of planning it again
+// at every call (arrayRows), whether they are of fresh events or may wait
+// behind a pending delivery of their record.
+func TestFewDeliveriesPlannedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, raw, hook := analyzed(t, "postgres", 10)
+	var ws string
+	if err := raw.QueryRowContext(ctx, `SELECT workspace_id FROM webhooks WHERE id = $1`, hook).Scan(&ws); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const calls = 12
+	seq := int64(0)
+	for _, fresh := range []bool{true, false} {
+		for _, n := range []int{1, 3, 50} {
+			var query string
+			for range calls {
+				seqs := make([]int64, n)
+				for j := range seqs {
+					seq--
+					seqs[j] = seq
+				}
+				q, args, err := sqlstore.DeliveriesSQL(db, ws, hook, seqs, fresh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				query = q
+			}
+			// pgx prepares each statement once a connection, and the
+			// server counts the plans each prepared statement was given.
+			var generic, custom int
+			if err := conn.QueryRowContext(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, query).Scan(&generic, &custom); err != nil {
+				t.Fatalf("the insert of %d deliveries (fresh %t) is not prepared: %v", n, fresh, err)
+			}
+			// The server tries five custom plans before it may settle;
+			// a text shared by several row counts gathers their calls.
+			if custom > 5 {
+				t.Errorf("the insert of %d deliveries (fresh %t) was planned %d times (%d generic)", n, fresh, custom, generic)
+			}
+			t.Logf("the insert of %d deliveries (fresh %t): %d custom plans, %d generic", n, fresh, custom, generic)
+		}
+	}
+}
